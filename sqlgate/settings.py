@@ -1,0 +1,251 @@
+"""One frozen settings object, built once at the CLI edge and passed down.
+
+Each package gets its own section (`EngineSettings`, `FetchSettings`, `PoolSettings`,
+`GatewaySettings`); engine/ and fetch/ never read the environment themselves.
+
+Every field can be set, lowest to highest precedence, by its default, a TOML config file
+(`[engine]`, `[fetch]`, `[pool]`, `[gateway]` tables, or flat keys), an environment variable
+`SQLGATE_<FIELD>` (field names are unique across sections), and a CLI flag.
+
+>>> s = Settings.load(env={"SQLGATE_THREADS": "3"}, overrides={"lake": "/tmp/lake"})
+>>> (s.engine.threads, s.engine.lake)
+(3, '/tmp/lake')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Where the lake is and how a worker's DuckDB runs."""
+
+    lake: str = ".demo-lake"
+    # Explicit object-store options for s3:// lakes (endpoint_url, access_key_id,
+    # secret_access_key, region, allow_http); never taken from the ambient environment.
+    lake_endpoint_url: str | None = None
+    lake_access_key_id: str | None = None
+    lake_secret_access_key: str | None = None
+    lake_region: str = "us-east-1"
+    lake_allow_http: bool = False
+    default_catalog: str = "main"
+    default_schema: str = "default"
+    memory_limit: str = "4GB"
+    threads: int = 2
+    statement_timeout_s: float = 3600.0
+    # Seconds a cached Delta snapshot is trusted before the log's latest version is checked.
+    snapshot_check_s: float = 0.0
+    prefetch: bool = True
+    prefetch_depth: int = 32
+    prefetch_concurrency: int = 16
+    prefetch_memory_bytes: int = 256 * MiB
+    cache_dir: str = ".sqlgate/cache"
+    cache_bytes: int = 4096 * MiB
+    io_retries: int = 3
+
+    def lake_storage_options(self) -> dict[str, str]:
+        """Storage options for deltalake/pyarrow, only those explicitly set."""
+        opts: dict[str, str] = {"AWS_REGION": self.lake_region}
+        if self.lake_endpoint_url:
+            opts["AWS_ENDPOINT_URL"] = self.lake_endpoint_url
+        if self.lake_access_key_id:
+            opts["AWS_ACCESS_KEY_ID"] = self.lake_access_key_id
+        if self.lake_secret_access_key:
+            opts["AWS_SECRET_ACCESS_KEY"] = self.lake_secret_access_key
+        if self.lake_allow_http:
+            opts["AWS_ALLOW_HTTP"] = "true"
+        return opts
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    """The result store and its links."""
+
+    # A local directory (served by the gateway under HMAC-signed URLs) or s3://bucket/prefix.
+    results: str = ".sqlgate/results"
+    results_endpoint_url: str | None = None
+    results_access_key_id: str | None = None
+    results_secret_access_key: str | None = None
+    results_region: str = "us-east-1"
+    # Secret for local-store link signatures; generated per process when unset.
+    signing_secret: str = ""
+    # Base URL the gateway is reachable at, for links to the local store.
+    public_url: str = "http://127.0.0.1:8000"
+    link_ttl_s: int = 900
+    result_ttl_s: int = 3600
+    chunk_target_bytes: int = 16 * MiB
+    upload_concurrency: int = 4
+    max_chunks: int = 100_000
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    """The warm pool and the dual queue."""
+
+    min_workers: int = 1
+    max_workers: int = 2
+    worker_concurrency: int = 4
+    # Idle minutes before the pool stops; `auto_stop_s` (seconds) wins when set, for tests.
+    auto_stop_mins: int = 10
+    auto_stop_s: float | None = None
+    heartbeat_s: float = 2.0
+    worker_start_timeout_s: float = 30.0
+    stop_grace_s: float = 30.0
+    # A statement is short when it scans at most this many bytes and files...
+    short_max_bytes: int = 64 * MiB
+    short_max_files: int = 64
+    # ...and earlier runs of the same fingerprint took at most this long.
+    short_max_seconds: float = 1.0
+    # Share of worker slots only short statements may use.
+    short_reserved_share: float = 0.25
+    # Seconds after which a queued long statement is served before newer short ones.
+    long_aging_s: float = 30.0
+    queue_limit: int = 1000
+    queue_timeout_s: float = 600.0
+    fifo: bool = False
+
+    @property
+    def auto_stop_seconds(self) -> float:
+        """Idle seconds before the pool stops; 0 means never."""
+        return self.auto_stop_s if self.auto_stop_s is not None else self.auto_stop_mins * 60.0
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """The HTTP front: listening, auth, request bounds, statement bookkeeping."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token: str | None = None
+    tokens_file: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    warehouse_id: str = "sqlgate0000000001"
+    warehouse_name: str = "sqlgate"
+    cluster_size: str = "X-Small"
+    max_body_bytes: int = 17 * MiB
+    max_statement_bytes: int = 16 * MiB
+    inline_byte_limit: int = 25 * MiB
+    max_statements: int = 10_000
+    statement_retention_s: float = 12 * 3600.0
+    shutdown_grace_s: float = 10.0
+    log_level: str = "info"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings, one section per package."""
+
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    pool: PoolSettings = field(default_factory=PoolSettings)
+    gateway: GatewaySettings = field(default_factory=GatewaySettings)
+
+    @classmethod
+    def load(
+        cls,
+        config_file: str | Path | None = None,
+        env: Mapping[str, str] | None = None,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> Settings:
+        """Build settings from defaults, a TOML file, `SQLGATE_*` variables and overrides.
+
+        `overrides` (from CLI flags) are flat field names; None values are ignored.
+        """
+        flat: dict[str, Any] = {}
+        if config_file:
+            data = tomllib.loads(Path(config_file).read_text())
+            for key, value in data.items():
+                if isinstance(value, dict):
+                    flat.update(value)
+                else:
+                    flat[key] = value
+        for name in _FIELDS:
+            raw = (env or {}).get(f"SQLGATE_{name.upper()}")
+            if raw is not None:
+                flat[name] = raw
+        flat.update({k: v for k, v in (overrides or {}).items() if v is not None})
+        unknown = sorted(set(flat) - set(_FIELDS))
+        if unknown:
+            raise ValueError(f"unknown setting(s): {', '.join(unknown)}")
+        sections: dict[str, Any] = {}
+        for sf in fields(cls):
+            section_type = _SECTIONS[sf.name]
+            kwargs = {
+                f.name: _coerce(f.name, _field_type(section_type, f.name), flat[f.name])
+                for f in fields(section_type)
+                if f.name in flat
+            }
+            sections[sf.name] = section_type(**kwargs)
+        settings = cls(**sections)
+        if not settings.fetch.signing_secret:
+            settings = dataclasses.replace(
+                settings,
+                fetch=dataclasses.replace(settings.fetch, signing_secret=secrets.token_hex(32)),
+            )
+        return settings
+
+    def replace(self, **flat: Any) -> Settings:
+        """A copy with some flat fields changed, e.g. `settings.replace(port=0, threads=1)`."""
+        changed: dict[str, Any] = {}
+        for key, value in flat.items():
+            if key not in _FIELDS:
+                raise ValueError(f"unknown setting: {key}")
+            section = _FIELDS[key]
+            changed.setdefault(section, {})[key] = value
+        return dataclasses.replace(
+            self,
+            **{s: dataclasses.replace(getattr(self, s), **kw) for s, kw in changed.items()},
+        )
+
+
+_SECTIONS: dict[str, type] = {
+    "engine": EngineSettings,
+    "fetch": FetchSettings,
+    "pool": PoolSettings,
+    "gateway": GatewaySettings,
+}
+# flat field name -> section name
+_FIELDS: dict[str, str] = {
+    f.name: section for section, cls in _SECTIONS.items() for f in fields(cls)
+}
+
+
+def _field_type(cls: type, name: str) -> Any:
+    return typing.get_type_hints(cls)[name]
+
+
+def _coerce(name: str, typ: Any, value: Any) -> Any:
+    """Turn text from the environment or a file into the field's type."""
+    if isinstance(typ, types.UnionType):
+        args = [a for a in typ.__args__ if a is not type(None)]
+        if value is None or (isinstance(value, str) and value.lower() in ("", "none", "null")):
+            return None
+        typ = args[0]
+    if typ is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"setting {name}: expected a boolean, got {value!r}")
+    try:
+        return typ(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"setting {name}: expected {typ.__name__}, got {value!r}") from exc
+
+
+__all__ = ["EngineSettings", "FetchSettings", "GatewaySettings", "PoolSettings", "Settings"]
