@@ -1,0 +1,14 @@
+"""Shared fixtures live in tests/fixtures/, one module per noun, loaded here as plugins.
+
+- tests.fixtures.lake: a small generated TPC-H lake (Delta) and its source parquet (the oracle);
+- tests.fixtures.s3: an S3-compatible server (moto) on 127.0.0.1, one bucket per test;
+- tests.fixtures.server: a real uvicorn running the gateway on a free port.
+"""
+
+import importlib.util
+
+pytest_plugins = [
+    name
+    for name in ("tests.fixtures.lake", "tests.fixtures.s3", "tests.fixtures.server")
+    if importlib.util.find_spec(name) is not None
+]
