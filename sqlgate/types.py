@@ -16,10 +16,10 @@ Nothing here imports duckdb, boto3 or starlette, so every package can depend on 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class Disposition(str, Enum):
+class Disposition(StrEnum):
     """Where a result goes: back through the gateway, or to the result store as chunks."""
 
     INLINE = "INLINE"
@@ -29,7 +29,7 @@ class Disposition(str, Enum):
     HYBRID = "INLINE_OR_EXTERNAL_LINKS"
 
 
-class ResultFormat(str, Enum):
+class ResultFormat(StrEnum):
     """Serialization of result chunks (Statement Execution API `format`)."""
 
     JSON_ARRAY = "JSON_ARRAY"
@@ -37,7 +37,7 @@ class ResultFormat(str, Enum):
     CSV = "CSV"
 
 
-class StatementState(str, Enum):
+class StatementState(StrEnum):
     """The statement lifecycle of the Statement Execution API."""
 
     PENDING = "PENDING"
@@ -53,7 +53,12 @@ class StatementState(str, Enum):
 
 
 _TERMINAL = frozenset(
-    {StatementState.SUCCEEDED, StatementState.FAILED, StatementState.CANCELED, StatementState.CLOSED}
+    {
+        StatementState.SUCCEEDED,
+        StatementState.FAILED,
+        StatementState.CANCELED,
+        StatementState.CLOSED,
+    }
 )
 
 
