@@ -114,6 +114,9 @@ class PoolSettings:
     queue_limit: int = 1000
     queue_timeout_s: float = 600.0
     fifo: bool = False
+    # Seconds of low load (and since the last resize) before the pool gives back a worker;
+    # the hysteresis that keeps it from thrashing.
+    scale_cooldown_s: float = 30.0
 
     @property
     def auto_stop_seconds(self) -> float:
