@@ -1,0 +1,381 @@
+"""The statement registry: ids, the state machine, ownership, waiting, cancel, close, retention.
+
+Both front-ends (REST and Thrift) use it the same way::
+
+    stmt = await registry.submit(task)            # PENDING, running in its own asyncio task
+    stmt = await registry.wait(stmt, timeout=10)  # until terminal or the timeout
+    stmt = registry.get(statement_id, workspace)  # NotFound for unknown / other workspace
+    stmt.state, stmt.error, stmt.result           # StatementResult when SUCCEEDED
+    registry.cancel(statement_id, workspace)      # best effort; CANCELED unless already done
+    await registry.close(statement_id, workspace) # CLOSED, result dropped (and its chunks)
+
+State machine: PENDING → RUNNING → SUCCEEDED | FAILED | CANCELED, and SUCCEEDED → CLOSED
+(by close, or ``result_ttl_s`` after success). A terminal statement is forgotten
+``statement_retention_s`` after it ended (then `get` raises NotFound). The registry holds at
+most ``max_statements``; past that, the oldest forgotten-able ones go first, and when every
+statement is still running a submit is refused with 429 before anything executes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from gateway.backend import Backend, StatementFailed, StatementResult
+from gateway.errors import GatewayError, NotFound, ResourceExhausted
+from sqlgate.types import CostEstimate, Disposition, StatementError, StatementState, StatementTask
+
+log = logging.getLogger("sqlgate.gateway")
+
+OnClose = Callable[["Statement"], Awaitable[None]]
+
+INLINE_LIMIT_MESSAGE = (
+    "Inline byte limit exceeded. Statements executed with disposition=INLINE can have a "
+    "result size of at most {limit} bytes. Please execute the statement with "
+    "disposition=EXTERNAL_LINKS if you want to download the full result."
+)
+
+
+def new_statement_id() -> str:
+    """An unguessable id in the Databricks form ``01f0xxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx``.
+
+    >>> sid = new_statement_id()
+    >>> (len(sid), sid[:4], sid.count("-"))
+    (36, '01f0', 4)
+    """
+    h = "01f0" + secrets.token_hex(14)  # 112 random bits
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+@dataclass(eq=False)
+class Statement:
+    """One statement's record; mutated only by the registry, on the event loop."""
+
+    task: StatementTask
+    submitted_at: float
+    state: StatementState = StatementState.PENDING
+    error: StatementError | None = None
+    result: StatementResult | None = None
+    lane: str | None = None
+    estimate: CostEstimate | None = None
+    queued_at: float | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+    # Set (and replaced) on every state change, so waiters wake without polling.
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    admitted: asyncio.Event = field(default_factory=asyncio.Event)
+    runner: asyncio.Task[None] | None = None
+    # A gateway error raised by the backend before the statement was admitted (e.g. 429).
+    rejection: GatewayError | None = None
+    closed_chunks: bool = False
+
+    @property
+    def id(self) -> str:
+        """The statement id."""
+        return self.task.statement_id
+
+    @property
+    def workspace(self) -> str:
+        """The owning workspace."""
+        return self.task.workspace
+
+    @property
+    def queue_ms(self) -> float | None:
+        """Milliseconds spent waiting for a worker, once known."""
+        if self.started_at is None:
+            return None
+        return (self.started_at - (self.queued_at or self.submitted_at)) * 1000.0
+
+
+class _Events:
+    """The backend's progress callbacks, bound to one statement."""
+
+    def __init__(self, registry: StatementRegistry, stmt: Statement) -> None:
+        self._registry = registry
+        self._stmt = stmt
+
+    def queued(self, estimate: CostEstimate, lane: str) -> None:
+        self._stmt.estimate = estimate
+        self._stmt.lane = lane
+        self._stmt.queued_at = self._registry.clock()
+        self._stmt.admitted.set()
+
+    def running(self) -> None:
+        stmt = self._stmt
+        stmt.admitted.set()
+        if stmt.state is StatementState.PENDING:
+            stmt.started_at = self._registry.clock()
+            self._registry._transition(stmt, StatementState.RUNNING)
+
+
+class StatementRegistry:
+    """Owns every statement of the process; see the module docstring for the lifecycle."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        max_statements: int = 10_000,
+        retention_s: float = 12 * 3600.0,
+        result_ttl_s: float = 3600.0,
+        inline_byte_limit: int = 25 * 1024 * 1024,
+        on_close: OnClose | None = None,
+        on_finish: Callable[[Statement], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.backend = backend
+        self.max_statements = max_statements
+        self.retention_s = retention_s
+        self.result_ttl_s = result_ttl_s
+        self.inline_byte_limit = inline_byte_limit
+        self.clock = clock
+        self._on_close = on_close
+        self._on_finish = on_finish
+        # Insertion-ordered, so eviction goes oldest first.
+        self._statements: dict[str, Statement] = {}
+        self._background: set[asyncio.Task[None]] = set()
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._statements)
+
+    def statements(self) -> list[Statement]:
+        """A snapshot of the statements currently known (for metrics)."""
+        return list(self._statements.values())
+
+    def get(self, statement_id: str, workspace: str) -> Statement:
+        """The statement, or NotFound if unknown, forgotten or owned by another workspace."""
+        stmt = self._statements.get(statement_id)
+        if stmt is None or stmt.workspace != workspace:
+            raise NotFound(f"Statement {statement_id} not found", error_code="NOT_FOUND")
+        now = self.clock()
+        if self._expired(stmt, now):
+            self._forget(stmt)
+            raise NotFound(f"Statement {statement_id} not found", error_code="NOT_FOUND")
+        self._expire_result(stmt, now)
+        return stmt
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def submit(self, task: StatementTask, *, admission_timeout: float = 0.5) -> Statement:
+        """Register and start a statement; raise the backend's refusal if it refuses at once.
+
+        The id is generated here unless the task already carries one. The call returns as
+        soon as the backend admitted the statement (queued or running), it ended, or
+        ``admission_timeout`` passed; a GatewayError raised by the backend before admission
+        (429 queue full, 503 stopping) is raised from here and the statement is forgotten,
+        so the client may safely retry.
+        """
+        if not task.statement_id:
+            task = dataclasses.replace(task, statement_id=new_statement_id())
+        self._make_room()
+        stmt = Statement(task=task, submitted_at=self.clock())
+        self._statements[stmt.id] = stmt
+        stmt.runner = asyncio.create_task(self._run(stmt), name=f"statement-{stmt.id}")
+        if admission_timeout > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stmt.admitted.wait(), admission_timeout)
+        if stmt.rejection is not None:
+            self._forget(stmt)
+            raise stmt.rejection
+        return stmt
+
+    async def wait(self, stmt: Statement, timeout: float) -> Statement:
+        """Wait until the statement is terminal or ``timeout`` seconds passed."""
+        deadline = self.clock() + timeout
+        while not stmt.state.terminal:
+            left = deadline - self.clock()
+            if left <= 0:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stmt.changed.wait(), left)
+        return stmt
+
+    async def wait_change(self, stmt: Statement, timeout: float) -> Statement:
+        """Wait for the next state change (or the timeout); for long-polling fronts."""
+        if not stmt.state.terminal:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stmt.changed.wait(), timeout)
+        return stmt
+
+    def cancel(self, statement_id: str, workspace: str) -> Statement:
+        """Cancel a pending or running statement; a finished one is left as it is."""
+        stmt = self.get(statement_id, workspace)
+        self._cancel(stmt)
+        return stmt
+
+    async def close(self, statement_id: str, workspace: str) -> Statement:
+        """Close a statement: cancel it if still running, drop its result and chunks."""
+        stmt = self.get(statement_id, workspace)
+        await self._close(stmt)
+        return stmt
+
+    async def sweep(self) -> int:
+        """Drop expired results and forget expired statements; returns how many were forgotten."""
+        now = self.clock()
+        gone = 0
+        for stmt in list(self._statements.values()):
+            if self._expired(stmt, now):
+                self._forget(stmt)
+                gone += 1
+            elif self._result_expired(stmt, now):
+                await self._close(stmt)
+        return gone
+
+    async def aclose(self, grace_s: float = 5.0) -> list[str]:
+        """Shutdown: give running statements ``grace_s`` to end, cancel the rest.
+
+        Returns the ids of the statements that had to be cancelled.
+        """
+        running = [s for s in self._statements.values() if s.runner and not s.runner.done()]
+        if running and grace_s > 0:
+            await asyncio.wait([s.runner for s in running if s.runner], timeout=grace_s)
+        cancelled = [s for s in running if s.runner and not s.runner.done()]
+        for stmt in cancelled:
+            self._cancel(stmt)
+        tasks = [s.runner for s in cancelled if s.runner]
+        if tasks:
+            await asyncio.wait(tasks, timeout=max(1.0, grace_s))
+        if cancelled:
+            log.warning("shutdown cancelled %d statement(s): %s",
+                        len(cancelled), ", ".join(s.id for s in cancelled))
+        return [s.id for s in cancelled]
+
+    # -- internals -------------------------------------------------------------------------
+
+    async def _run(self, stmt: Statement) -> None:
+        events = _Events(self, stmt)
+        try:
+            result = await self.backend.run(stmt.task, events)
+        except asyncio.CancelledError:
+            self._finish(stmt, StatementState.CANCELED)
+            return
+        except StatementFailed as exc:
+            self._finish(stmt, StatementState.FAILED, exc.error)
+            return
+        except GatewayError as exc:
+            if stmt.state is StatementState.PENDING and not stmt.admitted.is_set():
+                stmt.rejection = exc
+            self._finish(stmt, StatementState.FAILED,
+                         StatementError(exc.error_code, exc.message))
+            return
+        except Exception as exc:  # a backend bug must not kill the loop; it ends the statement
+            log.error("statement %s: backend error", stmt.id, exc_info=exc)
+            self._finish(stmt, StatementState.FAILED,
+                         StatementError("INTERNAL_ERROR", "Internal error while running"))
+            return
+        too_big = self._inline_too_big(stmt, result)
+        if too_big is not None:
+            self._finish(stmt, StatementState.FAILED, too_big)
+            return
+        stmt.result = result
+        self._finish(stmt, StatementState.SUCCEEDED)
+
+    def _inline_too_big(self, stmt: Statement, result: StatementResult) -> StatementError | None:
+        # The worker enforces the limit too; this guards the gateway's memory whatever it did.
+        if result.manifest.external:
+            return None
+        limit = min(self.inline_byte_limit, stmt.task.inline_byte_limit)
+        size = sum(b.nbytes for b in result.batches)
+        if size <= limit:
+            return None
+        return StatementError("BAD_REQUEST", INLINE_LIMIT_MESSAGE.format(limit=limit))
+
+    def _transition(self, stmt: Statement, state: StatementState) -> None:
+        stmt.state = state
+        event, stmt.changed = stmt.changed, asyncio.Event()
+        event.set()
+
+    def _finish(
+        self, stmt: Statement, state: StatementState, error: StatementError | None = None
+    ) -> None:
+        if stmt.state.terminal:
+            return
+        stmt.error = error
+        stmt.ended_at = self.clock()
+        if stmt.started_at is None and state is StatementState.SUCCEEDED:
+            stmt.started_at = stmt.ended_at
+        stmt.admitted.set()
+        self._transition(stmt, state)
+        if self._on_finish is not None:
+            self._on_finish(stmt)
+
+    def _cancel(self, stmt: Statement) -> None:
+        if stmt.state.terminal:
+            return
+        if stmt.runner is not None and not stmt.runner.done():
+            stmt.runner.cancel()
+        # Answer CANCELED at once; the runner's own CancelledError path is then a no-op.
+        self._finish(stmt, StatementState.CANCELED)
+
+    async def _close(self, stmt: Statement) -> None:
+        self._cancel(stmt)
+        if stmt.state not in (StatementState.SUCCEEDED, StatementState.CLOSED):
+            return
+        result, stmt.result = stmt.result, None
+        if stmt.state is StatementState.SUCCEEDED:
+            self._transition(stmt, StatementState.CLOSED)
+        elif result is None and stmt.closed_chunks:
+            return
+        stmt.closed_chunks = True
+        external = stmt.task.disposition is not Disposition.INLINE
+        if external and self._on_close is not None:
+            try:
+                await self._on_close(stmt)
+            except Exception as exc:  # the close succeeded; leftover chunks expire anyway
+                log.warning("statement %s: could not delete result chunks: %s", stmt.id, exc)
+
+    def _expired(self, stmt: Statement, now: float) -> bool:
+        return (
+            stmt.state.terminal
+            and stmt.ended_at is not None
+            and now - stmt.ended_at > self.retention_s
+        )
+
+    def _result_expired(self, stmt: Statement, now: float) -> bool:
+        return (
+            stmt.state is StatementState.SUCCEEDED
+            and stmt.ended_at is not None
+            and now - stmt.ended_at > self.result_ttl_s
+        )
+
+    def _expire_result(self, stmt: Statement, now: float) -> None:
+        if self._result_expired(stmt, now):
+            # Callers of get() are synchronous; the chunk deletion runs in the background.
+            task = asyncio.get_running_loop().create_task(self._close(stmt))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            stmt.result = None
+            self._transition(stmt, StatementState.CLOSED)
+
+    def _forget(self, stmt: Statement) -> None:
+        self._statements.pop(stmt.id, None)
+
+    def _make_room(self) -> None:
+        if len(self._statements) < self.max_statements:
+            return
+        now = self.clock()
+        for stmt in list(self._statements.values()):
+            if self._expired(stmt, now):
+                self._forget(stmt)
+        # Still full: forget the oldest finished statements (their results go with them).
+        for stmt in list(self._statements.values()):
+            if len(self._statements) < self.max_statements:
+                break
+            if stmt.state.terminal:
+                self._forget(stmt)
+        if len(self._statements) >= self.max_statements:
+            raise ResourceExhausted(
+                f"Too many statements in flight (limit {self.max_statements}); retry later",
+                retry_after=2.0,
+            )
+
+
+__all__ = ["INLINE_LIMIT_MESSAGE", "Statement", "StatementRegistry", "new_statement_id"]
