@@ -1,0 +1,160 @@
+"""Result values as the strings of the Statement Execution API's JSON_ARRAY (and CSV) format.
+
+Every non-null value becomes a string, NULL stays None::
+
+    >>> import pyarrow as pa
+    >>> batch = pa.record_batch({"b": [True, None], "d": pa.array([1.5, 2.0])})
+    >>> rows_as_strings(batch)
+    [['true', '1.5'], [None, '2.0']]
+
+Forms follow what Databricks clients parse: booleans ``true``/``false``, decimals with their
+scale (``0.0100``), dates ``YYYY-MM-DD``, timestamps ISO-8601 (``Z`` when tz-aware), binary
+as base64, ARRAY/MAP/STRUCT as JSON text. Flat columns are converted with pyarrow.compute in
+one vectorised pass; only binary and nested columns go value by value.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import decimal
+import json
+import math
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def rows_as_strings(batch: pa.RecordBatch | pa.Table) -> list[list[str | None]]:
+    """The rows of `batch` as lists of strings (None for NULL), in column order."""
+    if batch.num_rows == 0:
+        return []
+    columns = [column_as_strings(batch.column(i)) for i in range(batch.num_columns)]
+    if not columns:
+        return [[] for _ in range(batch.num_rows)]
+    return [list(row) for row in zip(*columns, strict=True)]
+
+
+def column_as_strings(column: pa.Array | pa.ChunkedArray) -> list[str | None]:
+    """One column's values as strings (None for NULL)."""
+    if isinstance(column, pa.ChunkedArray):
+        out: list[str | None] = []
+        for chunk in column.chunks:
+            out.extend(column_as_strings(chunk))
+        return out
+    typ = column.type
+    if pa.types.is_dictionary(typ):
+        return column_as_strings(column.dictionary_decode())
+    if isinstance(typ, pa.BaseExtensionType):
+        return column_as_strings(column.storage)
+    return _as_string_array(column).to_pylist()
+
+
+def _as_string_array(col: pa.Array) -> pa.Array:
+    typ = col.type
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+        return col
+    if pa.types.is_string_view(typ):
+        return col.cast(pa.string())
+    if pa.types.is_null(typ):
+        return pa.nulls(len(col), pa.string())
+    if pa.types.is_boolean(typ):
+        return pc.if_else(col, "true", "false")
+    if pa.types.is_floating(typ):
+        return _floats(col)
+    if pa.types.is_timestamp(typ):
+        return _timestamps(col)
+    if pa.types.is_binary(typ) or pa.types.is_large_binary(typ) or pa.types.is_fixed_size_binary(
+        typ
+    ) or pa.types.is_binary_view(typ):
+        return pa.array(
+            [None if v is None else base64.b64encode(v).decode("ascii") for v in col.to_pylist()],
+            pa.string(),
+        )
+    if pa.types.is_nested(typ):
+        return pa.array(
+            [None if v is None else _json_text(v, typ) for v in col.to_pylist()], pa.string()
+        )
+    if pa.types.is_time(typ):
+        return _strip_fraction(col.cast(pa.string()))
+    # integers, decimals (cast keeps the scale: 0.0100), dates, durations
+    try:
+        return col.cast(pa.string())
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        return pa.array([None if v is None else str(v) for v in col.to_pylist()], pa.string())
+
+
+def _floats(col: pa.Array) -> pa.Array:
+    """Doubles as Spark prints them: `1.0` not `1`, `NaN`, `Infinity`."""
+    text = col.cast(pa.string())
+    integral = pc.match_substring_regex(text, r"^-?\d+$")
+    text = pc.if_else(integral, pc.binary_join_element_wise(text, ".0", ""), text)
+    text = pc.replace_substring_regex(text, r"^nan$", "NaN")
+    return pc.replace_substring_regex(text, r"inf$", "Infinity")
+
+
+def _timestamps(col: pa.Array) -> pa.Array:
+    """ISO-8601 with `T`; tz-aware values in UTC with `Z`; no all-zero fraction."""
+    typ = col.type
+    aware = typ.tz is not None
+    if aware:
+        col = col.cast(pa.timestamp(typ.unit, "UTC"))
+    text = _strip_fraction(pc.strftime(col, format="%Y-%m-%dT%H:%M:%S"))
+    if aware:
+        text = pc.binary_join_element_wise(text, "Z", "")
+    return text
+
+
+def _strip_fraction(text: pa.Array) -> pa.Array:
+    # "13:21:53.120000" -> "13:21:53.12", "13:21:53.000000" -> "13:21:53"
+    text = pc.replace_substring_regex(text, r"(\.\d*?)0+$", r"\1")
+    return pc.replace_substring_regex(text, r"\.$", "")
+
+
+def _json_text(value: Any, typ: pa.DataType) -> str:
+    return json.dumps(_jsonable(value, typ), separators=(",", ":"), ensure_ascii=False)
+
+
+def _jsonable(value: Any, typ: pa.DataType) -> Any:
+    """A Python value made JSON-ready, guided by its Arrow type (maps become objects)."""
+    if value is None:
+        return None
+    if pa.types.is_map(typ):
+        return {_key_text(k): _jsonable(v, typ.item_type) for k, v in value}
+    if pa.types.is_struct(typ):
+        return {typ.field(i).name: _jsonable(value[typ.field(i).name], typ.field(i).type)
+                for i in range(typ.num_fields)}
+    if pa.types.is_list(typ) or pa.types.is_large_list(typ) or pa.types.is_fixed_size_list(
+        typ
+    ) or pa.types.is_list_view(typ) or pa.types.is_large_list_view(typ):
+        return [_jsonable(v, typ.value_type) for v in value]
+    return _scalar_json(value)
+
+
+def _key_text(key: Any) -> str:
+    scalar = _scalar_json(key)
+    return scalar if isinstance(scalar, str) else json.dumps(scalar)
+
+
+def _scalar_json(value: Any) -> Any:
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    if isinstance(value, float):
+        # JSON has no NaN/Infinity; Spark's to_json writes them as strings.
+        return value if math.isfinite(value) else ("NaN" if value != value else
+                                                   ("Infinity" if value > 0 else "-Infinity"))
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            text = value.astimezone(dt.UTC).replace(tzinfo=None).isoformat()
+            return text + "Z"
+        return value.isoformat()
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    return str(value)
