@@ -1,0 +1,321 @@
+"""The lake catalog: three-level names over a root of Delta tables, and their snapshots.
+
+Layout: ``<root>/<catalog>/<schema>/<table>/`` where a table directory is one holding a
+``_delta_log``. The root is a local directory or ``s3://bucket/prefix``; object-store
+options come from settings, never from the ambient environment.
+
+Snapshots are cached per table. A statement asks for the latest one; the cache checks the
+log's newest version cheaply (``update_incremental`` reads only commits it has not seen),
+so a commit made by anyone is visible to the next statement without a full reload.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import unquote
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+from deltalake import DeltaTable
+from deltalake.exceptions import DeltaError, TableNotFoundError
+
+from engine.errors import LakeIOError, SchemaNotFound, TableNotFound, Unsupported
+from sqlgate.settings import EngineSettings
+
+
+@dataclass(frozen=True)
+class TableName:
+    """A resolved three-level name."""
+
+    catalog: str
+    schema: str
+    table: str
+
+    def __str__(self) -> str:
+        return f"{self.catalog}.{self.schema}.{self.table}"
+
+
+@dataclass(frozen=True)
+class DataFileEntry:
+    """One live data file of a snapshot, with what pruning needs from its add action."""
+
+    uri: str
+    size: int
+    num_records: int | None
+    partition: dict[str, Any]
+    mins: dict[str, Any]
+    maxs: dict[str, Any]
+    null_counts: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One version of one Delta table: schema, partition columns and live files."""
+
+    name: TableName
+    uri: str
+    version: int
+    schema: pa.Schema
+    partition_columns: tuple[str, ...]
+    files: tuple[DataFileEntry, ...] = field(repr=False)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(f.size for f in self.files)
+
+
+def is_remote(root: str) -> bool:
+    """True for an object-store root (``s3://...``)."""
+    return "://" in root
+
+
+def lake_root(settings: EngineSettings) -> str:
+    """The lake root without a trailing slash; local roots made absolute."""
+    root = settings.lake
+    if is_remote(root):
+        return root.rstrip("/")
+    return os.path.abspath(root)
+
+
+def table_uri(settings: EngineSettings, name: TableName) -> str:
+    """Where a table's Delta log lives."""
+    return f"{lake_root(settings)}/{name.catalog}/{name.schema}/{name.table}"
+
+
+def s3_filesystem(settings: EngineSettings) -> pafs.S3FileSystem:
+    """A pyarrow S3 filesystem built only from explicit settings."""
+    scheme = "http" if settings.lake_allow_http else "https"
+    endpoint = settings.lake_endpoint_url
+    if endpoint and "://" in endpoint:
+        scheme, _, endpoint = endpoint.partition("://")
+    return pafs.S3FileSystem(
+        access_key=settings.lake_access_key_id,
+        secret_key=settings.lake_secret_access_key,
+        region=settings.lake_region,
+        endpoint_override=endpoint,
+        scheme=scheme,
+        # Never fall back to instance metadata or ~/.aws: credentials are explicit.
+        anonymous=settings.lake_access_key_id is None,
+    )
+
+
+class LakeCatalog:
+    """Lists catalogs, schemas and tables, and hands out cached Delta snapshots."""
+
+    def __init__(self, settings: EngineSettings) -> None:
+        self.settings = settings
+        self.root = lake_root(settings)
+        self.remote = is_remote(self.root)
+        self.storage_options = settings.lake_storage_options() if self.remote else None
+        self._fs: pafs.FileSystem = (
+            s3_filesystem(settings) if self.remote else pafs.LocalFileSystem()
+        )
+        self._lock = threading.Lock()
+        # latest snapshots: name -> (DeltaTable, checked_at, Snapshot)
+        self._latest: dict[TableName, tuple[DeltaTable, float, Snapshot]] = {}
+        # time-travel snapshots never change, so they are cached by exact version
+        self._versions: dict[tuple[TableName, int], Snapshot] = {}
+
+    # -- listing -------------------------------------------------------------------
+
+    def _fs_path(self, *parts: str) -> str:
+        base = self.root.split("://", 1)[1] if self.remote else self.root
+        return "/".join([base.rstrip("/"), *parts])
+
+    def _subdirs(self, *parts: str) -> list[str]:
+        path = self._fs_path(*parts)
+        try:
+            infos = self._fs.get_file_info(pafs.FileSelector(path, allow_not_found=True))
+        except (OSError, pa.ArrowException) as exc:
+            raise LakeIOError(f"cannot list {path}: {exc}") from exc
+        return sorted(
+            i.base_name
+            for i in infos
+            if i.type == pafs.FileType.Directory and not i.base_name.startswith((".", "_"))
+        )
+
+    def _is_table(self, *parts: str) -> bool:
+        info = self._fs.get_file_info(self._fs_path(*parts, "_delta_log"))
+        return info.type == pafs.FileType.Directory or (
+            # object stores have no directories: probe for the first commit or checkpoint
+            self.remote and bool(self._fs.get_file_info(
+                pafs.FileSelector(self._fs_path(*parts, "_delta_log"), allow_not_found=True)
+            ))
+        )
+
+    def catalogs(self) -> list[str]:
+        """Catalog names under the root."""
+        return self._subdirs()
+
+    def schemas(self, catalog: str) -> list[str]:
+        """Schema names in a catalog; SchemaNotFound if the catalog does not exist."""
+        if catalog not in self.catalogs():
+            raise SchemaNotFound(f"[NO_SUCH_CATALOG_EXCEPTION] Catalog '{catalog}' not found.")
+        return self._subdirs(catalog)
+
+    def tables(self, catalog: str, schema: str) -> list[str]:
+        """Table names in a schema (directories holding a _delta_log)."""
+        if schema not in self.schemas(catalog):
+            raise SchemaNotFound(
+                f"[SCHEMA_NOT_FOUND] The schema `{catalog}`.`{schema}` cannot be found."
+            )
+        return [t for t in self._subdirs(catalog, schema) if self._is_table(catalog, schema, t)]
+
+    def exists(self, name: TableName) -> bool:
+        """Whether a table exists, without loading it."""
+        try:
+            return self._is_table(name.catalog, name.schema, name.table)
+        except (OSError, pa.ArrowException):
+            return False
+
+    # -- snapshots -----------------------------------------------------------------
+
+    def uri(self, name: TableName) -> str:
+        """The table's location."""
+        return table_uri(self.settings, name)
+
+    def _open(self, name: TableName, version: int | None = None) -> DeltaTable:
+        if not self.exists(name):
+            raise TableNotFound(str(name))
+        try:
+            return DeltaTable(self.uri(name), version=version, storage_options=self.storage_options)
+        except TableNotFoundError as exc:
+            raise TableNotFound(str(name)) from exc
+        except (DeltaError, OSError, ValueError) as exc:
+            raise LakeIOError(f"cannot read the Delta log of {name}: {exc}") from exc
+
+    def snapshot(
+        self,
+        name: TableName,
+        version: int | None = None,
+        timestamp: str | datetime | None = None,
+    ) -> Snapshot:
+        """The latest snapshot of a table, or the one at a version or timestamp."""
+        if version is not None:
+            return self._at_version(name, version)
+        if timestamp is not None:
+            dt = self._open(name)
+            try:
+                dt.load_as_version(timestamp)
+            except (DeltaError, ValueError, OSError) as exc:
+                raise Unsupported(
+                    f"cannot time travel {name} to {timestamp}: {exc}", sql_state="22000"
+                ) from exc
+            return self._at_version(name, dt.version(), dt)
+        return self._latest_snapshot(name)
+
+    def _at_version(self, name: TableName, version: int, dt: DeltaTable | None = None) -> Snapshot:
+        key = (name, version)
+        with self._lock:
+            cached = self._versions.get(key)
+        if cached is not None:
+            return cached
+        if dt is None:
+            try:
+                dt = self._open(name, version)
+            except LakeIOError as exc:
+                raise Unsupported(
+                    f"[DELTA_VERSION_NOT_FOUND] cannot time travel {name} to version {version}",
+                    sql_state="22003",
+                ) from exc
+        snap = build_snapshot(name, self.uri(name), dt)
+        with self._lock:
+            self._versions[key] = snap
+        return snap
+
+    def _latest_snapshot(self, name: TableName) -> Snapshot:
+        now = time.monotonic()
+        with self._lock:
+            entry = self._latest.get(name)
+        if entry is None:
+            dt = self._open(name)
+            snap = build_snapshot(name, self.uri(name), dt)
+            with self._lock:
+                self._latest[name] = (dt, now, snap)
+            return snap
+        dt, checked_at, snap = entry
+        if now - checked_at < self.settings.snapshot_check_s:
+            return snap
+        try:
+            # reads only the commits after the cached version
+            dt.update_incremental()
+        except (DeltaError, OSError) as exc:
+            with self._lock:
+                self._latest.pop(name, None)
+            if not self.exists(name):
+                raise TableNotFound(str(name)) from exc
+            raise LakeIOError(f"cannot refresh {name}: {exc}") from exc
+        if dt.version() != snap.version:
+            snap = build_snapshot(name, self.uri(name), dt)
+        with self._lock:
+            self._latest[name] = (dt, now, snap)
+        return snap
+
+
+def _check_features(name: TableName, dt: DeltaTable, actions: pa.Table) -> None:
+    """Refuse tables whose rows this reader would get wrong."""
+    mode = dt.metadata().configuration.get("delta.columnMapping.mode") or "none"
+    if mode != "none":
+        raise Unsupported(
+            f"[DELTA_UNSUPPORTED_FEATURE] table {name} uses column mapping (mode '{mode}'), "
+            "which this engine does not read"
+        )
+    features = set(dt.protocol().reader_features or ())
+    if "deletionVectors" in features:
+        dv_cols = [c for c in actions.column_names if c.startswith("deletionVector")]
+        in_use = not dv_cols or any(actions.column(c).null_count < len(actions) for c in dv_cols)
+        if in_use and len(actions):
+            raise Unsupported(
+                f"[DELTA_UNSUPPORTED_FEATURE] table {name} has deletion vectors, which this "
+                "engine does not apply; run OPTIMIZE/PURGE to rewrite the files first"
+            )
+
+
+def build_snapshot(name: TableName, uri: str, dt: DeltaTable) -> Snapshot:
+    """Read a DeltaTable's schema and add actions into a Snapshot."""
+    try:
+        actions = pa.table(dt.get_add_actions(flatten=True))
+        schema = pa.schema(dt.schema().to_arrow())
+        partition_columns = tuple(dt.metadata().partition_columns)
+        version = dt.version()
+    except (DeltaError, OSError, ValueError) as exc:
+        raise LakeIOError(f"cannot read the Delta log of {name}: {exc}") from exc
+    _check_features(name, dt, actions)
+    base = uri.rstrip("/")
+    files = []
+    for row in actions.to_pylist():
+        path = unquote(row["path"])
+        file_uri = path if "://" in path or path.startswith("/") else f"{base}/{path}"
+        mins, maxs, nulls, part = {}, {}, {}, {}
+        for key, value in row.items():
+            prefix, _, col = key.partition(".")
+            if prefix == "min":
+                mins[col] = value
+            elif prefix == "max":
+                maxs[col] = value
+            elif prefix == "null_count":
+                nulls[col] = value
+            elif prefix == "partition":
+                part[col] = value
+        files.append(
+            DataFileEntry(
+                uri=file_uri,
+                size=int(row["size_bytes"]),
+                num_records=row.get("num_records"),
+                partition=part,
+                mins=mins,
+                maxs=maxs,
+                null_counts=nulls,
+            )
+        )
+    # Delta's schema marks columns nullable as declared; the data files may say otherwise,
+    # so keep the log's schema as the single truth for result types.
+    return Snapshot(name, uri, version, schema, partition_columns, tuple(files))
+
+
+__all__ = ["DataFileEntry", "LakeCatalog", "Snapshot", "TableName", "lake_root", "table_uri"]
