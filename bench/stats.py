@@ -68,7 +68,7 @@ def summarize(records: Iterable[Record], elapsed_s: float) -> dict[str, object]:
     errors: dict[str, int] = {}
     for r in records:
         if not r.ok:
-            key = (r.error or "unknown").split(":", 1)[0][:80]
+            key = (r.error or "unknown")[:120]
             errors[key] = errors.get(key, 0) + 1
     return {
         "sent": len(records),
