@@ -1,0 +1,1 @@
+"""The Thrift/HTTP front (HiveServer2 TCLIService + Databricks extensions) for BI connectors."""

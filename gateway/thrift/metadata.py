@@ -1,0 +1,235 @@
+"""The catalog RPCs as SQL, and the few answers the Thrift front gives itself.
+
+GetCatalogs/GetSchemas/GetTables/GetColumns run as ordinary statements through the same
+registry and pool as everything else, over the engine's `information_schema` views, with
+the JDBC column names (`TABLE_CAT`, `TABLE_SCHEM`, ...) BI tools expect. Name patterns are
+JDBC LIKE patterns (`%`, `_`); Hive-style `*` also means "any". Values are bound as
+parameters, never spliced into the text.
+
+>>> q = tables_query("main", None, "line%", ["TABLE"])
+>>> [p.value for p in q.parameters]
+['main', '%', 'line%', 'TABLE']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+from gateway.backend import StatementResult
+from sqlgate.types import ColumnInfo, Parameter, ResultFormat, ResultManifest
+
+
+@dataclass(frozen=True)
+class Query:
+    """SQL text plus its bound parameters."""
+
+    sql: str
+    parameters: tuple[Parameter, ...] = ()
+
+
+def _pattern(value: str | None) -> str:
+    if value is None or value in ("", "*"):
+        return "%"
+    return value.replace("*", "%")
+
+
+def catalogs_query() -> Query:
+    """GetCatalogs: TABLE_CAT."""
+    return Query(
+        "SELECT catalog_name AS TABLE_CAT FROM information_schema.catalogs ORDER BY TABLE_CAT"
+    )
+
+
+def schemas_query(catalog: str | None, schema: str | None) -> Query:
+    """GetSchemas: TABLE_SCHEM, TABLE_CATALOG."""
+    return Query(
+        "SELECT schema_name AS TABLE_SCHEM, catalog_name AS TABLE_CATALOG "
+        "FROM information_schema.schemata "
+        "WHERE catalog_name LIKE :cat AND schema_name LIKE :sch "
+        "ORDER BY TABLE_CATALOG, TABLE_SCHEM",
+        (Parameter("cat", _pattern(catalog)), Parameter("sch", _pattern(schema))),
+    )
+
+
+_TABLE_TYPE = "CASE WHEN table_type = 'VIEW' THEN 'VIEW' ELSE 'TABLE' END"
+
+
+def tables_query(
+    catalog: str | None, schema: str | None, table: str | None, types: list[str] | None
+) -> Query:
+    """GetTables: the ten JDBC columns, TABLE_TYPE folded to TABLE or VIEW."""
+    params = [
+        Parameter("cat", _pattern(catalog)),
+        Parameter("sch", _pattern(schema)),
+        Parameter("tbl", _pattern(table)),
+    ]
+    where = "table_catalog LIKE :cat AND table_schema LIKE :sch AND table_name LIKE :tbl"
+    wanted = sorted({t.upper() for t in types or []})
+    if wanted:
+        names = []
+        for i, t in enumerate(wanted):
+            params.append(Parameter(f"typ{i}", t))
+            names.append(f":typ{i}")
+        where += f" AND {_TABLE_TYPE} IN ({', '.join(names)})"
+    return Query(
+        "SELECT table_catalog AS TABLE_CAT, table_schema AS TABLE_SCHEM, "
+        f"table_name AS TABLE_NAME, {_TABLE_TYPE} AS TABLE_TYPE, "
+        "CAST(NULL AS STRING) AS REMARKS, CAST(NULL AS STRING) AS TYPE_CAT, "
+        "CAST(NULL AS STRING) AS TYPE_SCHEM, CAST(NULL AS STRING) AS TYPE_NAME, "
+        "CAST(NULL AS STRING) AS SELF_REFERENCING_COL_NAME, "
+        "CAST(NULL AS STRING) AS REF_GENERATION "
+        f"FROM information_schema.tables WHERE {where} "
+        "ORDER BY TABLE_TYPE, TABLE_CAT, TABLE_SCHEM, TABLE_NAME",
+        tuple(params),
+    )
+
+
+# java.sql.Types codes by the leading word of the Databricks type text.
+_JDBC_TYPES = {
+    "BOOLEAN": 16, "TINYINT": -6, "BYTE": -6, "SMALLINT": 5, "SHORT": 5, "INT": 4,
+    "INTEGER": 4, "BIGINT": -5, "LONG": -5, "FLOAT": 6, "REAL": 7, "DOUBLE": 8,
+    "DECIMAL": 3, "STRING": 12, "VARCHAR": 12, "CHAR": 1, "BINARY": -2, "DATE": 91,
+    "TIMESTAMP": 93, "TIMESTAMP_NTZ": 93, "ARRAY": 2003, "MAP": 2000, "STRUCT": 2002,
+}
+
+
+def _jdbc_type_case(column: str) -> str:
+    head = f"upper(split_part(split_part({column}, '(', 1), '<', 1))"
+    arms = " ".join(f"WHEN '{name}' THEN {code}" for name, code in _JDBC_TYPES.items())
+    return f"CAST(CASE {head} {arms} ELSE 1111 END AS INT)"
+
+
+def columns_query(
+    catalog: str | None, schema: str | None, table: str | None, column: str | None
+) -> Query:
+    """GetColumns: the JDBC columns from TABLE_CAT to IS_NULLABLE."""
+    return Query(
+        "SELECT table_catalog AS TABLE_CAT, table_schema AS TABLE_SCHEM, "
+        "table_name AS TABLE_NAME, column_name AS COLUMN_NAME, "
+        f"{_jdbc_type_case('data_type')} AS DATA_TYPE, data_type AS TYPE_NAME, "
+        "CAST(numeric_precision AS INT) AS COLUMN_SIZE, CAST(NULL AS INT) AS BUFFER_LENGTH, "
+        "CAST(numeric_scale AS INT) AS DECIMAL_DIGITS, "
+        "CAST(CASE WHEN numeric_precision IS NULL THEN NULL ELSE 10 END AS INT) "
+        "AS NUM_PREC_RADIX, "
+        "CAST(CASE WHEN is_nullable = 'NO' THEN 0 ELSE 1 END AS INT) AS NULLABLE, "
+        "CAST(NULL AS STRING) AS REMARKS, CAST(NULL AS STRING) AS COLUMN_DEF, "
+        "CAST(NULL AS INT) AS SQL_DATA_TYPE, CAST(NULL AS INT) AS SQL_DATETIME_SUB, "
+        "CAST(NULL AS INT) AS CHAR_OCTET_LENGTH, "
+        "CAST(ordinal_position AS INT) AS ORDINAL_POSITION, "
+        "CASE WHEN is_nullable = 'NO' THEN 'NO' ELSE 'YES' END AS IS_NULLABLE "
+        "FROM information_schema.columns "
+        "WHERE table_catalog LIKE :cat AND table_schema LIKE :sch AND table_name LIKE :tbl "
+        "AND column_name LIKE :col "
+        "ORDER BY TABLE_CAT, TABLE_SCHEM, TABLE_NAME, ORDINAL_POSITION",
+        (
+            Parameter("cat", _pattern(catalog)),
+            Parameter("sch", _pattern(schema)),
+            Parameter("tbl", _pattern(table)),
+            Parameter("col", _pattern(column)),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Use:
+    """A `USE [CATALOG|SCHEMA|DATABASE] name` the session applies itself."""
+
+    catalog: str | None
+    schema: str | None
+
+
+def parse_use(sql: str) -> Use | None:
+    """The USE statement in `sql`, or None for anything else (the engine judges those).
+
+    >>> parse_use("USE `default`")
+    Use(catalog=None, schema='default')
+    >>> parse_use("use catalog main")
+    Use(catalog='main', schema=None)
+    >>> parse_use("SELECT 1") is None
+    True
+    """
+    # Cheap guard so ordinary statements are not parsed twice (the engine parses them).
+    if not sql.lstrip().lower().startswith("use"):
+        return None
+    try:
+        tree = sqlglot.parse_one(sql, read="databricks")
+    except SqlglotError:
+        return None
+    if not isinstance(tree, exp.Use) or tree.this is None:
+        return None
+    kind_node = tree.args.get("kind")
+    kind = kind_node.name.upper() if kind_node is not None else ""
+    parts = [p.name for p in tree.this.parts] if isinstance(tree.this, exp.Table) else [
+        tree.this.name
+    ]
+    if kind == "CATALOG":
+        return Use(catalog=parts[-1], schema=None)
+    if len(parts) >= 2:
+        return Use(catalog=parts[-2], schema=parts[-1])
+    return Use(catalog=None, schema=parts[-1])
+
+
+def local_result(table: pa.Table) -> StatementResult:
+    """A result the front answers itself (no engine): manifest, schema, one inline batch."""
+    columns = tuple(
+        ColumnInfo(name=f.name, position=i, type_name=str(f.type).upper(),
+                   type_text=str(f.type).upper())
+        for i, f in enumerate(table.schema)
+    )
+    manifest = ResultManifest(
+        format=ResultFormat.ARROW_STREAM,
+        columns=columns,
+        total_row_count=table.num_rows,
+        total_byte_count=table.nbytes,
+    )
+    return StatementResult(manifest=manifest, schema=table.schema,
+                           batches=table.to_batches())
+
+
+_TYPE_INFO = [
+    ("BOOLEAN", 16, None), ("TINYINT", -6, 3), ("SMALLINT", 5, 5), ("INT", 4, 10),
+    ("BIGINT", -5, 19), ("FLOAT", 6, 7), ("DOUBLE", 8, 15), ("DECIMAL", 3, 38),
+    ("STRING", 12, None), ("BINARY", -2, None), ("DATE", 91, None), ("TIMESTAMP", 93, None),
+    ("TIMESTAMP_NTZ", 93, None), ("ARRAY", 2003, None), ("MAP", 2000, None),
+    ("STRUCT", 2002, None),
+]
+
+
+def type_info() -> StatementResult:
+    """GetTypeInfo: the types sqlgate serves, with the JDBC column names."""
+    names = [t[0] for t in _TYPE_INFO]
+    table = pa.table({
+        "TYPE_NAME": pa.array(names, pa.string()),
+        "DATA_TYPE": pa.array([t[1] for t in _TYPE_INFO], pa.int32()),
+        "PRECISION": pa.array([t[2] for t in _TYPE_INFO], pa.int32()),
+        "NULLABLE": pa.array([1] * len(names), pa.int16()),
+        "CASE_SENSITIVE": pa.array([n == "STRING" for n in names], pa.bool_()),
+        "SEARCHABLE": pa.array([3] * len(names), pa.int16()),
+        "UNSIGNED_ATTRIBUTE": pa.array([False] * len(names), pa.bool_()),
+        "NUM_PREC_RADIX": pa.array([10 if t[2] else None for t in _TYPE_INFO], pa.int32()),
+    })
+    return local_result(table)
+
+
+def empty_result() -> StatementResult:
+    """No columns, no rows: what USE answers."""
+    return local_result(pa.table({}))
+
+
+__all__ = [
+    "Query",
+    "Use",
+    "catalogs_query",
+    "columns_query",
+    "empty_result",
+    "local_result",
+    "parse_use",
+    "schemas_query",
+    "tables_query",
+    "type_info",
+]
