@@ -47,6 +47,7 @@ class BenchContext:
     duration_s: float = 60.0
     streams: int = 32
     repeats: int = 5
+    max_rounds: int = 1000
     seed: int = 0
     target: Target | None = None
     start_local: bool = False
