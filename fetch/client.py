@@ -1,0 +1,242 @@
+"""Client side of Cloud Fetch: download a result's chunks in parallel, straight from storage.
+
+::
+
+    table = download_arrow(statement_id, host="http://127.0.0.1:8000", token="dapi...")
+    table = download_arrow(w.statement_execution.get_statement(sid))  # + host/token to refresh
+    for batch in download_arrow(links, reader=True): ...              # a RecordBatchReader
+
+`source` is a statement id (fetched through the REST API), a StatementResponse (a dict, or a
+databricks-sdk object with ``as_dict()``), or a list of links (`Link` or the API's
+``external_links`` dicts) in chunk order. At most `max_in_flight` chunks are downloaded or held
+at once and chunks are yielded in order. A failed GET is retried with backoff; a link that
+has expired (or is refused with 4xx) is renewed through
+``GET {host}/api/2.0/sql/statements/{id}/result/chunks/{n}`` with the Bearer token. The token
+only ever goes to `host`: link GETs carry the link's own `http_headers` and no Authorization.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pyarrow as pa
+
+from fetch.errors import DownloadError
+from fetch.serialize import decompress_chunk
+from fetch.store import Link
+
+# Renew a link this close to expiry rather than race it (the SEA connector does the same).
+EXPIRY_MARGIN_S = 5.0
+_REFRESH_STATUS = frozenset({400, 401, 403, 404})
+
+
+@dataclass
+class _Plan:
+    """What to download: how many chunks, the links known so far, how to renew them."""
+
+    count: int
+    links: dict[int, Link] = field(default_factory=dict)
+    statement_id: str | None = None
+    compression: str | None = None
+
+
+def parse_link(data: Mapping[str, Any]) -> tuple[int, Link]:
+    """(chunk_index, Link) from one entry of the API's ``external_links``."""
+    raw = str(data["expiration"]).replace("Z", "+00:00")
+    expiration = dt.datetime.fromisoformat(raw)
+    if expiration.tzinfo is None:
+        expiration = expiration.replace(tzinfo=dt.UTC)
+    headers = {str(k): str(v) for k, v in (data.get("http_headers") or {}).items()}
+    return int(data["chunk_index"]), Link(str(data["external_link"]), expiration, headers)
+
+
+class _Session:
+    """The HTTP side: link GETs (no auth) and chunk-endpoint calls (Bearer token)."""
+
+    def __init__(
+        self, host: str | None, token: str | None, timeout_s: float, http: httpx.Client | None,
+        pool: int,
+    ) -> None:
+        self.host = host.rstrip("/") if host else None
+        self.token = token
+        self._own = http is None
+        self.http = http or httpx.Client(
+            timeout=timeout_s, follow_redirects=False,
+            limits=httpx.Limits(max_connections=pool + 2, max_keepalive_connections=pool + 2),
+        )
+
+    def close(self) -> None:
+        if self._own:
+            self.http.close()
+
+    def api_get(self, path: str) -> dict[str, Any]:
+        if not self.host:
+            raise DownloadError("a host (and token) is needed to call the statement API")
+        headers = {"Accept": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        try:
+            resp = self.http.get(self.host + path, headers=headers)
+        except httpx.HTTPError as exc:
+            raise DownloadError(f"GET {path} failed: {exc}") from exc
+        if resp.status_code != 200:
+            raise DownloadError(f"GET {path} answered {resp.status_code}: {resp.text[:200]}")
+        body: dict[str, Any] = resp.json()
+        return body
+
+    def fresh_link(self, statement_id: str | None, index: int) -> Link:
+        if statement_id is None or not self.host:
+            raise DownloadError(
+                f"the link of chunk {index} expired or was refused, and no statement id and "
+                "host were given to renew it"
+            )
+        body = self.api_get(f"/api/2.0/sql/statements/{statement_id}/result/chunks/{index}")
+        for entry in body.get("external_links") or []:
+            got, link = parse_link(entry)
+            if got == index:
+                return link
+        raise DownloadError(f"the chunk endpoint returned no link for chunk {index}")
+
+    def get_chunk(self, link: Link) -> httpx.Response:
+        # Only the link's own headers: a bearer token must never reach the storage layer.
+        headers = {k: v for k, v in link.headers.items() if k.lower() != "authorization"}
+        return self.http.get(link.url, headers=headers)
+
+
+def _plan(source: Any, session: _Session, compression: str | None) -> _Plan:
+    if isinstance(source, str):
+        source = session.api_get(f"/api/2.0/sql/statements/{source}")
+    if hasattr(source, "as_dict"):
+        source = source.as_dict()
+    if isinstance(source, Mapping):
+        state = (source.get("status") or {}).get("state")
+        if state not in (None, "SUCCEEDED"):
+            raise DownloadError(f"statement is {state}, not SUCCEEDED")
+        manifest = source.get("manifest") or {}
+        count = manifest.get("total_chunk_count")
+        if count is None:
+            count = len(manifest.get("chunks") or [])
+        links = dict(parse_link(e) for e in (source.get("result") or {}).get("external_links")
+                     or [])
+        return _Plan(
+            count=int(count), links=links, statement_id=source.get("statement_id"),
+            compression=compression or manifest.get("result_compression"),
+        )
+    if isinstance(source, Sequence):
+        links = {}
+        for position, entry in enumerate(source):
+            if isinstance(entry, Link):
+                links[position] = entry
+            else:
+                index, link = parse_link(entry)
+                links[index] = link
+        return _Plan(count=len(links), links=links, compression=compression)
+    raise TypeError(f"cannot download from {type(source).__name__}")
+
+
+def _download_one(
+    session: _Session, plan: _Plan, index: int, retries: int, backoff_s: float
+) -> bytes:
+    link = plan.links.get(index)
+    failure = "no attempt"
+    for attempt in range(retries + 1):
+        if attempt:
+            time.sleep(backoff_s * 2 ** (attempt - 1))
+        if link is None or link.expired(margin_s=EXPIRY_MARGIN_S):
+            link = session.fresh_link(plan.statement_id, index)
+        try:
+            resp = session.get_chunk(link)
+        except httpx.HTTPError as exc:
+            failure = f"{type(exc).__name__}: {exc}"
+            continue
+        if resp.status_code == 200:
+            try:
+                return decompress_chunk(resp.content, plan.compression)
+            except RuntimeError as exc:  # lz4 reports a corrupt frame as RuntimeError
+                failure = f"corrupt chunk: {exc}"
+                continue
+        failure = f"HTTP {resp.status_code}"
+        if resp.status_code in _REFRESH_STATUS:
+            link = None
+            if plan.statement_id is None or not session.host:
+                break  # nothing to renew the link with; retrying the same URL cannot help
+    raise DownloadError(f"chunk {index} could not be downloaded ({failure})")
+
+
+def download_chunks(
+    source: Any,
+    *,
+    host: str | None = None,
+    token: str | None = None,
+    statement_id: str | None = None,
+    compression: str | None = None,
+    max_in_flight: int = 4,
+    retries: int = 3,
+    backoff_s: float = 0.2,
+    timeout_s: float = 60.0,
+    http: httpx.Client | None = None,
+) -> Iterator[bytes]:
+    """Each chunk's (decompressed) bytes, in chunk order, downloaded `max_in_flight` at a time."""
+    if max_in_flight <= 0:
+        raise ValueError("max_in_flight must be positive")
+    session = _Session(host, token, timeout_s, http, max_in_flight)
+    pool = ThreadPoolExecutor(max_in_flight, thread_name_prefix="chunk-download")
+    try:
+        plan = _plan(source, session, compression)
+        if statement_id is not None:
+            plan.statement_id = statement_id
+        window: deque[Future[bytes]] = deque()
+        submitted = 0
+        while submitted < plan.count or window:
+            while submitted < plan.count and len(window) < max_in_flight:
+                window.append(
+                    pool.submit(_download_one, session, plan, submitted, retries, backoff_s)
+                )
+                submitted += 1
+            data = window.popleft().result()
+            yield data
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        session.close()
+
+
+def download_arrow(
+    source: Any,
+    *,
+    reader: bool = False,
+    schema: pa.Schema | None = None,
+    **options: Any,
+) -> pa.Table | pa.RecordBatchReader:
+    """An ARROW_STREAM result as a Table (or a RecordBatchReader with ``reader=True``).
+
+    Options are those of `download_chunks` (host, token, statement_id, compression,
+    max_in_flight, retries, timeout_s, http). `schema` is used when there are no chunks.
+    """
+    chunks = download_chunks(source, **options)
+
+    def batches(first: pa.RecordBatchStreamReader | None) -> Iterator[pa.RecordBatch]:
+        if first is not None:
+            yield from first
+        for data in chunks:
+            yield from pa.ipc.open_stream(data)
+
+    try:
+        first = pa.ipc.open_stream(next(chunks))
+    except StopIteration:
+        first = None
+    except pa.ArrowInvalid as exc:
+        raise DownloadError(f"chunk 0 is not an Arrow IPC stream: {exc}") from exc
+    result_schema = first.schema if first is not None else (schema or pa.schema([]))
+    if reader:
+        return pa.RecordBatchReader.from_batches(result_schema, batches(first))
+    try:
+        return pa.Table.from_batches(list(batches(first)), result_schema)
+    except pa.ArrowInvalid as exc:
+        raise DownloadError(f"a chunk is not a valid Arrow IPC stream: {exc}") from exc

@@ -1,0 +1,47 @@
+"""The route that serves the local result store's signed links: ``GET /_results/{key}``.
+
+Mounted by the app only when the store is a `fetch.LocalStore` (S3 links go to S3 directly)::
+
+    routes = [*rest_routes, *links_routes(store)]
+
+A link needs no Authorization header: the HMAC signature and expiry in its query string are
+the credential. A tampered, expired or unknown link gets 403 ``PERMISSION_DENIED`` and no data.
+The file is streamed (FileResponse), never read whole into memory.
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from fetch import FetchError, LocalStore, ResultStore
+from fetch.serialize import MEDIA_TYPES
+
+
+def links_routes(store: ResultStore) -> list[Route]:
+    """The `/_results/{key}` route for a LocalStore; none for stores that presign themselves."""
+    if not isinstance(store, LocalStore):
+        return []
+    local = store
+
+    async def serve_result(request: Request) -> Response:
+        key = request.path_params["key"]
+        params = request.query_params
+        try:
+            # stat() and the signature check touch the disk: keep them off the event loop
+            path = await run_in_threadpool(
+                local.open_signed, key, params.get("expires"), params.get("sig")
+            )
+        except FetchError as exc:
+            return JSONResponse(exc.body(), status_code=exc.http_status)
+        media_type = MEDIA_TYPES.get(path.suffix.lstrip("."), "application/octet-stream")
+        return FileResponse(
+            path, media_type=media_type, headers={"Cache-Control": "private, no-store"}
+        )
+
+    return [Route("/_results/{key:path}", serve_result, methods=["GET", "HEAD"])]
+
+
+__all__ = ["links_routes"]
