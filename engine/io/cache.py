@@ -1,0 +1,172 @@
+"""A block cache on local disk: bounded bytes, least recently used out first.
+
+Delta data files are immutable, so a block is named by what identifies its bytes for good:
+the object URI, the object's size and the byte range. Entries are plain files under
+``<cache_dir>/blocks/<2 hex>/<hash>``, written to a temporary name and renamed into place,
+so a reader never sees half a block, and the cache survives a worker restart (the index is
+rebuilt from the directory, oldest access first, from file mtimes that hits refresh).
+
+Several worker processes may share one directory. Each keeps its own index, so a block
+another process evicted is simply a miss here (`get` returns None), never an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class BlockKey:
+    """One cached byte range ``[start, end)`` of an immutable object."""
+
+    uri: str
+    size: int
+    start: int
+    end: int
+
+    def digest(self) -> str:
+        raw = f"{self.uri}\0{self.size}\0{self.start}\0{self.end}".encode()
+        return hashlib.sha256(raw).hexdigest()[:40]
+
+
+@dataclass
+class CacheStats:
+    """Counters since the cache was opened (this process only)."""
+
+    hits: int = 0
+    misses: int = 0
+    stores: int = 0
+    evictions: int = 0
+    bytes_cached: int = 0
+
+
+class BlockCache:
+    """An on-disk LRU of blocks, capped at ``capacity`` bytes; 0 disables it."""
+
+    def __init__(self, directory: str | Path, capacity: int) -> None:
+        self.directory = Path(directory).resolve() / "blocks"
+        self.capacity = max(0, capacity)
+        self.stats = CacheStats()
+        self._lock = threading.Lock()
+        self._index: OrderedDict[str, int] = OrderedDict()
+        if self.capacity:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._load()
+
+    @property
+    def enabled(self) -> bool:
+        return self.capacity > 0
+
+    def contains(self, key: BlockKey) -> bool:
+        """Whether this process believes the block is cached (a sibling may have evicted it)."""
+        return self.enabled and key.digest() in self._index
+
+    def get(self, key: BlockKey) -> bytes | None:
+        """The block's bytes, or None on a miss."""
+        if not self.enabled:
+            return None
+        name = key.digest()
+        path = self._path(name)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            data = None
+        with self._lock:
+            if data is None or len(data) != key.end - key.start:
+                self.stats.misses += 1
+                self._forget(name)
+                return None
+            self.stats.hits += 1
+            if name in self._index:
+                self._index.move_to_end(name)
+            else:  # written by a sibling process since we loaded
+                self._index[name] = len(data)
+                self.stats.bytes_cached += len(data)
+        # Refresh the mtime so the order survives a restart; losing the race is harmless.
+        with contextlib.suppress(OSError):
+            os.utime(path)
+        return data
+
+    def put(self, key: BlockKey, data: bytes) -> None:
+        """Store a block; blocks bigger than the whole cache are not kept."""
+        if not self.enabled or len(data) > self.capacity:
+            return
+        name = key.digest()
+        path = self._path(name)
+        path.parent.mkdir(exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except OSError:
+            # A full or read-only disk only costs the cache, never the statement.
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            return
+        with self._lock:
+            if name not in self._index:
+                self.stats.bytes_cached += len(data)
+            self._index[name] = len(data)
+            self._index.move_to_end(name)
+            self.stats.stores += 1
+            victims = self._evict_locked()
+        for victim in victims:
+            with contextlib.suppress(OSError):
+                self._path(victim).unlink()
+
+    def clear(self) -> None:
+        """Drop every block this process knows of."""
+        with self._lock:
+            names = list(self._index)
+            self._index.clear()
+            self.stats.bytes_cached = 0
+        for name in names:
+            with contextlib.suppress(OSError):
+                self._path(name).unlink()
+
+    def _evict_locked(self) -> list[str]:
+        victims = []
+        while self.stats.bytes_cached > self.capacity and self._index:
+            name, size = self._index.popitem(last=False)
+            self.stats.bytes_cached -= size
+            self.stats.evictions += 1
+            victims.append(name)
+        return victims
+
+    def _forget(self, name: str) -> None:
+        size = self._index.pop(name, None)
+        if size is not None:
+            self.stats.bytes_cached -= size
+
+    def _path(self, name: str) -> Path:
+        return self.directory / name[:2] / name
+
+    def _load(self) -> None:
+        entries = []
+        for sub in self.directory.iterdir():
+            if not sub.is_dir():
+                continue
+            for entry in os.scandir(sub):
+                if entry.name.startswith(".tmp-"):
+                    # Left by a worker killed mid-write.
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
+                    continue
+                with contextlib.suppress(OSError):
+                    st = entry.stat()
+                    entries.append((st.st_mtime, entry.name, st.st_size))
+        for _, name, size in sorted(entries):
+            self._index[name] = size
+            self.stats.bytes_cached += size
+        victims = self._evict_locked()
+        for victim in victims:
+            with contextlib.suppress(OSError):
+                self._path(victim).unlink()

@@ -1,0 +1,243 @@
+"""Read-ahead: blocks of a statement's files fetched by a bounded pool while DuckDB scans.
+
+One `Prefetcher` per worker owns a thread pool of ``prefetch_concurrency`` threads and a
+memory budget of ``prefetch_memory_bytes`` shared by all statements. Each statement is a
+`Scan`: its block plan, how far its reader has got, and the blocks fetched for it but not
+yet read. A scan keeps at most ``prefetch_depth`` blocks ahead of its reader, and the bytes
+in flight or waiting to be read never pass the budget (one block may, when nothing else is
+held, so a block bigger than the budget still makes progress).
+
+Blocks already in the disk cache are skipped: the reader gets them from local disk.
+Cancelling a scan drops its queued fetches, makes running ones stop before their next
+attempt, and wakes every reader waiting on it with `Cancelled`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from engine.errors import Cancelled, EngineError, LakeIOError
+from engine.io.cache import BlockCache, BlockKey
+from engine.io.plan import DataFile, scan_plan
+from engine.io.store import ObjectStore, read_with_retries
+
+
+@dataclass
+class IOStats:
+    """Per-process counters, for tests and the benchmark."""
+
+    requests: int = 0
+    bytes_fetched: int = 0
+    prefetched_blocks: int = 0
+    waited_blocks: int = 0
+    direct_blocks: int = 0
+    cancelled_fetches: int = 0
+
+
+@dataclass(eq=False)
+class Scan:
+    """One statement's read-ahead state; guarded by the prefetcher's lock."""
+
+    statement_id: str
+    files: list[DataFile]
+    plan: list[tuple[int, BlockKey]]
+    position: dict[BlockKey, int] = field(default_factory=dict)
+    next_index: int = 0
+    read_index: int = -1
+    pending: dict[BlockKey, Future[bytes]] = field(default_factory=dict)
+    ready: dict[BlockKey, bytes] = field(default_factory=dict)
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    error: EngineError | None = None
+
+
+class Prefetcher:
+    """Fetches blocks ahead of readers, within a depth, a concurrency and a memory budget."""
+
+    def __init__(
+        self,
+        store: ObjectStore,
+        cache: BlockCache,
+        *,
+        enabled: bool,
+        depth: int,
+        concurrency: int,
+        memory_bytes: int,
+        retries: int,
+    ) -> None:
+        self.store = store
+        self.cache = cache
+        self.enabled = enabled
+        self.depth = max(1, depth)
+        self.memory_bytes = max(1, memory_bytes)
+        self.retries = max(0, retries)
+        self.stats = IOStats()
+        self._lock = threading.Lock()
+        self._held = 0  # bytes in flight or ready, across scans
+        self._pool = ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="sqlgate-io")
+        self._concurrency = max(1, concurrency)
+        self._inflight = 0
+        self._scans: dict[str, Scan] = {}
+        self._closed = False
+
+    def open_scan(self, statement_id: str, files: Sequence[DataFile]) -> Scan:
+        """Start (or extend) the read-ahead of a statement's files."""
+        with self._lock:
+            scan = self._scans.get(statement_id)
+            if scan is None or scan.cancelled.is_set():
+                scan = Scan(statement_id, [], [])
+                self._scans[statement_id] = scan
+            base = len(scan.files)
+            scan.files.extend(files)
+            for index, key in scan_plan(files):
+                scan.position.setdefault(key, len(scan.plan))
+                scan.plan.append((base + index, key))
+        self._pump()
+        return scan
+
+    def scan(self, statement_id: str) -> Scan | None:
+        """The live scan of a statement, if any."""
+        with self._lock:
+            return self._scans.get(statement_id)
+
+    def read_block(self, scan: Scan, key: BlockKey) -> bytes:
+        """The bytes of one block for a reader: prefetched, in flight, cached, or fetched now."""
+        with self._lock:
+            self._check(scan)
+            scan.read_index = max(scan.read_index, scan.position.get(key, -1))
+            data = scan.ready.pop(key, None)
+            if data is not None:
+                self._held -= len(data)
+            future = scan.pending.get(key) if data is None else None
+        if data is not None:
+            self.stats.prefetched_blocks += 1
+            self._pump()
+            return data
+        if future is not None:
+            self.stats.waited_blocks += 1
+            self._pump()
+            return self._wait(scan, key, future)
+        self._pump()
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        self.stats.direct_blocks += 1
+        return self._fetch(scan, key)
+
+    def release(self, statement_id: str) -> None:
+        """Stop a statement's read-ahead and free what it held."""
+        with self._lock:
+            scan = self._scans.pop(statement_id, None)
+            if scan is None:
+                return
+            scan.cancelled.set()
+            for key, future in list(scan.pending.items()):
+                if future.cancel():
+                    # Never started, so `_run` will not settle its accounting.
+                    self.stats.cancelled_fetches += 1
+                    self._inflight -= 1
+                    self._held -= key.end - key.start
+                    del scan.pending[key]
+            self._held -= sum(len(d) for d in scan.ready.values())
+            scan.ready.clear()
+        self._pump()
+
+    def close(self) -> None:
+        """Cancel every scan and stop the pool (waits for running reads, which are bounded)."""
+        with self._lock:
+            ids = list(self._scans)
+            self._closed = True
+        for statement_id in ids:
+            self.release(statement_id)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    # internals
+
+    def _check(self, scan: Scan) -> None:
+        if scan.cancelled.is_set():
+            raise Cancelled(f"statement {scan.statement_id} was cancelled")
+        if scan.error is not None:
+            raise scan.error
+
+    def _wait(self, scan: Scan, key: BlockKey, future: Future[bytes]) -> bytes:
+        # Poll so a cancel wakes the reader even while the fetch is stuck on a slow store.
+        while True:
+            if scan.cancelled.is_set():
+                raise Cancelled(f"statement {scan.statement_id} was cancelled")
+            try:
+                data = future.result(timeout=0.05)
+            except TimeoutError:
+                continue
+            except EngineError as exc:
+                raise exc from None
+            except Exception as exc:  # the future was cancelled under us
+                raise Cancelled(f"statement {scan.statement_id} was cancelled") from exc
+            with self._lock:
+                # The fetch parked its bytes in `ready`; this reader takes them.
+                if scan.ready.pop(key, None) is not None:
+                    self._held -= len(data)
+            self._pump()
+            return data
+
+    def _fetch(self, scan: Scan, key: BlockKey) -> bytes:
+        try:
+            data = read_with_retries(
+                self.store,
+                key.uri,
+                key.size,
+                key.start,
+                key.end,
+                self.retries,
+                scan.cancelled.is_set,
+            )
+        except LakeIOError as exc:
+            scan.error = exc
+            raise
+        self.stats.requests += 1
+        self.stats.bytes_fetched += len(data)
+        self.cache.put(key, data)
+        return data
+
+    def _pump(self) -> None:
+        """Submit as many fetches as depth, concurrency and budget allow, oldest scan first."""
+        with self._lock:
+            if self._closed or not self.enabled:
+                return
+            for scan in list(self._scans.values()):
+                while scan.next_index < len(scan.plan) and self._inflight < self._concurrency:
+                    if scan.next_index > scan.read_index + self.depth or scan.error is not None:
+                        break
+                    _, key = scan.plan[scan.next_index]
+                    size = key.end - key.start
+                    if key in scan.pending or key in scan.ready or self.cache.contains(key):
+                        scan.next_index += 1
+                        continue
+                    if self._held and self._held + size > self.memory_bytes:
+                        return
+                    scan.next_index += 1
+                    self._held += size
+                    self._inflight += 1
+                    scan.pending[key] = self._pool.submit(self._run, scan, key)
+
+    def _run(self, scan: Scan, key: BlockKey) -> bytes:
+        """One prefetch, in a pool thread; its bytes wait in `ready` until a reader takes them."""
+        try:
+            data = self._fetch(scan, key)
+        except BaseException:
+            with self._lock:
+                self._inflight -= 1
+                self._held -= key.end - key.start
+                scan.pending.pop(key, None)
+            self._pump()
+            raise
+        with self._lock:
+            self._inflight -= 1
+            scan.pending.pop(key, None)
+            if scan.cancelled.is_set():
+                self._held -= len(data)
+            else:
+                scan.ready[key] = data
+        self._pump()
+        return data
