@@ -8,6 +8,7 @@ request's headers are recorded so tests can check that link GETs carry no Author
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -66,7 +67,7 @@ def _app(server: LinkServer) -> Starlette:
     async def chunk(request: Request) -> JSONResponse:
         if request.headers.get("authorization") != f"Bearer {TOKEN}":
             return JSONResponse({"error_code": "UNAUTHENTICATED", "message": "no"}, 401)
-        sid, index = request.path_params["sid"], int(request.path_params["n"])
+        sid, index = request.path_params["sid"], int(request.path_params.get("n", 0))
         if sid not in server.statements:
             return JSONResponse({"error_code": "NOT_FOUND", "message": sid}, 404)
         store, chunks, ttl = server.statements[sid]
@@ -80,9 +81,27 @@ def _app(server: LinkServer) -> Starlette:
         }
         return JSONResponse({"chunk_index": index, "external_links": [entry]})
 
+    async def statement(request: Request) -> JSONResponse:
+        if request.headers.get("authorization") != f"Bearer {TOKEN}":
+            return JSONResponse({"error_code": "UNAUTHENTICATED", "message": "no"}, 401)
+        sid = request.path_params["sid"]
+        if sid not in server.statements:
+            return JSONResponse({"error_code": "NOT_FOUND", "message": sid}, 404)
+        _, chunks, _ = server.statements[sid]
+        first = await chunk(request) if chunks else None
+        body: dict[str, Any] = {
+            "statement_id": sid,
+            "status": {"state": "SUCCEEDED"},
+            "manifest": {"format": "ARROW_STREAM", "total_chunk_count": len(chunks)},
+        }
+        if first is not None:
+            body["result"] = json.loads(bytes(first.body))
+        return JSONResponse(body)
+
     app = Starlette(routes=[
         *links_routes(server.store),
         Route("/api/2.0/sql/statements/{sid}/result/chunks/{n:int}", chunk),
+        Route("/api/2.0/sql/statements/{sid}", statement),
     ])
 
     async def record(scope: Any, receive: Any, send: Any) -> None:
