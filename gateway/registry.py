@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 
 from gateway.backend import Backend, StatementFailed, StatementResult
 from gateway.errors import GatewayError, NotFound, ResourceExhausted
-from sqlgate.types import CostEstimate, Disposition, StatementError, StatementState, StatementTask
+from sqlgate.types import CostEstimate, StatementError, StatementState, StatementTask
 
 log = logging.getLogger("sqlgate.gateway")
 
-OnClose = Callable[["Statement"], Awaitable[None]]
+OnClose = Callable[["Statement", StatementResult], Awaitable[None]]
 
 INLINE_LIMIT_MESSAGE = (
     "Inline byte limit exceeded. Statements executed with disposition=INLINE can have a "
@@ -73,7 +73,8 @@ class Statement:
     runner: asyncio.Task[None] | None = None
     # A gateway error raised by the backend before the statement was admitted (e.g. 429).
     rejection: GatewayError | None = None
-    closed_chunks: bool = False
+    # Front-end caches derived from the result (e.g. the inline chunk layout).
+    cache: dict[str, object] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -317,20 +318,22 @@ class StatementRegistry:
 
     async def _close(self, stmt: Statement) -> None:
         self._cancel(stmt)
-        if stmt.state not in (StatementState.SUCCEEDED, StatementState.CLOSED):
-            return
-        result, stmt.result = stmt.result, None
         if stmt.state is StatementState.SUCCEEDED:
-            self._transition(stmt, StatementState.CLOSED)
-        elif result is None and stmt.closed_chunks:
+            await self._delete_chunks(stmt, self._drop_result(stmt))
+
+    def _drop_result(self, stmt: Statement) -> StatementResult | None:
+        result, stmt.result = stmt.result, None
+        stmt.cache.clear()
+        self._transition(stmt, StatementState.CLOSED)
+        return result
+
+    async def _delete_chunks(self, stmt: Statement, result: StatementResult | None) -> None:
+        if result is None or not result.manifest.external or self._on_close is None:
             return
-        stmt.closed_chunks = True
-        external = stmt.task.disposition is not Disposition.INLINE
-        if external and self._on_close is not None:
-            try:
-                await self._on_close(stmt)
-            except Exception as exc:  # the close succeeded; leftover chunks expire anyway
-                log.warning("statement %s: could not delete result chunks: %s", stmt.id, exc)
+        try:
+            await self._on_close(stmt, result)
+        except Exception as exc:  # the close succeeded; leftover chunks are swept by age
+            log.warning("statement %s: could not delete result chunks: %s", stmt.id, exc)
 
     def _expired(self, stmt: Statement, now: float) -> bool:
         return (
@@ -349,11 +352,10 @@ class StatementRegistry:
     def _expire_result(self, stmt: Statement, now: float) -> None:
         if self._result_expired(stmt, now):
             # Callers of get() are synchronous; the chunk deletion runs in the background.
-            task = asyncio.get_running_loop().create_task(self._close(stmt))
+            result = self._drop_result(stmt)
+            task = asyncio.get_running_loop().create_task(self._delete_chunks(stmt, result))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
-            stmt.result = None
-            self._transition(stmt, StatementState.CLOSED)
 
     def _forget(self, stmt: Statement) -> None:
         self._statements.pop(stmt.id, None)

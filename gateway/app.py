@@ -1,0 +1,266 @@
+"""The ASGI app: routes, auth, the one error handler, and a lifespan that owns the resources.
+
+    app = build_app(settings)                       # the real pool and result store
+    app = build_app(settings, backend=fake)         # tests: any gateway.backend.Backend
+
+The lifespan starts the pool (when the app builds it), a periodic retention sweep, and on
+shutdown closes in order, each step bounded: statements get ``shutdown_grace_s`` to finish
+and the rest are cancelled (and logged), then the pool, then the result store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import inspect
+import logging
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gateway import openapi, statements, warehouses
+from gateway.auth import Authenticator
+from gateway.backend import Backend, StatementResult, Warehouse
+from gateway.errors import EXCEPTION_HANDLERS, CatchAllMiddleware, GatewayError, error_response
+from gateway.metrics import Metrics
+from gateway.registry import Statement, StatementRegistry
+from gateway.warehouses import LocalWarehouse, Warehouses
+from sqlgate.settings import Settings
+
+log = logging.getLogger("sqlgate.gateway")
+
+# Paths that need no bearer token: discovery, health, metrics, the spec, signed result links.
+_PUBLIC = ("/.well-known/", "/healthz", "/metrics", "/openapi.json", "/_results/")
+_SWEEP_S = 30.0
+
+
+@dataclass
+class Gateway:
+    """Everything the routes share, reachable as ``request.app.state.gateway``."""
+
+    settings: Settings
+    registry: StatementRegistry
+    warehouses: Warehouses
+    auth: Authenticator
+    metrics: Metrics
+    store: Any = None
+    external_results: bool = False
+    generated_token: str | None = None
+    owns_backend: bool = False
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def pool_metrics(self) -> Any:
+        """The backend's own metrics (mapping or Prometheus text), {} when it has none."""
+        fn = getattr(self.registry.backend, "metrics", None)
+        if fn is None:
+            return {}
+        try:
+            return fn()
+        except Exception as exc:  # metrics must never break the scrape
+            log.warning("pool metrics failed: %s", exc)
+            return {}
+
+
+class _AuthAndTiming:
+    """Bearer auth for API paths, and the request-latency histogram."""
+
+    def __init__(self, app: ASGIApp, gateway: Gateway) -> None:
+        self.app = app
+        self.gateway = gateway
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        start = time.perf_counter()
+        try:
+            if not path.startswith(_PUBLIC):
+                headers = dict(scope.get("headers") or [])
+                raw = headers.get(b"authorization")
+                try:
+                    principal = self.gateway.auth.authenticate(
+                        raw.decode("latin-1") if raw else None
+                    )
+                except GatewayError as exc:
+                    await error_response(exc)(scope, receive, send)
+                    return
+                scope.setdefault("state", {})["principal"] = principal
+            await self.app(scope, receive, send)
+        finally:
+            self.gateway.metrics.http.observe(
+                time.perf_counter() - start, route=_route_label(scope["method"], path)
+            )
+
+
+_ID = re.compile(r"^(/api/2\.0/sql/(?:statements|warehouses))/[^/]+(/.*)?$")
+_KNOWN = {"/healthz", "/metrics", "/openapi.json", "/.well-known/databricks-config",
+          "/api/2.0/sql/statements", "/api/2.0/sql/warehouses"}
+
+
+def _route_label(method: str, path: str) -> str:
+    """A bounded label: ids become {id}, chunk numbers {n}, unknown paths 'other'."""
+    m = _ID.match(path)
+    if m:
+        rest = re.sub(r"/chunks/[^/]+$", "/chunks/{n}", m.group(2) or "")
+        return f"{method} {m.group(1)}/{{id}}{rest}"
+    if path.startswith("/_results/"):
+        return f"{method} /_results"
+    return f"{method} {path}" if path in _KNOWN else "other"
+
+
+async def _well_known(request: Request) -> Response:
+    # 200 {} silences the SDK's host-metadata warning; no workspace_id, no oidc_endpoint.
+    return JSONResponse({})
+
+
+async def _healthz(request: Request) -> Response:
+    gw: Gateway = request.app.state.gateway
+    return JSONResponse({"status": "ok", "warehouse": gw.warehouses.state,
+                         "statements": len(gw.registry)})
+
+
+async def _metrics(request: Request) -> Response:
+    gw: Gateway = request.app.state.gateway
+    text = gw.metrics.render(gw.registry.statements(), gw.pool_metrics())
+    return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
+
+
+def _optional(module: str, name: str) -> Any:
+    """An attribute of another package's module, or None while that part has not landed."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+
+
+async def _maybe_await(value: Any) -> None:
+    if inspect.isawaitable(value):
+        await value
+
+
+def build_app(
+    settings: Settings,
+    *,
+    backend: Backend | None = None,
+    warehouse: Warehouse | None = None,
+    store: Any = None,
+    authenticator: Authenticator | None = None,
+    external_results: bool | None = None,
+) -> Starlette:
+    """The gateway app. Without `backend`, the lifespan builds and owns the warm pool."""
+    generated: str | None = None
+    if authenticator is None:
+        authenticator, generated = Authenticator.from_settings(settings.gateway)
+    if store is None:
+        open_store = _optional("fetch.store", "open_store")
+        store = open_store(settings.fetch) if open_store is not None else None
+    metrics = Metrics()
+
+    async def delete_chunks(stmt: Statement, result: StatementResult) -> None:
+        # Chunk keys are <workspace>/<day>/<statement>-<random>/<n>.<ext>: drop their folder.
+        keys = [c.key for c in result.manifest.chunks if c.key]
+        for prefix in {k.rsplit("/", 1)[0] + "/" for k in keys if "/" in k}:
+            await asyncio.to_thread(store.delete_prefix, prefix)
+
+    registry = StatementRegistry(
+        backend,  # type: ignore[arg-type]  # set in the lifespan when the pool is ours
+        max_statements=settings.gateway.max_statements,
+        retention_s=settings.gateway.statement_retention_s,
+        result_ttl_s=float(settings.fetch.result_ttl_s),
+        inline_byte_limit=settings.gateway.inline_byte_limit,
+        on_finish=metrics.statement_finished,
+        on_close=delete_chunks if store is not None else None,
+    )
+    if warehouse is None and backend is not None:
+        warehouse = cast(Warehouse, backend) if hasattr(backend, "start") else LocalWarehouse()
+    gw = Gateway(
+        settings=settings,
+        registry=registry,
+        warehouses=Warehouses(settings, warehouse or LocalWarehouse()),
+        auth=authenticator,
+        metrics=metrics,
+        store=store,
+        generated_token=generated,
+        owns_backend=backend is None,
+    )
+    gw.external_results = (
+        external_results if external_results is not None
+        else store is not None and backend is None
+    )
+
+    routes: list[BaseRoute] = [
+        Route("/.well-known/databricks-config", _well_known, methods=["GET"]),
+        Route("/healthz", _healthz, methods=["GET"]),
+        Route("/metrics", _metrics, methods=["GET"]),
+        Route("/openapi.json", openapi.openapi_endpoint, methods=["GET"]),
+        *statements.routes,
+        *warehouses.routes,
+    ]
+    links_routes = _optional("gateway.links", "links_routes")
+    if store is not None and links_routes is not None:
+        routes += list(links_routes(store))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if gw.owns_backend:
+            pool_cls = _optional("gateway.pool", "WarehousePool")
+            if pool_cls is None:
+                raise RuntimeError("gateway.pool.WarehousePool is not available")
+            pool = pool_cls(settings)
+            await _maybe_await(pool.start_background())
+            registry.backend = pool
+            gw.warehouses.warehouse = pool
+        gw.tasks.append(asyncio.create_task(_sweeper(gw), name="sqlgate-sweeper"))
+        try:
+            yield
+        finally:
+            await _shutdown(gw)
+
+    app = Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    app.state.gateway = gw
+    app.add_middleware(_AuthAndTiming, gateway=gw)
+    app.add_middleware(CatchAllMiddleware)
+    return app
+
+
+async def _sweeper(gw: Gateway) -> None:
+    while True:
+        await asyncio.sleep(_SWEEP_S)
+        try:
+            await gw.registry.sweep()
+            if gw.store is not None:
+                await asyncio.to_thread(gw.store.sweep)
+        except Exception as exc:  # the next round tries again
+            log.warning("retention sweep failed: %s", exc)
+
+
+async def _shutdown(gw: Gateway) -> None:
+    """Ordered, bounded: background tasks, statements, warehouse calls, the pool, the store."""
+    for task in gw.tasks:
+        task.cancel()
+    await asyncio.gather(*gw.tasks, return_exceptions=True)
+    await gw.registry.aclose(gw.settings.gateway.shutdown_grace_s)
+    await gw.warehouses.aclose()
+    if gw.owns_backend and gw.registry.backend is not None:
+        aclose = getattr(gw.registry.backend, "aclose", None)
+        if aclose is not None:
+            try:
+                await asyncio.wait_for(aclose(), gw.settings.pool.stop_grace_s + 5.0)
+            except TimeoutError:
+                log.warning("pool did not stop within %.0fs", gw.settings.pool.stop_grace_s + 5)
+    if gw.store is not None:
+        with contextlib.suppress(Exception):
+            gw.store.close()
+
+
+__all__ = ["Gateway", "build_app"]

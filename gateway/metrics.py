@@ -1,0 +1,131 @@
+"""Prometheus text metrics: statements by state, latency histograms, the pool's own gauges.
+
+No client library: a counter is a dict, a histogram a list of bucket counts, and `render`
+writes the text exposition format (version 0.0.4).
+
+>>> m = Metrics()
+>>> m.http.observe(0.003, route="/healthz")
+>>> 'sqlgate_http_request_seconds_bucket{route="/healthz",le="0.005"} 1' in m.render([], {})
+True
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from gateway.registry import Statement
+from sqlgate.types import StatementState
+
+_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+_NAME = re.compile(r"[^a-zA-Z0-9_]")
+
+
+def _labels(labels: Mapping[str, str]) -> str:
+    if not labels:
+        return ""
+    inner = ",".join(
+        f'{k}="{str(v).replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
+        for k, v in sorted(labels.items())
+    )
+    return "{" + inner + "}"
+
+
+class Histogram:
+    """A labelled histogram with fixed buckets (seconds)."""
+
+    def __init__(self, name: str, help_text: str, buckets: tuple[float, ...] = _BUCKETS) -> None:
+        self.name, self.help, self.buckets = name, help_text, buckets
+        # label tuple -> (bucket counts, sum, count)
+        self._series: dict[tuple[tuple[str, str], ...], tuple[list[int], list[float]]] = {}
+
+    def observe(self, seconds: float, **labels: str) -> None:
+        """Record one observation."""
+        key = tuple(sorted(labels.items()))
+        counts, total = self._series.setdefault(key, ([0] * len(self.buckets), [0.0, 0.0]))
+        i = bisect.bisect_left(self.buckets, seconds)
+        if i < len(counts):
+            counts[i] += 1
+        total[0] += seconds
+        total[1] += 1
+
+    def lines(self) -> Iterable[str]:
+        """The exposition lines of this histogram."""
+        yield f"# HELP {self.name} {self.help}"
+        yield f"# TYPE {self.name} histogram"
+        for key, (counts, (total, n)) in sorted(self._series.items()):
+            labels = dict(key)
+            running = 0
+            for bound, c in zip(self.buckets, counts, strict=True):
+                running += c
+                yield f"{self.name}_bucket{_labels({**labels, 'le': f'{bound:g}'})} {running}"
+            yield f"{self.name}_bucket{_labels({**labels, 'le': '+Inf'})} {int(n)}"
+            yield f"{self.name}_sum{_labels(labels)} {total:.6f}"
+            yield f"{self.name}_count{_labels(labels)} {int(n)}"
+
+
+class Metrics:
+    """The gateway's counters and histograms."""
+
+    def __init__(self) -> None:
+        self.http = Histogram("sqlgate_http_request_seconds", "HTTP request latency by route.")
+        self.statement = Histogram(
+            "sqlgate_statement_seconds", "Statement latency, submit to terminal state, by state."
+        )
+        self.queue = Histogram("sqlgate_statement_queue_seconds", "Time statements waited queued.")
+        self.finished: dict[str, int] = {}
+
+    def statement_finished(self, stmt: Statement) -> None:
+        """Registry hook: count and time a statement that reached a terminal state."""
+        state = stmt.state.value
+        self.finished[state] = self.finished.get(state, 0) + 1
+        if stmt.ended_at is not None:
+            self.statement.observe(max(0.0, stmt.ended_at - stmt.submitted_at), state=state)
+        if stmt.queue_ms is not None:
+            self.queue.observe(stmt.queue_ms / 1000.0)
+
+    def render(self, statements: Iterable[Statement], pool: Mapping[str, Any] | str) -> str:
+        """The full exposition text, merging the pool's metrics."""
+        out: list[str] = []
+        current = {s.value: 0 for s in StatementState}
+        for stmt in statements:
+            current[stmt.state.value] += 1
+        out += ["# HELP sqlgate_statements Statements held by the registry, by state.",
+                "# TYPE sqlgate_statements gauge"]
+        out += [f'sqlgate_statements{{state="{k}"}} {v}' for k, v in sorted(current.items())]
+        out += ["# HELP sqlgate_statements_finished_total Statements that ended, by state.",
+                "# TYPE sqlgate_statements_finished_total counter"]
+        out += [
+            f'sqlgate_statements_finished_total{{state="{k}"}} {v}'
+            for k, v in sorted(self.finished.items())
+        ]
+        out += list(self.statement.lines()) + list(self.queue.lines()) + list(self.http.lines())
+        out += list(_pool_lines(pool))
+        return "\n".join(out) + "\n"
+
+
+def _pool_lines(pool: Mapping[str, Any] | str) -> Iterable[str]:
+    """The pool's metrics: already-rendered text, or a flat mapping of numbers to gauges."""
+    if isinstance(pool, str):
+        yield pool.rstrip("\n")
+        return
+    for key, value in sorted(pool.items()):
+        if isinstance(value, bool):
+            value = int(value)
+        if isinstance(value, Mapping):
+            name = "sqlgate_pool_" + _NAME.sub("_", key)
+            yield f"# TYPE {name} gauge"
+            for label, v in sorted(value.items()):
+                if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v):
+                    yield f'{name}{{key="{label}"}} {v}'
+            continue
+        if isinstance(value, int | float) and math.isfinite(value):
+            name = "sqlgate_pool_" + _NAME.sub("_", key)
+            yield f"# TYPE {name} gauge"
+            yield f"{name} {value}"
+
+
+__all__ = ["Histogram", "Metrics"]

@@ -1,0 +1,120 @@
+"""The Statement Execution API 2.0 routes.
+
+    POST   /api/2.0/sql/statements                       execute (waits up to wait_timeout)
+    GET    /api/2.0/sql/statements/{id}                  status, manifest, first chunk
+    GET    /api/2.0/sql/statements/{id}/result/chunks/{n}  one chunk (row_offset ignored)
+    POST   /api/2.0/sql/statements/{id}/cancel           {} (best effort)
+    DELETE /api/2.0/sql/statements/{id}                  close: CLOSED, result dropped
+
+The POST answers within its wait_timeout plus a small margin: the databricks-sdk re-sends a
+POST that takes over 60 s, and the API has no idempotency key. Refusals (429/503) come only
+from `registry.submit`, before the statement runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from gateway.errors import InvalidParameter
+from gateway.registry import Statement
+from gateway.render import render
+from gateway.validation import parse_execute, read_json_body
+from sqlgate.types import Disposition, StatementTask
+
+_JSON = "application/json"
+
+
+def _gw(request: Request) -> Any:
+    return request.app.state.gateway
+
+
+def _workspace(request: Request) -> str:
+    return request.state.principal.workspace
+
+
+async def _respond(request: Request, stmt: Statement, chunk: int | None = None) -> Response:
+    body = await render(stmt, _gw(request).store, chunk)
+    return Response(body, media_type=_JSON)
+
+
+async def execute_statement(request: Request) -> Response:
+    """POST /api/2.0/sql/statements."""
+    gw = _gw(request)
+    settings = gw.settings
+    workspace = _workspace(request)
+    body = await read_json_body(request, settings.gateway.max_body_bytes)
+    req = parse_execute(body, max_statement_bytes=settings.gateway.max_statement_bytes)
+    gw.warehouses.check(req.warehouse_id, workspace)
+    disposition = req.disposition
+    if disposition is not Disposition.INLINE and not gw.external_results:
+        if disposition is Disposition.EXTERNAL_LINKS:
+            raise InvalidParameter(
+                "disposition EXTERNAL_LINKS is not available: this gateway has no result store "
+                "for external results; use disposition INLINE (format JSON_ARRAY)"
+            )
+        # Hybrid without a store degrades to inline, which is what the client accepts first.
+        disposition = Disposition.INLINE
+    task = StatementTask(
+        statement_id="",
+        sql=req.statement,
+        workspace=workspace,
+        catalog=req.catalog,
+        schema=req.schema,
+        parameters=req.parameters,
+        row_limit=req.row_limit,
+        byte_limit=req.byte_limit,
+        disposition=disposition,
+        format=req.format,
+        compression=req.compression,
+        timeout_s=settings.engine.statement_timeout_s,
+        inline_byte_limit=settings.gateway.inline_byte_limit,
+    )
+    registry = gw.registry
+    # Admission is awaited even for 0s, bounded, so a full queue is a retryable 429 now
+    # rather than a FAILED statement later.
+    stmt = await registry.submit(task, admission_timeout=min(0.5, max(req.wait_timeout_s, 0.05)))
+    if req.wait_timeout_s > 0:
+        await registry.wait(stmt, req.wait_timeout_s)
+        if not stmt.state.terminal and req.on_wait_timeout == "CANCEL":
+            registry.cancel(stmt.id, workspace)
+    return await _respond(request, stmt)
+
+
+async def get_statement(request: Request) -> Response:
+    """GET /api/2.0/sql/statements/{id}."""
+    stmt = _gw(request).registry.get(request.path_params["id"], _workspace(request))
+    return await _respond(request, stmt)
+
+
+async def get_chunk(request: Request) -> Response:
+    """GET /api/2.0/sql/statements/{id}/result/chunks/{n}; `row_offset` is accepted, ignored."""
+    stmt = _gw(request).registry.get(request.path_params["id"], _workspace(request))
+    return await _respond(request, stmt, chunk=request.path_params["n"])
+
+
+async def cancel_statement(request: Request) -> Response:
+    """POST /api/2.0/sql/statements/{id}/cancel → {}."""
+    _gw(request).registry.cancel(request.path_params["id"], _workspace(request))
+    return JSONResponse({})
+
+
+async def close_statement(request: Request) -> Response:
+    """DELETE /api/2.0/sql/statements/{id} → {}."""
+    await _gw(request).registry.close(request.path_params["id"], _workspace(request))
+    return JSONResponse({})
+
+
+routes = [
+    Route("/api/2.0/sql/statements", execute_statement, methods=["POST"]),
+    Route("/api/2.0/sql/statements/", execute_statement, methods=["POST"]),
+    Route("/api/2.0/sql/statements/{id}", get_statement, methods=["GET"]),
+    Route("/api/2.0/sql/statements/{id}", close_statement, methods=["DELETE"]),
+    Route("/api/2.0/sql/statements/{id}/result/chunks/{n:int}", get_chunk, methods=["GET"]),
+    Route("/api/2.0/sql/statements/{id}/cancel", cancel_statement, methods=["POST"]),
+]
+
+__all__ = ["routes"]
