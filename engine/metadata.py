@@ -32,11 +32,12 @@ def _like(names: list[str], pattern: str | None) -> list[str]:
 def show(sql: str, catalog: LakeCatalog, default_catalog: str, default_schema: str) -> pa.Table:
     """SHOW CATALOGS | SCHEMAS/DATABASES [IN c] | TABLES [IN [c.]s] [LIKE 'pat']."""
     try:
-        tokens = [t for t in Tokenizer(dialect="databricks").tokenize(sql)
-                  if t.token_type != TokenType.SEMICOLON]
+        head = Tokenizer().tokenize(sql)
+        # the tokenizer keeps everything after SHOW as one raw command string
+        tail = Tokenizer().tokenize(head[1].text) if len(head) > 1 else []
     except TokenError as exc:
         raise ParseError(f"[PARSE_SYNTAX_ERROR] {exc}") from exc
-    words = [t.text for t in tokens]
+    words = [head[0].text] + [t.text for t in tail if t.token_type != TokenType.SEMICOLON]
     upper = [w.upper() for w in words]
     if len(upper) < 2 or upper[0] != "SHOW":
         raise ParseError(f"[PARSE_SYNTAX_ERROR] cannot parse {sql!r}")

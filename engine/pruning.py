@@ -20,7 +20,7 @@ from sqlglot import exp
 from engine.catalog import DataFileEntry, Snapshot
 
 _FLIP = {"eq": "eq", "neq": "neq", "lt": "gt", "lte": "gte", "gt": "lt", "gte": "lte"}
-_OPS: dict[type[exp.Expression], str] = {
+_OPS: dict[type[exp.Expr], str] = {
     exp.EQ: "eq", exp.NEQ: "neq", exp.LT: "lt", exp.LTE: "lte", exp.GT: "gt", exp.GTE: "gte",
 }
 # Spark truncates string max stats to a prefix; a long max may be below the real maximum
@@ -36,17 +36,17 @@ class Predicate:
     values: tuple[Any, ...]
 
 
-def conjuncts(where: exp.Expression | None) -> list[exp.Expression]:
+def conjuncts(where: exp.Expr | None) -> list[exp.Expr]:
     """The top-level AND terms of a WHERE condition."""
     if where is None:
         return []
     node = where.this if isinstance(where, exp.Where) else where
     if isinstance(node, exp.And):
-        return [t for t in node.flatten() if isinstance(t, exp.Expression)]
+        return [t for t in node.flatten() if isinstance(t, exp.Expr)]
     return [node]
 
 
-def literal_value(node: exp.Expression, target: pa.DataType | None) -> Any:
+def literal_value(node: exp.Expr, target: pa.DataType | None) -> Any:
     """A Python value for a literal (or a cast literal), coerced to the column's type.
 
     Raises ValueError when the node is not a constant this module understands.
@@ -90,7 +90,7 @@ def _coerce(text: str, is_string: bool, target: pa.DataType | None) -> Any:
 
 
 def extract(
-    where: exp.Expression | None,
+    where: exp.Expr | None,
     owns: Any,
     schema: pa.Schema,
 ) -> list[Predicate]:
@@ -106,13 +106,13 @@ def extract(
     return out
 
 
-def _column(node: exp.Expression, owns: Any, schema: pa.Schema) -> str | None:
+def _column(node: exp.Expr, owns: Any, schema: pa.Schema) -> str | None:
     if isinstance(node, exp.Column) and owns(node) and node.name in schema.names:
         return node.name
     return None
 
 
-def _predicate(term: exp.Expression, owns: Any, schema: pa.Schema) -> Predicate | None:
+def _predicate(term: exp.Expr, owns: Any, schema: pa.Schema) -> Predicate | None:
     op = _OPS.get(type(term))
     if op is not None:
         left, right = term.this, term.expression

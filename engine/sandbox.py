@@ -32,7 +32,7 @@ _REFUSED_FUNCTION_PREFIXES = (
     "json_execute", "import_", "export_", "checkpoint", "force_checkpoint", "enable_",
     "disable_", "set_", "reset_", "install_", "repository", "ducklake", "summary",
 )
-_REFUSED_EXPRESSIONS: tuple[type[exp.Expression], ...] = (
+_REFUSED_EXPRESSIONS: tuple[type[exp.Expr], ...] = (
     exp.Copy, exp.Set, exp.Pragma, exp.Command, exp.Use, exp.Drop, exp.Alter, exp.Delete,
     exp.Update, exp.Merge, exp.ReadCSV, exp.Attach, exp.Detach, exp.Export,
     exp.LoadData, exp.Cache, exp.Uncache, exp.Refresh, exp.Transaction, exp.Commit,
@@ -83,7 +83,7 @@ def looks_like_path(name: str) -> bool:
     )
 
 
-def check_tree(tree: exp.Expression) -> None:
+def check_tree(tree: exp.Expr) -> None:
     """Refuse a parsed statement that reaches outside the catalog."""
     for node in tree.walk():
         if isinstance(node, _REFUSED_EXPRESSIONS):

@@ -1,0 +1,205 @@
+"""The Engine: one DuckDB database per worker running Databricks SQL over the lake.
+
+>>> from sqlgate.settings import EngineSettings
+>>> from sqlgate.types import StatementTask
+>>> eng = Engine(EngineSettings(lake="/tmp/demo-lake"))  # doctest: +SKIP
+>>> with eng.execute(StatementTask("s1", "SELECT 1 AS one")) as rs:  # doctest: +SKIP
+...     rs.read_all().to_pylist()
+[{'one': 1}]
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+from collections.abc import Iterator, Sequence
+
+import duckdb
+import pyarrow as pa
+
+from engine import translate
+from engine.catalog import LakeCatalog
+from engine.errors import EngineError
+from engine.io import DataFile, LakeIO
+from engine.result import BATCH_ROWS, Interrupter, ResultStream, translate_error
+from engine.writes import write_result
+from sqlgate.settings import EngineSettings
+from sqlgate.types import CostEstimate, StatementTask
+
+_view_ids = itertools.count()
+
+
+class Engine:
+    """Runs statements; thread-safe, each execute() on its own DuckDB cursor."""
+
+    def __init__(self, settings: EngineSettings) -> None:
+        self.settings = settings
+        self.catalog = LakeCatalog(settings)
+        try:
+            self._db = duckdb.connect(
+                ":memory:",
+                config={"memory_limit": settings.memory_limit, "threads": settings.threads},
+            )
+        except duckdb.Error as exc:
+            raise EngineError(f"cannot start DuckDB: {exc}") from exc
+        self.io = LakeIO(settings)
+        self._lock = threading.Lock()
+        self._running: dict[str, Interrupter] = {}
+        self._closed = False
+        self._lock_sandbox()
+
+    def _lock_sandbox(self) -> None:
+        """The second line of the sandbox, inside DuckDB itself.
+
+        allowed_directories can only be set while external access is still enabled, and
+        nothing can be changed once the configuration is locked: so the order is fixed.
+        """
+        self.io.register(self._db)
+        dirs = list(self.io.allowed_directories())
+        if not self.catalog.remote:
+            dirs.append(self.catalog.root.rstrip("/") + "/")
+        con = self._db
+        con.execute(f"SET allowed_directories={[os.path.abspath(d) + '/' for d in dirs]!r}"
+                    if dirs else "SET allowed_directories=[]")
+        con.execute("SET enable_external_access=false")
+        con.execute("SET autoinstall_known_extensions=false")
+        con.execute("SET autoload_known_extensions=false")
+        con.execute("SET lock_configuration=true")
+
+    # -- public surface --------------------------------------------------------------
+
+    def estimate(self, task: StatementTask) -> CostEstimate:
+        """What a statement will scan, from the Delta log after pruning; executes nothing."""
+        analysis = self._analyze(task)
+        if analysis.kind in ("metadata", "constant") or (
+            not analysis.scans and analysis.kind == "query"
+        ):
+            return CostEstimate(kind="metadata")
+        files = [f for s in analysis.scans for f in s.files]
+        rows = sum(f.num_records or 0 for f in files)
+        return CostEstimate(
+            tables=tuple(dict.fromkeys(str(s.name) for s in analysis.scans)),
+            files=len(files),
+            bytes=sum(f.size for f in files),
+            rows=rows,
+            kind="write" if analysis.kind in ("ctas", "insert") else "scan",
+        )
+
+    def execute(self, task: StatementTask) -> ResultStream:
+        """Start a statement; the returned stream yields its Arrow batches."""
+        if self._closed:
+            raise EngineError("the engine is closed")
+        analysis = self._analyze(task)
+        if analysis.kind == "metadata":
+            assert analysis.metadata is not None
+            return _table_stream(analysis.metadata, task.row_limit)
+        if analysis.kind in ("ctas", "insert"):
+            return self._write(task, analysis)
+        return self._query(task, analysis, task.row_limit)
+
+    def interrupt(self, statement_id: str) -> bool:
+        """Cancel a running statement from another thread; False if it is not running."""
+        with self._lock:
+            running = self._running.get(statement_id)
+        if running is None:
+            return False
+        running.stop("cancelled")
+        self.io.release(statement_id)
+        return True
+
+    def close(self) -> None:
+        """Interrupt whatever runs and release DuckDB and the I/O layer."""
+        self._closed = True
+        with self._lock:
+            running = list(self._running.values())
+        for r in running:
+            r.stop("cancelled")
+        self.io.close()
+        self._db.close()
+
+    # -- internals -------------------------------------------------------------------
+
+    def _analyze(self, task: StatementTask) -> translate.Analysis:
+        return translate.analyze(task, self.catalog, self.settings.default_catalog,
+                                 self.settings.default_schema)
+
+    def _query(self, task: StatementTask, analysis: translate.Analysis,
+               row_limit: int | None) -> ResultStream:
+        sid = task.statement_id
+        cursor = self._db.cursor()
+        interrupter = Interrupter(cursor)
+        with self._lock:
+            if sid in self._running:
+                cursor.close()
+                raise EngineError(f"statement {sid} is already running",
+                                  error_code="INVALID_STATE", http_status=409)
+            self._running[sid] = interrupter
+        timeout_s = task.timeout_s or self.settings.statement_timeout_s
+        timer = threading.Timer(timeout_s, interrupter.stop, args=("timeout",))
+        timer.daemon = True
+        finished = threading.Event()
+
+        def finish() -> None:
+            if finished.is_set():
+                return
+            finished.set()
+            timer.cancel()
+            with self._lock:
+                self._running.pop(sid, None)
+            self.io.release(sid)
+            cursor.close()
+
+        try:
+            view_names = {}
+            for key, (_, table) in analysis.views.items():
+                name = f"__sqlgate_view_{next(_view_ids)}"
+                cursor.register(name, table)
+                view_names[key] = name
+
+            def paths(scan: translate.Scan) -> Sequence[str]:
+                return self.io.scan_paths(sid, [DataFile(f.uri, f.size) for f in scan.files])
+
+            sql = translate.to_duckdb(analysis, paths, view_names)
+            params = {k: v for k, (v, _) in analysis.parameters.items()}
+            timer.start()
+            relation = cursor.sql(sql, params=params or None)
+            if relation is None:
+                raise EngineError("the statement returned no result")
+            reader = relation.to_arrow_reader(BATCH_ROWS)
+        except duckdb.Error as exc:
+            failure = self.io.failure(sid)
+            finish()
+            raise (failure or translate_error(exc, interrupter, timeout_s)) from exc
+        except BaseException:
+            finish()
+            raise
+        return ResultStream(
+            reader.schema, _batches(reader), row_limit=row_limit, on_close=finish,
+            interrupter=interrupter, timeout_s=timeout_s,
+            failure=lambda: self.io.failure(sid),
+        )
+
+    def _write(self, task: StatementTask, analysis: translate.Analysis) -> ResultStream:
+        assert analysis.target is not None
+        with self._query(task, analysis, None) as source:
+            count = write_result(self.settings, self.catalog, analysis, source)
+        table = pa.table({"num_affected_rows": pa.array([count], pa.int64()),
+                          "num_inserted_rows": pa.array([count], pa.int64())})
+        stream = _table_stream(table, None)
+        stream.num_modified_rows = count
+        return stream
+
+
+def _batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+    try:
+        yield from reader
+    finally:
+        reader.close()
+
+
+def _table_stream(table: pa.Table, row_limit: int | None) -> ResultStream:
+    return ResultStream(table.schema, iter(table.to_batches()), row_limit=row_limit)
+
+
+__all__ = ["Engine"]

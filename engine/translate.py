@@ -1,0 +1,351 @@
+"""From Databricks SQL text to a DuckDB plan: parse, sandbox, resolve tables, prune, rewrite.
+
+`analyze(task, ...)` parses and resolves without touching a data file (estimate() stops
+there); `to_duckdb(analysis, paths)` applies the rewrite passes in `RULES` and writes the
+DuckDB SQL. Each catalog table becomes a ``read_parquet([...])`` subquery over its pruned
+files, with partition columns added as typed constants per partition group (Delta does not
+store them in the files).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError as SqlglotParseError
+from sqlglot.errors import SqlglotError, TokenError
+
+from engine import metadata, pruning, sandbox
+from engine.catalog import DataFileEntry, LakeCatalog, Snapshot, TableName
+from engine.columns import duck_type
+from engine.errors import (
+    InvalidParameter,
+    ParseError,
+    PermissionDenied,
+    TableNotFound,
+    Unsupported,
+)
+from sqlgate.types import StatementTask
+
+
+@dataclass
+class Scan:
+    """One table reference of a statement and the files left after pruning."""
+
+    node: exp.Table
+    snapshot: Snapshot
+    files: list[DataFileEntry]
+
+    @property
+    def name(self) -> TableName:
+        return self.snapshot.name
+
+
+@dataclass
+class Analysis:
+    """A parsed, checked statement with its tables resolved; nothing executed yet."""
+
+    kind: str  # "query" | "metadata" | "ctas" | "insert"
+    tree: exp.Expr | None = None
+    metadata: pa.Table | None = None
+    scans: list[Scan] = field(default_factory=list)
+    # information_schema references: node -> Arrow table registered under a private name
+    views: dict[int, tuple[exp.Table, pa.Table]] = field(default_factory=dict)
+    parameters: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+    target: TableName | None = None
+    overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the rewrite passes need besides the tree."""
+
+    analysis: Analysis
+    # scan -> the strings read_parquet opens (the I/O layer's paths)
+    paths: Callable[[Scan], Sequence[str]]
+    view_names: dict[int, str]
+
+
+# -- parsing -----------------------------------------------------------------------
+
+
+def parse(sql: str) -> exp.Expr:
+    """One Databricks statement as a sqlglot tree; errors carry line and column."""
+    sandbox.check_text(sql)
+    try:
+        trees = [t for t in sqlglot.parse(sql, read="databricks") if t is not None]
+    except SqlglotParseError as exc:
+        err = exc.errors[0] if exc.errors else {}
+        line, col = err.get("line", 1), err.get("col", 1)
+        desc = err.get("description") or str(exc).splitlines()[0]
+        near = err.get("highlight") or ""
+        raise ParseError(
+            f"[PARSE_SYNTAX_ERROR] Syntax error at or near '{near}': {desc}. "
+            f"Line {line}, Col: {col}. SQLSTATE: 42601"
+        ) from exc
+    except (TokenError, SqlglotError) as exc:
+        raise ParseError(f"[PARSE_SYNTAX_ERROR] {exc}. SQLSTATE: 42601") from exc
+    if not trees:
+        raise ParseError("[PARSE_EMPTY_STATEMENT] Syntax error, unexpected empty statement. "
+                         "Line 1, Col: 1. SQLSTATE: 42617", sql_state="42617")
+    if len(trees) > 1:
+        raise Unsupported("only one statement per request is supported")
+    return trees[0]
+
+
+def resolve_name(node: exp.Table, catalog: str, schema: str) -> TableName:
+    """A table reference with the statement's default catalog and schema filled in."""
+    return TableName(node.catalog or catalog, node.db or schema, node.name)
+
+
+# -- analysis ----------------------------------------------------------------------
+
+
+def analyze(task: StatementTask, lake: LakeCatalog, default_catalog: str,
+            default_schema: str) -> Analysis:
+    """Parse, check and resolve a statement; prune its files. Executes nothing."""
+    catalog = task.catalog or default_catalog
+    schema = task.schema or default_schema
+    if sandbox.first_keyword(task.sql) == "SHOW":
+        # sqlglot keeps SHOW as an opaque command; metadata.show reads its tokens
+        return Analysis("metadata", metadata=metadata.show(task.sql, lake, catalog, schema))
+    tree = parse(task.sql)
+    if isinstance(tree, exp.Describe):
+        target = tree.this
+        if not isinstance(target, exp.Table) or not isinstance(target.this, exp.Identifier):
+            raise Unsupported("DESCRIBE supports tables only")
+        snap = lake.snapshot(resolve_name(target, catalog, schema))
+        return Analysis("metadata",
+                        metadata=metadata.describe(snap.schema, snap.partition_columns))
+    sandbox.check_tree(tree)
+    analysis = _statement(tree, lake, catalog, schema)
+    query = analysis.tree
+    assert query is not None
+    _resolve_tables(query, analysis, lake, catalog, schema)
+    analysis.parameters = _parameters(query, task)
+    if analysis.kind == "query" and not analysis.scans and not _reads_anything(query):
+        analysis.kind = "constant"
+    return analysis
+
+
+def _statement(tree: exp.Expr, lake: LakeCatalog, catalog: str, schema: str) -> Analysis:
+    if isinstance(tree, exp.Query):
+        return Analysis("query", tree=tree)
+    if isinstance(tree, exp.Create) and str(tree.args.get("kind", "")).upper() == "TABLE":
+        body = tree.expression
+        target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+        if not isinstance(body, exp.Query) or not isinstance(target, exp.Table):
+            raise Unsupported("only CREATE TABLE ... AS SELECT is supported")
+        return Analysis("ctas", tree=body, target=resolve_name(target, catalog, schema),
+                        overwrite=bool(tree.args.get("replace")))
+    if isinstance(tree, exp.Insert):
+        body = tree.expression
+        target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+        if isinstance(tree.this, exp.Schema):
+            raise Unsupported("INSERT with a column list is not supported; list all columns")
+        if not isinstance(body, (exp.Query, exp.Values)) or not isinstance(target, exp.Table):
+            raise Unsupported("only INSERT INTO t SELECT ... / VALUES ... is supported")
+        name = resolve_name(target, catalog, schema)
+        if not lake.exists(name):
+            raise TableNotFound(str(name))
+        query = body if isinstance(body, exp.Query) else exp.select("*").from_(
+            exp.Subquery(this=body, alias=exp.TableAlias(this=exp.to_identifier("v"))))
+        return Analysis("insert", tree=query, target=name,
+                        overwrite=bool(tree.args.get("overwrite")))
+    raise PermissionDenied(
+        f"[INSUFFICIENT_PERMISSIONS] {type(tree).__name__.upper()} statements are not allowed: "
+        "this warehouse reads catalog tables and writes them with CREATE TABLE AS / INSERT."
+    )
+
+
+def _reads_anything(tree: exp.Expr) -> bool:
+    return any(isinstance(n, exp.Table) for n in tree.walk())
+
+
+def _cte_names(tree: exp.Expr) -> set[str]:
+    return {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+
+
+def _resolve_tables(tree: exp.Expr, analysis: Analysis, lake: LakeCatalog,
+                    catalog: str, schema: str) -> None:
+    ctes = _cte_names(tree)
+    pending: list[tuple[exp.Table, Snapshot]] = []
+    for node in list(tree.find_all(exp.Table)):
+        if not node.db and not node.catalog and node.name.lower() in ctes:
+            continue
+        if node.db.lower() == metadata.INFORMATION_SCHEMA:
+            analysis.views[id(node)] = (node, metadata.information_schema(node.name, lake))
+            continue
+        pending.append((node, _snapshot(node, lake, catalog, schema)))
+    schemas = {id(n): s.schema for n, s in pending}
+    for node, snap in pending:
+        preds = pruning.extract(_where(node), _owner(node, schemas, ctes), snap.schema)
+        analysis.scans.append(Scan(node, snap, pruning.prune(snap, preds)))
+
+
+def _snapshot(node: exp.Table, lake: LakeCatalog, catalog: str, schema: str) -> Snapshot:
+    name = resolve_name(node, catalog, schema)
+    version = node.args.get("version")
+    if version is None:
+        return lake.snapshot(name)
+    kind, value = str(version.this).upper(), version.expression
+    if not isinstance(value, exp.Literal):
+        raise Unsupported("time travel needs a literal version or timestamp")
+    if kind == "VERSION":
+        try:
+            return lake.snapshot(name, version=int(value.this))
+        except ValueError as exc:
+            raise InvalidParameter(f"invalid version {value.this!r}") from exc
+    return lake.snapshot(name, timestamp=value.this)
+
+
+def _where(node: exp.Table) -> exp.Expr | None:
+    select = node.parent_select
+    # only the SELECT that has this table in its own FROM/JOIN filters it
+    if select is None or node.find_ancestor(exp.Select) is not select:
+        return None
+    if node.find_ancestor(exp.Subquery, exp.Select) is not select:
+        return None
+    return select.args.get("where")
+
+
+def _alias(node: exp.Table) -> str:
+    return (node.alias or node.name).lower()
+
+
+def _owner(node: exp.Table, schemas: dict[int, pa.Schema], ctes: set[str]) -> Any:
+    """A test `column -> bool`: does this column certainly read from `node`?"""
+    select = node.parent_select
+    sources: list[exp.Expr] = []
+    if select is not None:
+        from_ = select.args.get("from")
+        if from_ is not None:
+            sources.append(from_.this)
+        sources += [j.this for j in select.args.get("joins") or []]
+    others_known = all(
+        isinstance(s, exp.Table) and (s is node or id(s) in schemas) for s in sources
+    )
+    other_columns = {
+        c.lower() for s in sources if s is not node and id(s) in schemas
+        for c in schemas[id(s)].names
+    }
+    alias = _alias(node)
+
+    def owns(col: exp.Column) -> bool:
+        if col.table:
+            return col.table.lower() == alias
+        return others_known and col.name.lower() not in other_columns
+
+    return owns
+
+
+def _parameters(tree: exp.Expr, task: StatementTask) -> dict[str, tuple[str | None, str]]:
+    given = {p.name: p for p in task.parameters}
+    used: dict[str, tuple[str | None, str]] = {}
+    for ph in tree.find_all(exp.Placeholder):
+        name = ph.name
+        if not name or name == "?":
+            raise Unsupported("positional parameters (?) are not supported; use :name")
+        if name not in given:
+            raise InvalidParameter(
+                f"[UNBOUND_SQL_PARAMETER] Found the unbound parameter: {name}. "
+                "SQLSTATE: 42P02", sql_state="42P02")
+        p = given[name]
+        try:
+            dtype = exp.DataType.build(p.type or "STRING", dialect="databricks").sql("duckdb")
+        except (SqlglotError, ValueError) as exc:
+            raise InvalidParameter(f"parameter {name}: unknown type {p.type!r}") from exc
+        used[name] = (p.value, dtype)
+    return used
+
+
+# -- rewriting ---------------------------------------------------------------------
+
+
+def _bind_parameters(tree: exp.Expr, ctx: Context) -> exp.Expr:
+    """`:name` -> CAST($name AS type): bound by DuckDB as a value, never spliced as text."""
+    params = ctx.analysis.parameters
+
+    def bind(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Placeholder) and node.name in params:
+            dtype = exp.DataType.build(params[node.name][1], dialect="duckdb")
+            return exp.Cast(this=exp.Placeholder(this=node.name), to=dtype)
+        return node
+
+    return tree.transform(bind, copy=False)
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def scan_sql(snapshot: Snapshot, files: Sequence[DataFileEntry], paths: Sequence[str]) -> str:
+    """DuckDB SQL reading the given files of a snapshot with its full Delta schema."""
+    schema = snapshot.schema
+    parts = set(snapshot.partition_columns)
+    if not files:
+        nulls = ", ".join(f"CAST(NULL AS {duck_type(f.type)}) AS {_ident(f.name)}" for f in schema)
+        return f"SELECT {nulls} WHERE false"
+    groups: dict[tuple[Any, ...], list[str]] = {}
+    for entry, path in zip(files, paths, strict=True):
+        key = tuple(entry.partition.get(c) for c in snapshot.partition_columns)
+        groups.setdefault(key, []).append(path)
+    selects = []
+    for key, group in groups.items():
+        values = dict(zip(snapshot.partition_columns, key, strict=True))
+        cols = []
+        for f in schema:
+            if f.name in parts:
+                v = values[f.name]
+                lit = "NULL" if v is None else _quote(str(v))
+                cols.append(f"CAST({lit} AS {duck_type(f.type)}) AS {_ident(f.name)}")
+            else:
+                cols.append(_ident(f.name))
+        files_sql = "[" + ", ".join(_quote(p) for p in group) + "]"
+        selects.append(f"SELECT {', '.join(cols)} FROM read_parquet({files_sql})")
+    return " UNION ALL ".join(selects)
+
+
+def _substitute_tables(tree: exp.Expr, ctx: Context) -> exp.Expr:
+    """Catalog tables -> read_parquet subqueries; information_schema -> registered Arrow."""
+    for scan in ctx.analysis.scans:
+        body = sqlglot.parse_one(scan_sql(scan.snapshot, scan.files, ctx.paths(scan)),
+                                 read="duckdb")
+        alias = scan.node.args.get("alias") or exp.TableAlias(
+            this=exp.to_identifier(scan.node.name))
+        scan.node.replace(exp.Subquery(this=body, alias=alias.copy()))
+    for key, (node, _) in ctx.analysis.views.items():
+        alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(node.name))
+        node.replace(exp.Table(this=exp.to_identifier(ctx.view_names[key]), alias=alias.copy()))
+    return tree
+
+
+RULES: tuple[Callable[[exp.Expr, Context], exp.Expr], ...] = (
+    _bind_parameters,
+    _substitute_tables,
+)
+
+
+def to_duckdb(analysis: Analysis, paths: Callable[[Scan], Sequence[str]],
+              view_names: dict[int, str]) -> str:
+    """Apply RULES to the analysed tree (in place: an Analysis is used once) -> DuckDB SQL."""
+    assert analysis.tree is not None
+    ctx = Context(analysis, paths, view_names)
+    tree = analysis.tree
+    for rule in RULES:
+        tree = rule(tree, ctx)
+    try:
+        return tree.sql(dialect="duckdb")
+    except SqlglotError as exc:
+        raise Unsupported(f"cannot translate the statement for execution: {exc}") from exc
+
+
+__all__ = ["RULES", "Analysis", "Scan", "analyze", "parse", "scan_sql", "to_duckdb"]
