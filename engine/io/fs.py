@@ -19,6 +19,7 @@ from urllib.parse import quote, unquote
 
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
+from engine.errors import Cancelled
 from engine.io.cache import BlockKey
 from engine.io.plan import DataFile, blocks_for_range, file_blocks
 from engine.io.prefetch import Prefetcher, Scan
@@ -56,7 +57,10 @@ class LakeFileSystem(AbstractFileSystem):
         """The scan and data file a path names; FileNotFoundError when none is live."""
         parts = self._strip_protocol(path).split("/", 2)
         if len(parts) >= 2 and parts[1].isdigit():
-            scan = self.prefetcher.scan(unquote(parts[0]))
+            statement_id = unquote(parts[0])
+            scan = self.prefetcher.scan(statement_id)
+            if scan is None and statement_id in self.prefetcher.recent_released:
+                raise Cancelled(f"statement {statement_id} was cancelled")
             index = int(parts[1])
             if scan is not None and index < len(scan.files):
                 return scan, scan.files[index]

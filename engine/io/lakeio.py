@@ -71,9 +71,14 @@ class LakeIO:
         return [scan_path(statement_id, base + i, f) for i, f in enumerate(files)]
 
     def failure(self, statement_id: str) -> EngineError | None:
-        """The I/O error that failed a statement's scan, to report instead of DuckDB's wrapper."""
+        """The I/O error that failed a statement's scan, to report instead of DuckDB's wrapper.
+
+        Answers before and (for the last few statements) after `release`.
+        """
         scan = self.prefetcher.scan(statement_id)
-        return scan.error if scan is not None else None
+        if scan is not None and scan.error is not None:
+            return scan.error
+        return self.prefetcher.recent_failures.get(statement_id)
 
     def release(self, statement_id: str) -> None:
         """The statement finished or was cancelled: stop its prefetches, free its blocks."""

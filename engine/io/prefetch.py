@@ -15,6 +15,7 @@ attempt, and wakes every reader waiting on it with `Cancelled`.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from engine.errors import Cancelled, EngineError, LakeIOError
 from engine.io.cache import BlockCache, BlockKey
 from engine.io.plan import DataFile, scan_plan
 from engine.io.store import ObjectStore, read_with_retries
+
+_RECENT_FAILURES = 64
 
 
 @dataclass
@@ -81,11 +84,15 @@ class Prefetcher:
         self._inflight = 0
         self._scans: dict[str, Scan] = {}
         self._closed = False
+        # Failures outlive `release` briefly, so the engine may ask after cleaning up.
+        self.recent_failures: OrderedDict[str, EngineError] = OrderedDict()
+        self.recent_released: OrderedDict[str, None] = OrderedDict()
 
     def open_scan(self, statement_id: str, files: Sequence[DataFile]) -> Scan:
         """Start (or extend) the read-ahead of a statement's files."""
         with self._lock:
             scan = self._scans.get(statement_id)
+            self.recent_released.pop(statement_id, None)
             if scan is None or scan.cancelled.is_set():
                 scan = Scan(statement_id, [], [])
                 self._scans[statement_id] = scan
@@ -111,20 +118,38 @@ class Prefetcher:
             if data is not None:
                 self._held -= len(data)
             future = scan.pending.get(key) if data is None else None
+            mine: Future[bytes] | None = None
+            if data is None and future is None:
+                # Claim the block so the read-ahead and other readers wait for this fetch
+                # instead of fetching it a second time.
+                mine = Future()
+                mine.set_running_or_notify_cancel()  # running: `release` must not cancel it
+                scan.pending[key] = mine
+        self._pump()
         if data is not None:
             self.stats.prefetched_blocks += 1
-            self._pump()
             return data
         if future is not None:
             self.stats.waited_blocks += 1
-            self._pump()
             return self._wait(scan, key, future)
-        self._pump()
-        cached = self.cache.get(key)
-        if cached is not None:
-            return cached
-        self.stats.direct_blocks += 1
-        return self._fetch(scan, key)
+        assert mine is not None
+        try:
+            data = self._fetch(scan, key, direct=True)
+        except BaseException as exc:
+            mine.set_exception(exc)
+            raise
+        else:
+            mine.set_result(data)
+            return data
+        finally:
+            with self._lock:
+                if scan.pending.get(key) is mine:
+                    del scan.pending[key]
+
+    @property
+    def held_bytes(self) -> int:
+        """Bytes in flight or fetched but not yet read, across scans (bounded by the budget)."""
+        return self._held
 
     def release(self, statement_id: str) -> None:
         """Stop a statement's read-ahead and free what it held."""
@@ -133,6 +158,13 @@ class Prefetcher:
             if scan is None:
                 return
             scan.cancelled.set()
+            self.recent_released[statement_id] = None
+            while len(self.recent_released) > _RECENT_FAILURES:
+                self.recent_released.popitem(last=False)
+            if scan.error is not None:
+                self.recent_failures[statement_id] = scan.error
+                while len(self.recent_failures) > _RECENT_FAILURES:
+                    self.recent_failures.popitem(last=False)
             for key, future in list(scan.pending.items()):
                 if future.cancel():
                     # Never started, so `_run` will not settle its accounting.
@@ -181,7 +213,13 @@ class Prefetcher:
             self._pump()
             return data
 
-    def _fetch(self, scan: Scan, key: BlockKey) -> bytes:
+    def _fetch(self, scan: Scan, key: BlockKey, direct: bool = False) -> bytes:
+        # Another scan (or an earlier statement) may have cached it since it was planned.
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        if direct:
+            self.stats.direct_blocks += 1
         try:
             data = read_with_retries(
                 self.store,
@@ -236,6 +274,7 @@ class Prefetcher:
             self._inflight -= 1
             scan.pending.pop(key, None)
             if scan.cancelled.is_set():
+                self.stats.cancelled_fetches += 1
                 self._held -= len(data)
             else:
                 scan.ready[key] = data

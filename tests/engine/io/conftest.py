@@ -18,7 +18,9 @@ ROWS_PER_FILE = 5000
 def table_for(index: int, rows: int = ROWS_PER_FILE) -> pa.Table:
     """Deterministic rows: file ``index`` holds ids ``index*rows .. index*rows+rows-1``."""
     ids = pa.array(range(index * rows, (index + 1) * rows), pa.int64())
-    return pa.table({"id": ids, "k": pa.compute.divide(ids, 7), "s": pa.compute.cast(ids, pa.string())})
+    return pa.table(
+        {"id": ids, "k": pa.compute.divide(ids, 7), "s": pa.compute.cast(ids, pa.string())}
+    )
 
 
 def parquet_bytes(table: pa.Table, row_group_size: int | None = None) -> bytes:
