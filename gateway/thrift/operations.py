@@ -1,0 +1,204 @@
+"""Thrift sessions and operations: handles, per-client result choices, bounded tables.
+
+A `Session` is what OpenSession hands out (a 16-byte GUID + secret), owned by the workspace
+whose token opened it; every later RPC must come with a token of the same workspace or the
+handle is unknown to it. An `Operation` is one ExecuteStatement or metadata call: it points at
+the registry's `Statement` (same queue, pool, limits as REST) or, for the few things the
+front answers itself (USE, GetTypeInfo), at a local result. It remembers how this client
+reads results (Arrow, LZ4, links) and how far it has read.
+
+Both tables are bounded; a full table refuses new entries after dropping idle/closed ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from databricks.sql.thrift_api.TCLIService import ttypes
+
+from gateway.backend import StatementResult
+from gateway.errors import ResourceExhausted
+from gateway.registry import Statement
+from gateway.thrift.schema import NativeTypes
+from sqlgate.types import StatementError, StatementState
+
+
+class RowFormat(enum.Enum):
+    """How results reach this client (TSparkRowSetType for the inline part)."""
+
+    ARROW = ttypes.TSparkRowSetType.ARROW_BASED_SET
+    COLUMNS = ttypes.TSparkRowSetType.COLUMN_BASED_SET
+
+
+def new_handle() -> ttypes.THandleIdentifier:
+    """A fresh 16-byte GUID with a 16-byte secret."""
+    return ttypes.THandleIdentifier(guid=secrets.token_bytes(16), secret=secrets.token_bytes(16))
+
+
+@dataclass(eq=False)
+class Session:
+    """One OpenSession: its owner, its defaults and the protocol it speaks."""
+
+    handle: ttypes.THandleIdentifier
+    workspace: str
+    protocol: int
+    catalog: str | None = None
+    schema: str | None = None
+    configuration: dict[str, str] = field(default_factory=dict)
+    last_used: float = field(default_factory=time.monotonic)
+
+    @property
+    def key(self) -> bytes:
+        """The table key: the GUID."""
+        return bytes(self.handle.guid)
+
+    def thrift_handle(self) -> ttypes.TSessionHandle:
+        """The handle as sent to the client."""
+        return ttypes.TSessionHandle(sessionId=self.handle, serverProtocolVersion=self.protocol)
+
+
+@dataclass(frozen=True)
+class ClientCaps:
+    """What the client said it can read, fixed per operation."""
+
+    arrow: bool = False
+    lz4: bool = False
+    links: bool = False
+    native: NativeTypes = field(default_factory=NativeTypes)
+
+    @classmethod
+    def from_request(cls, req: ttypes.TExecuteStatementReq | None) -> ClientCaps:
+        """From ExecuteStatement; metadata RPCs carry no flags and get column-based results."""
+        if req is None:
+            return cls()
+        arrow = bool(req.canReadArrowResult)
+        return cls(
+            arrow=arrow,
+            lz4=arrow and bool(req.canDecompressLZ4Result),
+            # A client without pyarrow still says canDownloadResult; it must read Arrow too.
+            links=arrow and bool(req.canDownloadResult),
+            native=NativeTypes.from_request(req.useArrowNativeTypes),
+        )
+
+    @property
+    def row_format(self) -> RowFormat:
+        """The inline row set type."""
+        return RowFormat.ARROW if self.arrow else RowFormat.COLUMNS
+
+
+@dataclass(eq=False)
+class Operation:
+    """One operation: a registry statement or a local result, and the client's read cursor."""
+
+    handle: ttypes.THandleIdentifier
+    session: Session
+    kind: int
+    caps: ClientCaps
+    statement: Statement | None = None
+    local: StatementResult | None = None
+    local_error: StatementError | None = None
+    # Rows (inline) or rows covered by links already handed out.
+    offset: int = 0
+    closed: bool = False
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    last_used: float = field(default_factory=time.monotonic)
+
+    @property
+    def key(self) -> bytes:
+        """The table key: the GUID."""
+        return bytes(self.handle.guid)
+
+    @property
+    def state(self) -> StatementState:
+        """The statement state, or the local one."""
+        if self.statement is not None:
+            return self.statement.state
+        return StatementState.FAILED if self.local_error else StatementState.SUCCEEDED
+
+    @property
+    def error(self) -> StatementError | None:
+        """Why it failed, if it did."""
+        if self.statement is not None:
+            return self.statement.error
+        return self.local_error
+
+    @property
+    def result(self) -> StatementResult | None:
+        """The finished result, while it is kept."""
+        return self.statement.result if self.statement is not None else self.local
+
+    @property
+    def has_result_set(self) -> bool:
+        """False only for statements the front answered with nothing to read."""
+        return self.local is None or len(self.local.schema) > 0
+
+    def thrift_handle(self) -> ttypes.TOperationHandle:
+        """The handle as sent to the client."""
+        return ttypes.TOperationHandle(
+            operationId=self.handle, operationType=self.kind, hasResultSet=self.has_result_set
+        )
+
+
+T = TypeVar("T", Session, Operation)
+
+
+class HandleTable(Generic[T]):
+    """A bounded GUID -> record map that checks the secret and the owning workspace."""
+
+    def __init__(self, limit: int, idle_s: float, clock: Callable[[], float] = time.monotonic):
+        self.limit = limit
+        self.idle_s = idle_s
+        self.clock = clock
+        self._items: dict[bytes, T] = {}
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def values(self) -> list[T]:
+        """A snapshot of the records."""
+        return list(self._items.values())
+
+    def add(self, item: T, evictable: Callable[[T], bool]) -> None:
+        """Insert, first dropping idle (and, if still full, evictable) records."""
+        if len(self._items) >= self.limit:
+            now = self.clock()
+            for old in list(self._items.values()):
+                if now - old.last_used > self.idle_s:
+                    self._items.pop(old.key, None)
+            for old in list(self._items.values()):
+                if len(self._items) < self.limit:
+                    break
+                if evictable(old):
+                    self._items.pop(old.key, None)
+        if len(self._items) >= self.limit:
+            raise ResourceExhausted(
+                f"Too many open Thrift handles (limit {self.limit}); close some and retry"
+            )
+        self._items[item.key] = item
+
+    def find(self, ident: ttypes.THandleIdentifier | None, workspace: str) -> T | None:
+        """The record for a handle, if it exists, the secret matches and the workspace owns it."""
+        if ident is None or ident.guid is None:
+            return None
+        item = self._items.get(bytes(ident.guid))
+        if item is None or not secrets.compare_digest(bytes(item.handle.secret),
+                                                      bytes(ident.secret or b"")):
+            return None
+        owner = item.workspace if isinstance(item, Session) else item.session.workspace
+        if owner != workspace:
+            return None
+        item.last_used = self.clock()
+        return item
+
+    def pop(self, key: bytes) -> T | None:
+        """Remove and return a record."""
+        return self._items.pop(key, None)
+
+
+__all__ = ["ClientCaps", "HandleTable", "Operation", "RowFormat", "Session", "new_handle"]

@@ -1,0 +1,362 @@
+"""The TCLIService RPCs over the shared statement registry.
+
+Every operation that touches data is a registry statement: same dual queue, warm pool,
+limits and tenancy as the REST API. The statement id and the operation GUID are the same
+128 bits, so a Thrift query shows up under its id on the REST side too. Results use the
+HYBRID disposition when the client can download and read Arrow (small results inline,
+large ones as Cloud Fetch links), INLINE otherwise.
+
+Errors answer in the response's `TStatus` (ERROR_STATUS, or INVALID_HANDLE_STATUS for a
+handle this workspace does not own); only "retry later" refusals (429/503) propagate, so the
+HTTP layer can answer them with Retry-After, which the clients honour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from typing import Any
+
+from databricks.sql.thrift_api.TCLIService import ttypes
+
+from fetch.store import ResultStore
+from gateway.errors import GatewayError, NotFound, ResourceExhausted
+from gateway.registry import StatementRegistry, new_statement_id
+from gateway.thrift import metadata as md
+from gateway.thrift import results
+from gateway.thrift.operations import ClientCaps, HandleTable, Operation, Session, new_handle
+from gateway.thrift.params import bind_parameters
+from gateway.thrift.status import error_status, operation_status
+from sqlgate.settings import Settings
+from sqlgate.types import Disposition, ResultFormat, StatementState, StatementTask
+
+P = ttypes.TProtocolVersion
+OpType = ttypes.TOperationType
+SERVER_PROTOCOL = P.SPARK_CLI_SERVICE_PROTOCOL_V8
+DEFAULT_FETCH_ROWS = 10_000
+
+
+class InvalidHandle(GatewayError):
+    """A session or operation handle that is unknown to (or not owned by) this workspace."""
+
+    error_code = "INVALID_STATE"
+    http_status = 400
+
+
+class ThriftService:
+    """Async implementations of the RPCs; `call` dispatches by method name."""
+
+    METHODS = frozenset({
+        "OpenSession", "CloseSession", "GetInfo", "ExecuteStatement", "GetTypeInfo",
+        "GetCatalogs", "GetSchemas", "GetTables", "GetColumns", "GetOperationStatus",
+        "CancelOperation", "CloseOperation", "GetResultSetMetadata", "FetchResults",
+    })
+
+    def __init__(
+        self,
+        registry: StatementRegistry,
+        settings: Settings,
+        store: ResultStore | None = None,
+        *,
+        direct_wait_s: float = 5.0,
+        poll_hold_s: float = 3.0,
+    ) -> None:
+        self.registry = registry
+        self.settings = settings
+        self.store = store
+        self.direct_wait_s = direct_wait_s
+        # The Python client polls GetOperationStatus with no sleep: hold each poll this long.
+        self.poll_hold_s = poll_hold_s
+        gw = settings.gateway
+        self.sessions: HandleTable[Session] = HandleTable(
+            gw.max_statements, gw.statement_retention_s
+        )
+        self.operations: HandleTable[Operation] = HandleTable(
+            gw.max_statements, gw.statement_retention_s
+        )
+
+    async def call(self, name: str, request: Any, workspace: str) -> Any:
+        """Run one RPC; handle and statement errors become the response's TStatus."""
+        resp_cls = getattr(ttypes, f"T{name}Resp")
+        try:
+            return await getattr(self, name)(request, workspace)
+        except ResourceExhausted:
+            raise
+        except InvalidHandle as exc:
+            return resp_cls(status=ttypes.TStatus(
+                statusCode=ttypes.TStatusCode.INVALID_HANDLE_STATUS, errorMessage=exc.message))
+        except GatewayError as exc:
+            return resp_cls(status=error_status(exc.message, exc.error_code))
+
+    # -- sessions --------------------------------------------------------------------------
+
+    async def OpenSession(self, req: ttypes.TOpenSessionReq, ws: str) -> ttypes.TOpenSessionResp:
+        """Spark clients (client_protocol_i64) get V8; HiveServer2 clients get their own back."""
+        if req.client_protocol_i64 is not None:
+            protocol = SERVER_PROTOCOL
+        else:
+            protocol = min(req.client_protocol or P.HIVE_CLI_SERVICE_PROTOCOL_V10, SERVER_PROTOCOL)
+        conf = dict(req.configuration or {})
+        ns = req.initialNamespace
+        session = Session(
+            handle=new_handle(), workspace=ws, protocol=protocol,
+            catalog=(ns.catalogName if ns else None) or None,
+            schema=(ns.schemaName if ns else None) or conf.get("use:database") or None,
+            configuration=conf,
+        )
+        self.sessions.add(session, evictable=lambda s: False)
+        return ttypes.TOpenSessionResp(
+            status=results.OK,
+            serverProtocolVersion=protocol,
+            sessionHandle=session.thrift_handle(),
+            configuration={},
+            canUseMultipleCatalogs=bool(ns and ns.catalogName),
+        )
+
+    async def CloseSession(self, req: ttypes.TCloseSessionReq, ws: str) -> Any:
+        """Close the session and every operation it still has open."""
+        session = self._session(req.sessionHandle, ws)
+        self.sessions.pop(session.key)
+        for op in self.operations.values():
+            if op.session is session:
+                await self._close_op(op)
+        return ttypes.TCloseSessionResp(status=results.OK)
+
+    async def GetInfo(self, req: ttypes.TGetInfoReq, ws: str) -> ttypes.TGetInfoResp:
+        """The few info values ODBC/JDBC drivers ask for."""
+        self._session(req.sessionHandle, ws)
+        info = ttypes.TGetInfoType
+        values = {info.CLI_SERVER_NAME: "sqlgate", info.CLI_DBMS_NAME: "Spark SQL",
+                  info.CLI_DBMS_VER: "3.5.0", info.CLI_IDENTIFIER_QUOTE_CHAR: "`"}
+        return ttypes.TGetInfoResp(
+            status=results.OK,
+            infoValue=ttypes.TGetInfoValue(stringValue=values.get(req.infoType, "")),
+        )
+
+    # -- statements ------------------------------------------------------------------------
+
+    async def ExecuteStatement(self, req: ttypes.TExecuteStatementReq, ws: str) -> Any:
+        """Submit through the registry; answer with direct results when asked."""
+        session = self._session(req.sessionHandle, ws)
+        caps = ClientCaps.from_request(req)
+        sql = req.statement or ""
+        if len(sql.encode()) > self.settings.gateway.max_statement_bytes:
+            raise GatewayError(
+                f"Statement text is over {self.settings.gateway.max_statement_bytes} bytes",
+                error_code="INVALID_PARAMETER_VALUE")
+        use = md.parse_use(sql)
+        if use is not None:
+            if use.catalog is not None:
+                session.catalog, session.schema = use.catalog, use.schema
+            else:
+                session.schema = use.schema
+            op = self._local(session, OpType.EXECUTE_STATEMENT, caps, md.empty_result())
+        else:
+            task = self._task(session, sql, caps, bind_parameters(req.parameters),
+                              req.resultRowLimit, req.queryTimeout)
+            op = await self._submit(session, task, OpType.EXECUTE_STATEMENT, caps)
+            if not req.runAsync and op.statement is not None:
+                # A synchronous (HiveServer2) caller learns of failures right here.
+                await self.registry.wait(op.statement, self._statement_timeout(task))
+                err = op.error
+                if op.state is not StatementState.SUCCEEDED and err is not None:
+                    return ttypes.TExecuteStatementResp(
+                        status=error_status(err.message, err.error_code, err.sql_state),
+                        operationHandle=op.thrift_handle())
+        return ttypes.TExecuteStatementResp(
+            status=results.OK,
+            operationHandle=op.thrift_handle(),
+            directResults=await self._direct(op, req.getDirectResults),
+        )
+
+    async def GetTypeInfo(self, req: ttypes.TGetTypeInfoReq, ws: str) -> Any:
+        """The type list, answered locally."""
+        session = self._session(req.sessionHandle, ws)
+        op = self._local(session, OpType.GET_TYPE_INFO, ClientCaps(), md.type_info())
+        return ttypes.TGetTypeInfoResp(
+            status=results.OK, operationHandle=op.thrift_handle(),
+            directResults=await self._direct(op, req.getDirectResults))
+
+    async def GetCatalogs(self, req: ttypes.TGetCatalogsReq, ws: str) -> Any:
+        """SELECT over information_schema.catalogs."""
+        return await self._catalog_rpc(req, ws, OpType.GET_CATALOGS, md.catalogs_query(),
+                                       ttypes.TGetCatalogsResp)
+
+    async def GetSchemas(self, req: ttypes.TGetSchemasReq, ws: str) -> Any:
+        """SELECT over information_schema.schemata."""
+        q = md.schemas_query(req.catalogName, req.schemaName)
+        return await self._catalog_rpc(req, ws, OpType.GET_SCHEMAS, q, ttypes.TGetSchemasResp)
+
+    async def GetTables(self, req: ttypes.TGetTablesReq, ws: str) -> Any:
+        """SELECT over information_schema.tables."""
+        q = md.tables_query(req.catalogName, req.schemaName, req.tableName, req.tableTypes)
+        return await self._catalog_rpc(req, ws, OpType.GET_TABLES, q, ttypes.TGetTablesResp)
+
+    async def GetColumns(self, req: ttypes.TGetColumnsReq, ws: str) -> Any:
+        """SELECT over information_schema.columns."""
+        q = md.columns_query(req.catalogName, req.schemaName, req.tableName, req.columnName)
+        return await self._catalog_rpc(req, ws, OpType.GET_COLUMNS, q, ttypes.TGetColumnsResp)
+
+    async def _catalog_rpc(self, req: Any, ws: str, kind: int, q: md.Query, resp_cls: Any) -> Any:
+        session = self._session(req.sessionHandle, ws)
+        caps = ClientCaps()  # no result flags on these requests: columns suit every client
+        op = await self._submit(session, self._task(session, q.sql, caps, q.parameters), kind,
+                                caps)
+        return resp_cls(status=results.OK, operationHandle=op.thrift_handle(),
+                        directResults=await self._direct(op, req.getDirectResults))
+
+    # -- operations ------------------------------------------------------------------------
+
+    async def GetOperationStatus(self, req: ttypes.TGetOperationStatusReq, ws: str) -> Any:
+        """Long-poll: hold until the state changes or `poll_hold_s` passes."""
+        op = self._op(req.operationHandle, ws)
+        if op.statement is not None and not op.state.terminal:
+            await self.registry.wait_change(op.statement, self.poll_hold_s)
+        return operation_status(op)
+
+    async def GetResultSetMetadata(self, req: ttypes.TGetResultSetMetadataReq, ws: str) -> Any:
+        """The schema and format; failed operations answer their error."""
+        op = self._op(req.operationHandle, ws)
+        return results.metadata(op, await self._result(op))
+
+    async def FetchResults(self, req: ttypes.TFetchResultsReq, ws: str) -> Any:
+        """The next page from the operation's offset (FETCH_FIRST starts over)."""
+        if req.fetchType == 1:
+            rowset, meta = results.log_page()
+            return ttypes.TFetchResultsResp(status=results.OK, hasMoreRows=False,
+                                            results=rowset, resultSetMetadata=meta)
+        op = self._op(req.operationHandle, ws)
+        result = await self._result(op)
+        async with op.lock:
+            if req.orientation == ttypes.TFetchOrientation.FETCH_FIRST:
+                op.offset = 0
+            fetched = await self._page(op, req.maxRows, req.maxBytes)
+        return ttypes.TFetchResultsResp(
+            status=results.OK, hasMoreRows=fetched.has_more, results=fetched.rowset,
+            resultSetMetadata=results.metadata(op, result))
+
+    async def CancelOperation(self, req: ttypes.TCancelOperationReq, ws: str) -> Any:
+        """Cancel the statement (a finished one stays as it is)."""
+        op = self._op(req.operationHandle, ws)
+        if op.statement is not None:
+            # Already forgotten by the registry: nothing is left to stop.
+            with contextlib.suppress(NotFound):
+                self.registry.cancel(op.statement.id, ws)
+        return ttypes.TCancelOperationResp(status=results.OK)
+
+    async def CloseOperation(self, req: ttypes.TCloseOperationReq, ws: str) -> Any:
+        """Forget the operation and close its statement (result and chunks dropped)."""
+        op = self._op(req.operationHandle, ws)
+        await self._close_op(op)
+        return ttypes.TCloseOperationResp(status=results.OK)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _session(self, handle: ttypes.TSessionHandle | None, ws: str) -> Session:
+        session = self.sessions.find(handle.sessionId if handle else None, ws)
+        if session is None:
+            raise InvalidHandle("Invalid SessionHandle: unknown or closed session")
+        return session
+
+    def _op(self, handle: ttypes.TOperationHandle | None, ws: str) -> Operation:
+        op = self.operations.find(handle.operationId if handle else None, ws)
+        if op is None:
+            raise InvalidHandle("Invalid OperationHandle: unknown or closed operation")
+        return op
+
+    def _task(self, session: Session, sql: str, caps: ClientCaps, params: tuple[Any, ...],
+              row_limit: int | None = None, timeout: int | None = None) -> StatementTask:
+        links = caps.links and self.store is not None
+        return StatementTask(
+            statement_id=new_statement_id(), sql=sql, workspace=session.workspace,
+            catalog=session.catalog, schema=session.schema, parameters=params,
+            row_limit=row_limit or None,
+            disposition=Disposition.HYBRID if links else Disposition.INLINE,
+            format=ResultFormat.ARROW_STREAM if links else ResultFormat.JSON_ARRAY,
+            compression="LZ4_FRAME" if links and caps.lz4 else None,
+            timeout_s=float(timeout) if timeout else None,
+            inline_byte_limit=self.settings.gateway.inline_byte_limit,
+        )
+
+    def _statement_timeout(self, task: StatementTask) -> float:
+        return (task.timeout_s or self.settings.engine.statement_timeout_s) + 5.0
+
+    async def _submit(self, session: Session, task: StatementTask, kind: int,
+                      caps: ClientCaps) -> Operation:
+        handle = ttypes.THandleIdentifier(guid=uuid.UUID(task.statement_id).bytes,
+                                          secret=new_handle().secret)
+        op = Operation(handle=handle, session=session, kind=kind, caps=caps)
+        self.operations.add(op, evictable=lambda o: o.state.terminal)
+        try:
+            op.statement = await self.registry.submit(task)
+        except GatewayError:
+            self.operations.pop(op.key)
+            raise
+        return op
+
+    def _local(self, session: Session, kind: int, caps: ClientCaps, result: Any) -> Operation:
+        op = Operation(handle=new_handle(), session=session, kind=kind, caps=caps, local=result)
+        self.operations.add(op, evictable=lambda o: o.state.terminal)
+        return op
+
+    async def _result(self, op: Operation) -> Any:
+        if op.statement is not None and not op.state.terminal:
+            await self.registry.wait(op.statement, self.poll_hold_s)
+        state, err, result = op.state, op.error, op.result
+        if state is StatementState.FAILED and err is not None:
+            raise GatewayError(err.message, error_code=err.error_code)
+        if state is StatementState.CANCELED:
+            raise GatewayError("The operation was canceled", error_code="CANCELLED")
+        if not state.terminal:
+            raise GatewayError("The operation is still running", error_code="INVALID_STATE")
+        if result is None:
+            raise GatewayError("The operation's result is closed", error_code="INVALID_STATE")
+        return result
+
+    async def _page(self, op: Operation, max_rows: int | None,
+                    max_bytes: int | None) -> results.Fetched:
+        result = op.result
+        assert result is not None
+        cap = self.settings.fetch.chunk_target_bytes
+        fetched = await asyncio.to_thread(
+            results.next_page, op, result, max_rows or DEFAULT_FETCH_ROWS,
+            min(max_bytes or cap, cap), self.store)
+        op.offset += fetched.rows
+        return fetched
+
+    async def _direct(self, op: Operation, want: ttypes.TSparkGetDirectResults | None) -> Any:
+        if want is None:
+            return None
+        if op.statement is not None:
+            await self.registry.wait(op.statement, self.direct_wait_s)
+        direct = ttypes.TSparkDirectResults(operationStatus=operation_status(op))
+        result = op.result
+        if op.state is not StatementState.SUCCEEDED or result is None:
+            return direct
+        async with op.lock:
+            fetched = await self._page(op, want.maxRows, want.maxBytes)
+        direct.resultSetMetadata = results.metadata(op, result)
+        direct.resultSet = ttypes.TFetchResultsResp(
+            status=results.OK, hasMoreRows=fetched.has_more, results=fetched.rowset,
+            resultSetMetadata=direct.resultSetMetadata)
+        if not fetched.has_more:
+            await self._close_op(op)
+            direct.closeOperation = ttypes.TCloseOperationResp(status=results.OK)
+        return direct
+
+    async def _close_op(self, op: Operation) -> None:
+        self.operations.pop(op.key)
+        if op.statement is not None and not op.closed:
+            op.closed = True
+            # Already forgotten by the registry: nothing is left to free.
+            with contextlib.suppress(NotFound):
+                await self.registry.close(op.statement.id, op.session.workspace)
+
+    def open_sessions(self) -> int:
+        """How many sessions are open (for metrics)."""
+        return len(self.sessions)
+
+
+
+__all__ = ["SERVER_PROTOCOL", "InvalidHandle", "ThriftService"]
