@@ -1,0 +1,64 @@
+"""The on-disk block cache: LRU within its cap, survives restart, a bad entry is a miss."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from engine.io import BlockCache, BlockKey
+
+
+def key(n: int, size: int = 100) -> BlockKey:
+    return BlockKey(f"s3://b/f{n}.parquet", size, 0, size)
+
+
+def test_least_recently_used_goes_first(tmp_path: Path) -> None:
+    cache = BlockCache(tmp_path, capacity=300)
+    for n in range(3):
+        cache.put(key(n), bytes([n]) * 100)
+    assert cache.get(key(0)) == b"\x00" * 100  # 0 is now the most recent
+    cache.put(key(3), b"\x03" * 100)
+    assert cache.get(key(1)) is None
+    assert cache.get(key(0)) is not None and cache.get(key(3)) is not None
+    assert cache.stats.evictions == 1
+    assert cache.stats.bytes_cached == 300
+
+
+def test_survives_restart_in_lru_order(tmp_path: Path) -> None:
+    cache = BlockCache(tmp_path, capacity=1000)
+    for n in range(3):
+        cache.put(key(n), bytes([n]) * 100)
+    # Give entries distinct, increasing mtimes: 1 oldest, then 2, then 0.
+    for age, n in enumerate((1, 2, 0)):
+        path = cache._path(key(n).digest())
+        os.utime(path, (1_000_000 + age, 1_000_000 + age))
+    reopened = BlockCache(tmp_path, capacity=250)  # smaller cap: evicts the oldest on load
+    assert reopened.stats.bytes_cached == 200
+    assert reopened.get(key(1)) is None
+    assert reopened.get(key(2)) == b"\x02" * 100
+    assert reopened.get(key(0)) == b"\x00" * 100
+
+
+def test_key_includes_size_and_range(tmp_path: Path) -> None:
+    cache = BlockCache(tmp_path, capacity=1000)
+    cache.put(BlockKey("s3://b/x", 100, 0, 10), b"a" * 10)
+    assert cache.get(BlockKey("s3://b/x", 101, 0, 10)) is None
+    assert cache.get(BlockKey("s3://b/x", 100, 10, 20)) is None
+    assert cache.get(BlockKey("s3://b/x", 100, 0, 10)) == b"a" * 10
+
+
+def test_truncated_entry_is_a_miss_not_data(tmp_path: Path) -> None:
+    cache = BlockCache(tmp_path, capacity=1000)
+    cache.put(key(0), b"x" * 100)
+    cache._path(key(0).digest()).write_bytes(b"x" * 50)
+    assert cache.get(key(0)) is None
+    assert cache.stats.misses == 1
+
+
+def test_disabled_and_oversized(tmp_path: Path) -> None:
+    off = BlockCache(tmp_path / "off", capacity=0)
+    off.put(key(0), b"x" * 100)
+    assert off.get(key(0)) is None and not (tmp_path / "off").exists()
+    small = BlockCache(tmp_path / "small", capacity=50)
+    small.put(key(0), b"x" * 100)
+    assert small.get(key(0)) is None and small.stats.stores == 0
