@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Protocol
@@ -62,6 +63,8 @@ class Call:
     statement_id: str
     reader: Any = None
     cancelled: bool = False
+    # Why it was hung up on, for the statement's error (stop grace ran out, cancel, ...).
+    reason: str | None = None
 
     def hang_up(self) -> None:
         """Stop reading (best effort); the worker sees the stream closed."""
@@ -157,7 +160,8 @@ class FlightWorker:
                 "57014")) from exc
         except (flight.FlightError, pa.ArrowException, OSError) as exc:
             if call.cancelled:
-                raise StatementFailed(StatementError("CANCELLED", "statement cancelled")) from exc
+                raise StatementFailed(StatementError(
+                    "CANCELLED", call.reason or "statement cancelled")) from exc
             raise StatementFailed(self._lost(exc)) from exc
         if meta is None:
             raise StatementFailed(StatementError(
@@ -265,10 +269,14 @@ def _first_line(exc: BaseException) -> str:
 class LocalProcessProvider:
     """Starts workers as child processes of the gateway: ``python -m sqlgate.cli worker``."""
 
-    def __init__(self, settings: Settings, host: str = "127.0.0.1"):
+    def __init__(
+        self, settings: Settings, host: str = "127.0.0.1", command: Sequence[str] | None = None
+    ):
         self._settings = settings
         self._host = host
         self._count = 0
+        # The argv before the worker flags; tests swap in a worker with a fake engine.
+        self._command = list(command or [sys.executable, "-m", "sqlgate.cli", "worker"])
 
     def start(self) -> FlightWorker:
         """Start one worker and wait (bounded) until it is ready to run statements."""
@@ -282,7 +290,7 @@ class LocalProcessProvider:
             read_fd, write_fd = os.pipe()
             try:
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "sqlgate.cli", "worker",
+                    [*self._command,
                      "--listen", f"grpc://{self._host}:0", "--ready-fd", str(write_fd),
                      "--config", str(config)],
                     pass_fds=(write_fd,), env=_child_env(), stdin=subprocess.DEVNULL,

@@ -1,0 +1,446 @@
+"""The warm pool: worker processes behind the dual queue, scaled to zero when idle.
+
+`WarehousePool` is both the `Backend` the statement registry runs statements with and the
+`Warehouse` the Warehouses API shows and drives (gateway/backend.py):
+
+    STOPPED --statement or start()--> STARTING --first worker ready--> RUNNING
+    RUNNING --idle auto_stop_seconds, or stop()--> STOPPING --workers gone--> STOPPED
+
+- A statement is fingerprinted and estimated (in a thread), put in a lane and admitted
+  (429 when the queue is full, before anything runs). A STOPPED warehouse starts; the
+  statement stays PENDING until a worker is ready.
+- The control loop grows the pool (up to max_workers) while statements wait, shrinks it
+  (down to min_workers) after `scale_cooldown_s` of low load, stops it after
+  `auto_stop_seconds` with nothing running or queued, replaces dead workers and pings
+  live ones every `heartbeat_s`; a worker missing `_MISSED_BEATS` pings is killed.
+- A worker that dies fails only its own statements, with the cause in the message.
+- Every blocking call (process start, Flight) runs in the pool's own thread pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.backend import StatementEvents, StatementFailed, StatementResult
+from gateway.errors import TemporarilyUnavailable
+from gateway.fingerprint import fingerprint
+from gateway.scheduler import Lane, Scheduler
+from gateway.workers import Call, LocalProcessProvider, Worker, WorkerProvider
+from sqlgate.settings import Settings
+from sqlgate.types import CostEstimate, StatementError, StatementTask
+
+log = logging.getLogger("sqlgate.pool")
+
+STARTING, RUNNING, STOPPING, STOPPED = "STARTING", "RUNNING", "STOPPING", "STOPPED"
+_MISSED_BEATS = 3
+_TICK_S = 0.1
+# A waiting statement older than this asks for another worker (when below max_workers).
+_GROW_AFTER_WAIT_S = 0.2
+_CANCEL_WAIT_S = 5.0
+
+Estimator = Callable[[StatementTask], CostEstimate]
+
+
+@dataclass(eq=False)
+class _Member:
+    worker: Worker
+    started_at: float
+    calls: dict[str, Call] = field(default_factory=dict)
+    misses: int = 0
+    draining: bool = False
+    lost_reason: str | None = None
+
+
+class WarehousePool:
+    """Runs statements on a pool of workers; see the module docstring.
+
+    >>> pool = WarehousePool(Settings())      # doctest: +SKIP
+    >>> await pool.start_background()         # app lifespan start
+    >>> result = await pool.run(task, events)
+    >>> await pool.aclose()                   # app lifespan end
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        provider: WorkerProvider | None = None,
+        estimator: Estimator | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.settings = settings
+        self._ps = settings.pool
+        self._provider = provider or LocalProcessProvider(settings)
+        self._estimator = estimator
+        self._estimate_engine: Any = None
+        self.clock = clock
+        self.scheduler = Scheduler(self._ps, clock=clock)
+        self._members: list[_Member] = []
+        self._spawns: set[asyncio.Task[None]] = set()
+        self._state = STOPPED
+        self._closing = False
+        self._restart_after_stop = False
+        self._last_active = clock()
+        self._last_resize = clock()
+        self._last_busy = clock()
+        self._cold_since: float | None = None
+        self._cold_starts: deque[float] = deque(maxlen=1000)
+        self._lost = 0
+        self._start_failures = 0
+        self._tasks: list[asyncio.Task[None]] = []
+        threads = self._ps.max_workers * (self._ps.worker_concurrency + 2) + 8
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="sqlgate-pool")
+
+    # -- Warehouse --------------------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        """STARTING, RUNNING, STOPPING or STOPPED."""
+        return self._state
+
+    @property
+    def num_workers(self) -> int:
+        """Workers ready to run statements."""
+        return sum(1 for m in self._members if not m.draining)
+
+    async def start(self) -> None:
+        """Start the warehouse; the state is STARTING when this returns (unless running)."""
+        if self._closing:
+            raise TemporarilyUnavailable("The gateway is shutting down.")
+        if self._state == STOPPING:
+            self._restart_after_stop = True
+            return
+        self._ensure_started()
+
+    async def stop(self) -> None:
+        """Stop: fail queued statements, let running ones finish within `stop_grace_s`,
+        cancel the rest (saying so in their error), stop every worker."""
+        await self._stop(self._ps.stop_grace_s)
+
+    async def _stop(self, grace: float) -> None:
+        if self._state in (STOPPED, STOPPING):
+            return
+        self._state = STOPPING
+        self.scheduler.fail_queued(StatementFailed(StatementError(
+            "CANCELLED", "The warehouse was stopped before the statement ran.")))
+        self.scheduler.set_capacity(0)
+        deadline = self.clock() + grace
+        while self.scheduler.running and self.clock() < deadline:
+            await asyncio.sleep(_TICK_S)
+        reason = (f"The warehouse was stopped; the statement was cancelled after the "
+                  f"{grace:g} s grace period.")
+        for member in self._members:
+            for call in list(member.calls.values()):
+                call.reason = reason
+                call.hang_up()
+        await self._retire(list(self._members), grace_s=min(grace, 5.0))
+        self._state = STOPPED
+        if self._restart_after_stop or (self.scheduler.queued and not self._closing):
+            self._restart_after_stop = False
+            self._ensure_started()
+
+    # -- lifespan ---------------------------------------------------------------------------
+
+    async def start_background(self) -> None:
+        """App startup: start the control and heartbeat loops and warm min_workers."""
+        self._tasks = [
+            asyncio.create_task(self._control_loop(), name="pool-control"),
+            asyncio.create_task(self._heartbeat_loop(), name="pool-heartbeat"),
+        ]
+        if self._ps.min_workers > 0:
+            self._ensure_started()
+
+    async def aclose(self) -> None:
+        """App shutdown: refuse new work, drain within the grace, stop every worker."""
+        self._closing = True
+        grace = self.settings.gateway.shutdown_grace_s
+        deadline = self.clock() + grace
+        while (self.scheduler.running or self.scheduler.queued) and self.clock() < deadline:
+            await asyncio.sleep(_TICK_S)
+        if self._spawns:
+            await asyncio.wait(self._spawns, timeout=self._ps.worker_start_timeout_s + 5)
+        if self._state not in (STOPPED, STOPPING):
+            # The drain above was the grace; whatever still runs is cancelled now.
+            await self._stop(min(self._ps.stop_grace_s, 1.0))
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        # Anything left (a stop in progress elsewhere, a late spawn) is killed outright.
+        for member in list(self._members):
+            member.worker.kill()
+        self._members.clear()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    # -- Backend ----------------------------------------------------------------------------
+
+    async def run(self, task: StatementTask, events: StatementEvents) -> StatementResult:
+        """Queue, then run `task` on a worker; see gateway.backend.Backend."""
+        if self._closing:
+            raise TemporarilyUnavailable("The gateway is shutting down.", retry_after=5)
+        loop = asyncio.get_running_loop()
+        fp, estimate = await loop.run_in_executor(self._executor, self._prepare, task)
+        lane = self.scheduler.classify(estimate, fp)
+        slot = self.scheduler.admit(lane, fp)  # QueueFull (429) before anything runs
+        self._last_active = self.clock()
+        try:
+            if self._state == STOPPING:
+                self._restart_after_stop = True
+            else:
+                self._ensure_started()
+            events.queued(estimate, lane.value)
+        except BaseException:
+            self.scheduler._leave(slot)
+            raise
+        await self.scheduler.wait(slot)
+        demote: asyncio.TimerHandle | None = None
+        member = self._pick()
+        call = Call(task.statement_id)
+        try:
+            if member is None:
+                raise StatementFailed(StatementError(
+                    "TEMPORARILY_UNAVAILABLE", "No worker was available to run the statement."))
+            member.calls[task.statement_id] = call
+            events.running()
+            if lane is Lane.SHORT:
+                demote = loop.call_later(self._ps.short_max_seconds, self.scheduler.demote, slot)
+            began = self.clock()
+            result = await self._execute(member, task, call)
+            self.scheduler.observe(fp, self.clock() - began)
+            return result
+        except StatementFailed as exc:
+            if slot.granted_at is not None and self.clock() - slot.granted_at > (
+                    self._ps.short_max_seconds):
+                self.scheduler.observe(fp, self.clock() - slot.granted_at)
+            raise self._explain(member, call, exc) from exc.__cause__
+        finally:
+            if demote is not None:
+                demote.cancel()
+            if member is not None:
+                member.calls.pop(task.statement_id, None)
+            self.scheduler.release(slot)
+            self._last_active = self.clock()
+
+    async def _execute(self, member: _Member, task: StatementTask, call: Call) -> StatementResult:
+        loop = asyncio.get_running_loop()
+        fut = loop.run_in_executor(self._executor, member.worker.run, task, call)
+        try:
+            return await asyncio.shield(fut)
+        except asyncio.CancelledError:
+            # Hang up and ask the worker to interrupt, then wait (bounded) for the call to
+            # unwind, so the slot is not handed out while the statement still runs.
+            call.reason = call.reason or "statement cancelled"
+            call.hang_up()
+            cancel = loop.run_in_executor(self._executor, member.worker.cancel, task.statement_id)
+            pending: list[asyncio.Future[Any]] = [fut, cancel]
+            with contextlib.suppress(BaseException):
+                await asyncio.wait(pending, timeout=_CANCEL_WAIT_S)
+            raise
+
+    def _explain(
+        self, member: _Member | None, call: Call, exc: StatementFailed
+    ) -> StatementFailed:
+        """The error a statement reports: the stop or heartbeat reason wins over the symptom."""
+        if member is None:
+            return exc
+        if member.lost_reason and exc.error.error_code in ("ABORTED", "CANCELLED"):
+            return StatementFailed(StatementError(
+                "ABORTED", f"{member.lost_reason} while running the statement"))
+        if call.reason and exc.error.error_code in ("CANCELLED", "ABORTED"):
+            return StatementFailed(StatementError("CANCELLED", call.reason))
+        if exc.error.error_code == "ABORTED" and not member.worker.alive():
+            self._lose(member, member.worker.exit_cause() or "worker process exited")
+        return exc
+
+    def _prepare(self, task: StatementTask) -> tuple[str, CostEstimate]:
+        fp = fingerprint(task.sql)
+        try:
+            estimate = self._estimate(task)
+        except Exception as exc:  # a bad statement fails on the worker with the real error
+            log.debug("estimate failed for %s: %s", task.statement_id, exc)
+            estimate = CostEstimate()
+        return fp, estimate
+
+    def _estimate(self, task: StatementTask) -> CostEstimate:
+        if self._estimator is not None:
+            return self._estimator(task)
+        if self._estimate_engine is None:
+            from engine import Engine  # type: ignore[attr-defined]
+
+            self._estimate_engine = Engine(self.settings.engine)
+        est: CostEstimate = self._estimate_engine.estimate(task)
+        return est
+
+    # -- membership -------------------------------------------------------------------------
+
+    def _pick(self) -> _Member | None:
+        free = [m for m in self._members if not m.draining and m.lost_reason is None
+                and len(m.calls) < self._ps.worker_concurrency]
+        return min(free, key=lambda m: len(m.calls)) if free else None
+
+    def _capacity(self) -> None:
+        if self._state in (STOPPING, STOPPED):
+            self.scheduler.set_capacity(0)
+            return
+        ready = [m for m in self._members if not m.draining and m.lost_reason is None]
+        self.scheduler.set_capacity(len(ready) * self._ps.worker_concurrency)
+
+    def _ensure_started(self) -> None:
+        if self._closing or self._state in (RUNNING, STARTING, STOPPING):
+            return
+        self._state = STARTING
+        self._cold_since = self.clock()
+        for _ in range(max(1, self._ps.min_workers)):
+            self._spawn()
+
+    def _spawn(self) -> None:
+        task = asyncio.get_running_loop().create_task(self._spawn_one())
+        self._spawns.add(task)
+        task.add_done_callback(self._spawns.discard)
+
+    async def _spawn_one(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            worker = await loop.run_in_executor(self._executor, self._provider.start)
+        except Exception as exc:
+            self._start_failures += 1
+            log.error("worker start failed: %s", exc)
+            if not self._members and len(self._spawns) <= 1 and self._state == STARTING:
+                self._state = STOPPED
+                self.scheduler.fail_queued(StatementFailed(StatementError(
+                    "TEMPORARILY_UNAVAILABLE", f"The warehouse could not start: {exc}")))
+            return
+        if self._closing or self._state in (STOPPING, STOPPED):
+            await loop.run_in_executor(self._executor, worker.stop, 1.0)
+            return
+        self._members.append(_Member(worker, started_at=self.clock()))
+        self._last_resize = self.clock()
+        if self._state == STARTING:
+            self._state = RUNNING
+            if self._cold_since is not None:
+                self._cold_starts.append(self.clock() - self._cold_since)
+                self._cold_since = None
+        self._capacity()
+
+    def _lose(self, member: _Member, reason: str) -> None:
+        """A worker died or hung: take it out; its statements fail on their own calls."""
+        if member.lost_reason is not None:
+            return
+        member.lost_reason = reason
+        self._lost += 1
+        log.warning("%s; replacing it", reason)
+        if member in self._members:
+            self._members.remove(member)
+        for call in member.calls.values():
+            call.hang_up()
+        asyncio.get_running_loop().run_in_executor(self._executor, member.worker.kill)
+        self._capacity()
+        wanted = self.scheduler.queued or self.scheduler.running or self._ps.min_workers
+        if self._state == RUNNING and not self._members and not self._spawns and wanted:
+            self._spawn()
+
+    async def _retire(self, members: list[_Member], grace_s: float) -> None:
+        for m in members:
+            m.draining = True
+            if m in self._members:
+                self._members.remove(m)
+        self._capacity()
+        loop = asyncio.get_running_loop()
+        stops = [loop.run_in_executor(self._executor, m.worker.stop, grace_s) for m in members]
+        if stops:
+            await asyncio.wait(stops, timeout=grace_s + 10)
+
+    # -- loops ------------------------------------------------------------------------------
+
+    async def _control_loop(self) -> None:
+        while True:
+            await asyncio.sleep(_TICK_S)
+            try:
+                await self._control_tick()
+            except Exception as exc:  # the loop must outlive one bad tick; it says so
+                log.error("pool control tick failed", exc_info=exc)
+
+    async def _control_tick(self) -> None:
+        for member in list(self._members):
+            if not member.worker.alive():
+                self._lose(member, member.worker.exit_cause() or "worker process exited")
+        if self._state not in (RUNNING, STARTING):
+            return
+        now = self.clock()
+        sched = self.scheduler
+        size = len(self._members) + len(self._spawns)
+        below_min = size < self._ps.min_workers and self._state == RUNNING
+        waiting = (sched.queued and size < self._ps.max_workers and not self._spawns
+                   and (not self._members or sched.oldest_wait() >= _GROW_AFTER_WAIT_S))
+        if below_min or waiting:
+            self._spawn()
+        idle_for = now - self._last_active
+        auto_stop = self._ps.auto_stop_seconds
+        if (self._state == RUNNING and auto_stop > 0 and not sched.running and not sched.queued
+                and idle_for >= auto_stop):
+            log.info("warehouse idle for %.1f s: stopping", idle_for)
+            await self.stop()
+            return
+        # Shrink one worker at a time, only after a calm cool-down, so load spikes never
+        # make the pool thrash between sizes.
+        conc = self._ps.worker_concurrency
+        if sched.queued or sched.running > (len(self._members) - 1) * conc // 2:
+            self._last_busy = now
+        if (len(self._members) > max(1, self._ps.min_workers) and not sched.queued
+                and sched.running <= (len(self._members) - 1) * conc // 2
+                and now - self._last_resize >= self._ps.scale_cooldown_s
+                and now - self._last_busy >= self._ps.scale_cooldown_s):
+            idle = [m for m in self._members if not m.calls]
+            if idle:
+                self._last_resize = now
+                await self._retire([idle[-1]], grace_s=2.0)
+
+    async def _heartbeat_loop(self) -> None:
+        beat = self._ps.heartbeat_s
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(beat)
+            members = [m for m in self._members if m.lost_reason is None]
+            pings = [loop.run_in_executor(self._executor, m.worker.ping, beat) for m in members]
+            answers = await asyncio.gather(*pings, return_exceptions=True)
+            for member, answer in zip(members, answers, strict=True):
+                if not isinstance(answer, BaseException):
+                    member.misses = 0
+                    continue
+                member.misses += 1
+                if member.misses >= _MISSED_BEATS and member.worker.alive():
+                    self._lose(member, f"worker {member.worker.name} stopped answering "
+                               f"heartbeats for {member.misses * beat:g} s and was killed")
+
+    # -- metrics ----------------------------------------------------------------------------
+
+    def metrics(self) -> dict[str, Any]:
+        """Pool size, state, cold starts and their durations, plus the scheduler's metrics."""
+        cold = sorted(self._cold_starts)
+        return {
+            "state": self._state,
+            "workers": self.num_workers,
+            "workers_starting": len(self._spawns),
+            "min_workers": self._ps.min_workers,
+            "max_workers": self._ps.max_workers,
+            "worker_concurrency": self._ps.worker_concurrency,
+            "workers_lost": self._lost,
+            "worker_start_failures": self._start_failures,
+            "cold_starts": len(cold),
+            "cold_start_last_s": self._cold_starts[-1] if cold else 0.0,
+            "cold_start_p50_s": cold[len(cold) // 2] if cold else 0.0,
+            "cold_start_max_s": cold[-1] if cold else 0.0,
+            "idle_s": self.clock() - self._last_active,
+            "scheduler": self.scheduler.metrics(),
+        }
+
+
+__all__ = ["RUNNING", "STARTING", "STOPPED", "STOPPING", "WarehousePool"]
