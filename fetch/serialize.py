@@ -45,6 +45,25 @@ MEDIA_TYPES = {
 }
 
 
+def wire_schema(schema: pa.Schema) -> pa.Schema:
+    """`schema` with view types as their classic forms (string_view -> string, ...).
+
+    Chunks are read by clients that may predate Arrow's view types, and a sliced view column
+    drags its whole variadic buffers into every IPC message (and into `nbytes`).
+    """
+    return pa.schema(
+        [f.with_type(_wire_type(f.type)) for f in schema], metadata=schema.metadata
+    )
+
+
+def _wire_type(typ: pa.DataType) -> pa.DataType:
+    if pa.types.is_string_view(typ):
+        return pa.string()
+    if pa.types.is_binary_view(typ):
+        return pa.binary()
+    return typ
+
+
 def chunk_extension(fmt: ResultFormat, compression: str | None = None) -> str:
     """The file extension of a chunk, e.g. ``arrow`` or ``arrow.lz4``."""
     ext = EXTENSIONS[ResultFormat(fmt)]

@@ -29,7 +29,13 @@ import lz4.frame
 import pyarrow as pa
 
 from fetch.errors import FetchError, ResultTooLarge, WriterClosed
-from fetch.serialize import LZ4_FRAME, check_compression, chunk_extension, serialize_chunk
+from fetch.serialize import (
+    LZ4_FRAME,
+    check_compression,
+    chunk_extension,
+    serialize_chunk,
+    wire_schema,
+)
 from fetch.store import ResultStore, check_key
 from sqlgate.settings import FetchSettings
 from sqlgate.types import ChunkInfo, ResultFormat
@@ -54,7 +60,9 @@ class ChunkWriter:
         self.store = store
         self.prefix = check_key(prefix if prefix.endswith("/") else prefix + "/", prefix=True)
         self.format = ResultFormat(format)
-        self.schema = schema
+        self.source_schema = schema
+        self.schema = wire_schema(schema)
+        self._cast = not self.schema.equals(schema)
         self.compression = check_compression(compression)
         self.target_bytes = target_bytes
         self.max_chunks = max_chunks
@@ -112,9 +120,11 @@ class ChunkWriter:
     def write(self, batch: pa.RecordBatch) -> None:
         """Add a batch; may block while `upload_concurrency` uploads are in flight."""
         self._check_open()
-        if not batch.schema.equals(self.schema):
+        if not batch.schema.equals(self.source_schema):
             self.abort()
             raise FetchError(f"batch schema {batch.schema} differs from the result schema")
+        if self._cast:
+            batch = batch.cast(self.schema)
         try:
             while batch.num_rows:
                 budget = self._budget()

@@ -188,3 +188,16 @@ def test_other_schema_is_refused(local_store: LocalStore) -> None:
     writer = ChunkWriter(local_store, result_prefix("ws", "s"), ResultFormat.CSV, SCHEMA)
     with pytest.raises(Exception, match="schema"):
         writer.write(pa.record_batch({"x": [1]}))
+
+
+def test_view_types_go_out_as_classic_types_and_slice_tightly(local_store: LocalStore) -> None:
+    words = pa.array([f"comment number {i} " * 3 for i in range(20_000)]).cast(pa.string_view())
+    batch = pa.record_batch({"c": words})
+    writer = ChunkWriter(local_store, result_prefix("ws", "s"), ResultFormat.ARROW_STREAM,
+                         batch.schema, target_bytes=100_000)
+    writer.write(batch)
+    infos = writer.close()
+    tables = [pa.ipc.open_stream(local_store.get(i.key)).read_all() for i in infos]
+    assert all(t.schema.field("c").type == pa.string() for t in tables)
+    assert pa.concat_tables(tables).column("c").to_pylist() == words.to_pylist()
+    assert max(i.byte_count for i in infos) < 200_000  # no whole variadic buffers per chunk
