@@ -1,0 +1,116 @@
+"""Running the gateway: uvicorn on settings.gateway.host/port, TLS when a cert and key are set.
+
+`serve(settings, demo=False)` is what ``sqlgate serve`` and ``sqlgate demo`` call. The app's
+lifespan owns the pool and the result store, so Ctrl-C drains and stops them in order
+(bounded by ``shutdown_grace_s``). In demo mode it prints everything needed to try it: URL,
+warehouse id, token, a curl line and a databricks-sdk snippet.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import socket
+import sys
+from typing import Any, TextIO
+
+import uvicorn
+
+from gateway.app import build_app
+from gateway.warehouses import warehouse_id_for
+from sqlgate.settings import FetchSettings, Settings
+
+log = logging.getLogger("sqlgate.gateway")
+
+
+def _base_url(settings: Settings) -> str:
+    g = settings.gateway
+    scheme = "https" if g.tls_cert and g.tls_key else "http"
+    host = "127.0.0.1" if g.host in ("0.0.0.0", "::", "") else g.host
+    return f"{scheme}://{host}:{g.port}"
+
+
+def with_public_url(settings: Settings) -> Settings:
+    """Point local result links at this server when no public URL was configured."""
+    if settings.fetch.public_url != FetchSettings().public_url:
+        return settings
+    return dataclasses.replace(
+        settings, fetch=dataclasses.replace(settings.fetch, public_url=_base_url(settings))
+    )
+
+
+def banner(settings: Settings, token: str | None, *, demo: bool) -> str:
+    """The text printed at start: where to connect, and (demo) how."""
+    url = _base_url(settings)
+    wid = warehouse_id_for(settings, "default")
+    shown = token or "<your SQLGATE_TOKEN>"
+    lines = [f"sqlgate listening on {url}  (warehouse {wid})"]
+    if token:
+        lines.append(f"generated API token (shown once, only its hash is kept): {token}")
+    if demo:
+        lines += [
+            "",
+            "Try it with curl:",
+            f"  curl -s -H 'Authorization: Bearer {shown}' -H 'Content-Type: application/json' \\",
+            f"    {url}/api/2.0/sql/statements -d '{{\"warehouse_id\": \"{wid}\", "
+            "\"statement\": \"SELECT count(*) FROM main.tpch.lineitem\"}'",
+            "",
+            "Or with the databricks-sdk:",
+            "  from databricks.sdk import WorkspaceClient",
+            f"  w = WorkspaceClient(host='{url}', token='{shown}')",
+            f"  r = w.statement_execution.execute_statement(warehouse_id='{wid}',",
+            "      statement='SELECT n_name FROM main.tpch.nation LIMIT 5')",
+            "  print(r.result.data_array)",
+        ]
+    return "\n".join(lines)
+
+
+def make_server(
+    settings: Settings, *, app: Any = None, log_level: str | None = None
+) -> uvicorn.Server:
+    """A configured (not started) uvicorn server for the gateway app."""
+    g = settings.gateway
+    config = uvicorn.Config(
+        app if app is not None else build_app(settings),
+        host=g.host,
+        port=g.port,
+        ssl_certfile=g.tls_cert if g.tls_cert and g.tls_key else None,
+        ssl_keyfile=g.tls_key if g.tls_cert and g.tls_key else None,
+        log_level=log_level or g.log_level,
+        lifespan="on",
+        # uvicorn waits this long for open connections; the lifespan then drains statements.
+        timeout_graceful_shutdown=max(1, int(g.shutdown_grace_s)),
+        access_log=False,
+        server_header=False,
+    )
+    return uvicorn.Server(config)
+
+
+def serve(settings: Settings, demo: bool = False, *, out: TextIO | None = None) -> int:
+    """Run the gateway until interrupted; returns the process exit code."""
+    logging.basicConfig(
+        level=settings.gateway.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    settings = with_public_url(settings)
+    app = build_app(settings)
+    token = app.state.gateway.generated_token
+    if demo and token is None and settings.gateway.token:
+        token = settings.gateway.token
+    server = make_server(settings, app=app)
+    try:
+        # Bind first, so the banner only ever names a port that is really ours.
+        family = socket.AF_INET6 if ":" in settings.gateway.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((settings.gateway.host, settings.gateway.port))
+    except OSError as exc:
+        print(f"sqlgate: cannot listen on {settings.gateway.host}:{settings.gateway.port}: "
+              f"{exc}", file=sys.stderr)
+        return 1
+    print(banner(settings, token, demo=demo), file=out or sys.stdout, flush=True)
+    server.run(sockets=[sock])
+    return 0 if server.started else 1
+
+
+__all__ = ["banner", "make_server", "serve", "with_public_url"]
