@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway import openapi, statements, warehouses
+from gateway import openapi, statements, thrift, warehouses
 from gateway.auth import Authenticator
 from gateway.backend import Backend, StatementResult, Warehouse
 from gateway.errors import EXCEPTION_HANDLERS, CatchAllMiddleware, GatewayError, error_response
@@ -39,7 +39,9 @@ from sqlgate.settings import Settings
 log = logging.getLogger("sqlgate.gateway")
 
 # Paths that need no bearer token: discovery, health, metrics, the spec, signed result links.
-_PUBLIC = ("/.well-known/", "/healthz", "/metrics", "/openapi.json", "/_results/")
+_PUBLIC = ("/.well-known/", "/healthz", "/metrics", "/openapi.json", "/_results/",
+           # the Thrift front authenticates itself (Bearer, or Basic token:<PAT>)
+           "/sql/1.0/", "/cliservice", "/api/2.0/connector-service/")
 _SWEEP_S = 30.0
 
 
@@ -209,6 +211,7 @@ def build_app(
     links_routes = _optional("gateway.links", "links_routes")
     if store is not None and links_routes is not None:
         routes += list(links_routes(store))
+    routes += thrift.thrift_routes(gw)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
