@@ -1,0 +1,256 @@
+"""Benchmark: rows scanned per second through engine.io, with and without read-ahead.
+
+A Delta table of ``--files`` files of about 1 MB each is written to a local directory and
+uploaded to a moto S3 server (a child process on 127.0.0.1). Scans go through a small latency
+proxy (another child process) that delays every request by ``--latency-ms``. In one run:
+
+- local disk: the same table read straight from the local directory;
+- s3, no prefetch: each file fetched when DuckDB asks for it (no cache);
+- s3, prefetch, cold cache; then s3, prefetch, warm cache (the block cache filled by the
+  cold run, as after a worker restart: a fresh LakeIO on the same directory).
+
+    python -m bench.prefetch --files 1000
+
+Goals (issue 5): prefetch >= 12x no-prefetch; warm cache within 1.5x of local disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import boto3
+import duckdb
+import numpy as np
+import pyarrow as pa
+from deltalake import DeltaTable, write_deltalake
+
+from engine.io import DataFile, LakeIO
+from sqlgate.settings import EngineSettings
+
+ROWS_PER_FILE = 60_000  # about 1.0 MB of parquet with the columns below
+KEY, SECRET, REGION, BUCKET = "bench", "bench-secret", "us-east-1", "bench"
+QUERY = "SELECT count(*), sum(id), sum(qty), sum(price) FROM read_parquet({paths})"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_port(port: int, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listening on 127.0.0.1:{port}")
+
+
+# The latency proxy: every chunk a client sends (a request, for GETs) waits `latency` first.
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float) -> None:
+    try:
+        while data := await reader.read(256 * 1024):
+            if delay:
+                await asyncio.sleep(delay)
+            writer.write(data)
+            await writer.drain()
+    except (ConnectionError, asyncio.IncompleteReadError):
+        pass
+    finally:
+        with contextlib.suppress(Exception):
+            writer.close()
+
+
+async def _proxy(listen: int, upstream: int, latency: float, max_conns: int) -> None:
+    slots = asyncio.Semaphore(max_conns)
+
+    async def handle(c_reader: asyncio.StreamReader, c_writer: asyncio.StreamWriter) -> None:
+        async with slots:
+            u_reader, u_writer = await asyncio.open_connection("127.0.0.1", upstream)
+            await asyncio.gather(_pipe(c_reader, u_writer, latency), _pipe(u_reader, c_writer, 0.0))
+
+    server = await asyncio.start_server(handle, "127.0.0.1", listen)
+    async with server:
+        await server.serve_forever()
+
+
+def _proxy_main(listen: int, upstream: int, latency: float, max_conns: int) -> None:
+    asyncio.run(_proxy(listen, upstream, latency, max_conns))
+
+
+@contextlib.contextmanager
+def services(latency_ms: float) -> Iterator[tuple[str, str]]:
+    """A moto server and the latency proxy in front of it: (direct URL, proxied URL)."""
+    moto_port, proxy_port = free_port(), free_port()
+    moto = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    ctx = multiprocessing.get_context("spawn")
+    proxy = ctx.Process(
+        target=_proxy_main, args=(proxy_port, moto_port, latency_ms / 1000.0, 256), daemon=True
+    )
+    proxy.start()
+    try:
+        wait_port(moto_port)
+        wait_port(proxy_port)
+        yield f"http://127.0.0.1:{moto_port}", f"http://127.0.0.1:{proxy_port}"
+    finally:
+        proxy.terminate()
+        proxy.join(10)
+        moto.terminate()
+        moto.wait(10)
+
+
+def make_table(path: Path, files: int) -> None:
+    """A local Delta table of `files` appends of ROWS_PER_FILE rows (one file each)."""
+    rng = np.random.default_rng(5)
+    for i in range(files):
+        ids = np.arange(i * ROWS_PER_FILE, (i + 1) * ROWS_PER_FILE, dtype=np.int64)
+        batch = pa.table(
+            {
+                "id": ids,
+                "qty": rng.integers(0, 50, ROWS_PER_FILE, dtype=np.int32),
+                "price": rng.random(ROWS_PER_FILE),
+            }
+        )
+        write_deltalake(str(path), batch, mode="append")
+
+
+def upload(table_dir: Path, endpoint: str, prefix: str) -> None:
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=KEY,
+        aws_secret_access_key=SECRET,
+        region_name=REGION,
+    )
+    client.create_bucket(Bucket=BUCKET)
+    paths = [p for p in table_dir.rglob("*") if p.is_file()]
+    with ThreadPoolExecutor(8) as pool:
+        list(
+            pool.map(
+                lambda p: client.upload_file(
+                    str(p), BUCKET, f"{prefix}/{p.relative_to(table_dir).as_posix()}"
+                ),
+                paths,
+            )
+        )
+
+
+def data_files(uri: str, storage_options: dict[str, str] | None) -> list[DataFile]:
+    """The table's files and sizes from its Delta log (never a listing)."""
+    actions = DeltaTable(uri, storage_options=storage_options).get_add_actions(flatten=True)
+    cols = pa.table(actions).to_pydict()
+    base = uri.rstrip("/")
+    return [
+        DataFile(f"{base}/{p}", int(s))
+        for p, s in zip(cols["path"], cols["size_bytes"], strict=True)
+    ]
+
+
+def scan(io: LakeIO, statement_id: str, files: list[DataFile]) -> tuple[float, tuple[Any, ...]]:
+    """Seconds to run the query in a sandboxed DuckDB, and its answer."""
+    conn = duckdb.connect()
+    conn.execute("SET threads=2")
+    io.register(conn)
+    conn.execute(f"SET allowed_directories={io.allowed_directories()!r}")
+    conn.execute("SET enable_external_access=false")
+    conn.execute("SET lock_configuration=true")
+    start = time.perf_counter()
+    try:
+        paths = io.scan_paths(statement_id, files)
+        row = conn.sql(QUERY.format(paths=paths)).fetchall()[0]
+    finally:
+        io.release(statement_id)
+        conn.close()
+    return time.perf_counter() - start, tuple(row)
+
+
+def run(files: int, latency_ms: float = 20.0, workdir: str | None = None) -> dict[str, Any]:
+    """Run every scenario once; returns rows/s per scenario and the two ratios."""
+    work = Path(workdir or tempfile.mkdtemp(prefix="sqlgate-bench-prefetch-"))
+    table_dir = work / f"table-{files}"
+    if not (table_dir / "_delta_log").exists():
+        make_table(table_dir, files)
+    results: dict[str, Any] = {"files": files, "latency_ms": latency_ms}
+    with services(latency_ms) as (direct, proxied):
+        upload(table_dir, direct, "lake/t")
+        s3_uri = f"s3://{BUCKET}/lake/t"
+        opts = {
+            "AWS_ENDPOINT_URL": direct,
+            "AWS_ACCESS_KEY_ID": KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET,
+            "AWS_REGION": REGION,
+            "AWS_ALLOW_HTTP": "true",
+        }
+        remote_files = data_files(s3_uri, opts)
+        local_files = data_files(str(table_dir), None)
+        rows = files * ROWS_PER_FILE
+        cache = work / "cache"
+        shutil.rmtree(cache, ignore_errors=True)
+
+        def s3_settings(**kw: Any) -> EngineSettings:
+            return EngineSettings(
+                lake=f"s3://{BUCKET}/lake",
+                lake_endpoint_url=proxied,
+                lake_access_key_id=KEY,
+                lake_secret_access_key=SECRET,
+                lake_region=REGION,
+                lake_allow_http=True,
+                cache_dir=str(cache),
+                **kw,
+            )
+
+        scenarios = [
+            ("local_disk", EngineSettings(lake=str(table_dir), cache_bytes=0), local_files),
+            ("s3_no_prefetch", s3_settings(prefetch=False, cache_bytes=0), remote_files),
+            ("s3_prefetch_cold", s3_settings(), remote_files),
+            ("s3_prefetch_warm", s3_settings(), remote_files),
+        ]
+        answers = set()
+        for name, settings, todo in scenarios:
+            io = LakeIO(settings)
+            try:
+                seconds, answer = scan(io, name, todo)
+            finally:
+                io.close()
+            answers.add(answer[:3])  # float sums may differ in the last bits by order
+            results[name] = {"seconds": round(seconds, 3), "rows_per_s": round(rows / seconds)}
+        results["same_answer"] = len(answers) == 1
+    t = {k: results[k]["seconds"] for k in ("local_disk", "s3_no_prefetch", "s3_prefetch_cold")}
+    results["prefetch_speedup"] = round(t["s3_no_prefetch"] / t["s3_prefetch_cold"], 2)
+    results["warm_vs_local"] = round(results["s3_prefetch_warm"]["seconds"] / t["local_disk"], 2)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--files", type=int, default=1000, help="data files of ~1 MB")
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--workdir", default=None, help="reuse generated tables across runs")
+    args = parser.parse_args(argv)
+    print(json.dumps(run(args.files, args.latency_ms, args.workdir), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
