@@ -243,15 +243,15 @@ class WorkerServer(flight.FlightServerBase):
         yield _empty(schema), pa.py_buffer(json.dumps(meta).encode())
 
     def _chunk_writer(self, task: StatementTask, schema: pa.Schema) -> Any:
-        from fetch import ChunkWriter, open_store
+        from fetch import ChunkWriter, open_store, result_prefix
 
         fs = self._settings.fetch
         with self._store_lock:
             if self._store is None:
                 self._store = open_store(fs)
-        return ChunkWriter(
-            self._store, task.statement_id, task.format, schema, task.compression,
-            fs.chunk_target_bytes, fs.upload_concurrency, fs.max_chunks,
+        return ChunkWriter.from_settings(
+            self._store, fs, result_prefix(task.workspace, task.statement_id), task.format,
+            schema, task.compression,
         )
 
     def _forget(self, statement_id: str) -> None:

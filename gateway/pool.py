@@ -273,7 +273,7 @@ class WarehousePool:
         if self._estimator is not None:
             return self._estimator(task)
         if self._estimate_engine is None:
-            from engine import Engine  # type: ignore[attr-defined]
+            from engine import Engine
 
             self._estimate_engine = Engine(self.settings.engine)
         est: CostEstimate = self._estimate_engine.estimate(task)

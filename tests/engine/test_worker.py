@@ -1,0 +1,118 @@
+"""A real `sqlgate worker` process over the session's TPC-H lake, driven over Flight."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine.worker import inline_limit_message, task_from_json, task_to_json
+from gateway.backend import StatementFailed
+from gateway.workers import Call, FlightWorker, LocalProcessProvider
+from sqlgate.settings import EngineSettings, Settings
+from sqlgate.types import Disposition, Parameter, ResultFormat, StatementTask
+
+
+@pytest.fixture(scope="module")
+def worker_settings(
+    engine_settings: EngineSettings, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    results = tmp_path_factory.mktemp("results")
+    base = Settings(engine=engine_settings)
+    return base.replace(results=str(results), chunk_target_bytes=64 * 1024,
+                        worker_concurrency=2, threads=1, signing_secret="s3cret")
+
+
+@pytest.fixture(scope="module")
+def worker(worker_settings: Settings) -> Iterator[FlightWorker]:
+    w = LocalProcessProvider(worker_settings).start()
+    try:
+        yield w
+    finally:
+        w.stop(2.0)
+        assert not w.alive()
+
+
+def task(sql: str, **kw: object) -> StatementTask:
+    return StatementTask(statement_id=f"w-{abs(hash((sql, tuple(kw.items()))))}", sql=sql,
+                         **kw)  # type: ignore[arg-type]
+
+
+def test_task_codec_round_trips() -> None:
+    t = StatementTask(
+        statement_id="a", sql="SELECT :x", parameters=(Parameter("x", "1", "INT"),),
+        disposition=Disposition.HYBRID, format=ResultFormat.ARROW_STREAM, timeout_s=3.0,
+    )
+    assert task_from_json(task_to_json(t)) == t
+
+
+def test_inline_result_with_columns(worker: FlightWorker) -> None:
+    result = worker.run(task("SELECT count(*) AS n FROM main.tpch.nation"), Call("x"))
+    assert result.batches[0].to_pydict() == {"n": [25]}
+    m = result.manifest
+    assert (m.total_row_count, m.external, m.truncated) == (1, False, False)
+    assert [(c.name, c.type_name) for c in m.columns] == [("n", "LONG")]
+
+
+def test_sql_errors_cross_with_code_and_sqlstate(worker: FlightWorker) -> None:
+    with pytest.raises(StatementFailed) as info:
+        worker.run(task("SELECT * FROM main.tpch.nope"), Call("x"))
+    assert info.value.error.error_code == "BAD_REQUEST"
+    assert info.value.error.sql_state == "42P01"
+    assert "TABLE_OR_VIEW_NOT_FOUND" in info.value.error.message
+
+
+def test_inline_limit_fails_with_the_databricks_message(worker: FlightWorker) -> None:
+    with pytest.raises(StatementFailed) as info:
+        worker.run(task("SELECT * FROM main.tpch.orders", inline_byte_limit=10_000), Call("x"))
+    assert info.value.error.error_code == "BAD_REQUEST"
+    assert info.value.error.message == inline_limit_message(10_000)
+
+
+def test_row_limit_truncates(worker: FlightWorker) -> None:
+    result = worker.run(task("SELECT * FROM main.tpch.nation", row_limit=5), Call("x"))
+    assert result.manifest.total_row_count == 5 and result.manifest.truncated
+
+
+def test_external_links_write_chunks_and_stream_no_rows(
+    worker: FlightWorker, worker_settings: Settings
+) -> None:
+    t = task("SELECT * FROM main.tpch.orders", disposition=Disposition.EXTERNAL_LINKS,
+             format=ResultFormat.ARROW_STREAM)
+    result = worker.run(t, Call("x"))
+    m = result.manifest
+    assert m.external and result.batches == []
+    assert m.total_row_count == 15_000
+    assert len(m.chunks) > 1 and sum(c.row_count for c in m.chunks) == 15_000
+    root = Path(worker_settings.fetch.results)
+    for chunk in m.chunks:
+        assert chunk.key is not None and (root / chunk.key).is_file()
+
+
+def test_hybrid_goes_external_only_past_the_inline_limit(worker: FlightWorker) -> None:
+    small = worker.run(task("SELECT * FROM main.tpch.nation", disposition=Disposition.HYBRID,
+                            format=ResultFormat.ARROW_STREAM), Call("x"))
+    assert not small.manifest.external and small.manifest.total_row_count == 25
+    big = worker.run(task("SELECT * FROM main.tpch.orders", disposition=Disposition.HYBRID,
+                          format=ResultFormat.ARROW_STREAM, inline_byte_limit=10_000),
+                     Call("x"))
+    assert big.manifest.external and big.manifest.total_row_count == 15_000
+
+
+def test_ping_and_estimate(worker: FlightWorker) -> None:
+    info = worker.ping(2.0)
+    assert info["pid"] == worker.pid and info["running"] == 0
+    est = worker.estimate(task("SELECT * FROM main.tpch.lineitem"))
+    assert est.tables == ("main.tpch.lineitem",) and est.files >= 1 and est.bytes > 0
+
+
+def test_settings_reach_the_worker(worker_settings: Settings) -> None:
+    from gateway.workers import settings_toml
+    from sqlgate.settings import Settings as S
+
+    path = Path(worker_settings.fetch.results) / "settings-check.toml"
+    path.write_text(settings_toml(worker_settings))
+    loaded = S.load(path, env={})
+    assert dataclasses.asdict(loaded) == dataclasses.asdict(worker_settings)
