@@ -97,6 +97,11 @@ def run(ctx: BenchContext) -> Section:
 
 def _repeat(ctx: BenchContext, name: str, call: Callable[[], Fetched]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
+    # One untimed run first, so the first sample does not pay for a cold pool or cache.
+    try:
+        call()
+    except ClientError as exc:
+        return [{"ok": False, "seconds": 0.0, "error": f"warm-up: {exc}"}]
     for i in range(ctx.repeats):
         start = time.perf_counter()
         try:
