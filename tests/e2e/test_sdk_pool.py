@@ -50,3 +50,41 @@ def test_sql_error_through_pool(w: WorkspaceClient) -> None:
     )
     assert r.status.state == StatementState.FAILED
     assert r.status.error.message
+
+
+def test_external_links_arrow_stream(w: WorkspaceClient) -> None:
+    import httpx
+    import pyarrow as pa
+    from databricks.sdk.service.sql import Disposition, Format
+
+    r = w.statement_execution.execute_statement(
+        warehouse_id=WH,
+        statement="SELECT l_orderkey, l_comment FROM main.tpch.lineitem",
+        disposition=Disposition.EXTERNAL_LINKS,
+        format=Format.ARROW_STREAM,
+        wait_timeout="50s",
+    )
+    assert r.status.state == StatementState.SUCCEEDED, r.status
+    m = r.manifest
+    assert m.total_chunk_count == len(m.chunks) >= 1
+    assert m.total_byte_count and m.total_byte_count > 0
+    first = r.result.external_links[0]
+    assert first.expiration.endswith("Z")
+    rows = 0
+    for i in range(m.total_chunk_count):
+        link = w.statement_execution.get_statement_result_chunk_n(r.statement_id, i)
+        ext = link.external_links[0]
+        assert ext.chunk_index == i
+        # Links need no Authorization: the signature in the URL is the credential.
+        got = httpx.get(ext.external_link, headers=ext.http_headers or {}, timeout=30)
+        assert got.status_code == 200
+        table = pa.ipc.open_stream(got.content).read_all()
+        assert table.num_rows == ext.row_count
+        rows += table.num_rows
+    assert rows == m.total_row_count > 50_000
+    # Closing drops the chunks from the store: the (still signed) link stops working.
+    w.api_client.do("DELETE", f"/api/2.0/sql/statements/{r.statement_id}")
+    assert w.statement_execution.get_statement(r.statement_id).status.state == (
+        StatementState.CLOSED
+    )
+    assert httpx.get(first.external_link, timeout=30).status_code in (403, 404)
