@@ -1,0 +1,122 @@
+"""Cold start and warm dispatch overhead of the pool, measured directly (no HTTP).
+
+    python -m bench.coldstart [--runs 10] [--warm 300] [--lake DIR]
+
+- cold start: warehouse STOPPED -> first row of ``SELECT 1`` through `WarehousePool.run`
+  (worker process start, imports, Engine, Flight connect, statement); p50 and p99;
+- warm dispatch: the same statement on a running pool, split into
+  engine-only time (in-process `Engine.execute`), the Flight round trip
+  gateway -> worker -> gateway (`FlightWorker.run`) and the whole `pool.run`
+  (fingerprint, estimate, queue, dispatch). Overhead = round trip - engine-only.
+
+Goals (issue 4): cold start p50 <= 1.5 s, warm dispatch overhead p50 <= 2 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from gateway.pool import STOPPED, WarehousePool
+from gateway.workers import Call
+from sqlgate.settings import Settings
+from sqlgate.types import CostEstimate, StatementTask
+
+
+class _Events:
+    def queued(self, estimate: CostEstimate, lane: str) -> None:
+        pass
+
+    def running(self) -> None:
+        pass
+
+
+def _q(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+
+def _task(i: int) -> StatementTask:
+    return StatementTask(statement_id=f"bench-{i}", sql="SELECT 1")
+
+
+async def _measure(settings: Settings, runs: int, warm: int) -> dict[str, Any]:
+    pool = WarehousePool(settings)
+    await pool.start_background()
+    out: dict[str, Any] = {}
+    try:
+        cold: list[float] = []
+        for i in range(runs):
+            assert pool.state == STOPPED
+            began = time.perf_counter()
+            result = await pool.run(_task(i), _Events())
+            cold.append(time.perf_counter() - began)
+            assert result.batches[0].num_rows == 1
+            await pool.stop()
+        out["cold_start_s"] = {"p50": _q(cold, 0.5), "p99": _q(cold, 0.99), "n": len(cold)}
+
+        await pool.start()
+        for i in range(20):  # warm up the worker, the estimate path and the connections
+            await pool.run(_task(1000 + i), _Events())
+        member = pool._members[0]
+        whole, trip = [], []
+        for i in range(warm):
+            began = time.perf_counter()
+            await pool.run(_task(2000 + i), _Events())
+            whole.append(time.perf_counter() - began)
+            began = time.perf_counter()
+            member.worker.run(_task(5000 + i), Call("bench"))
+            trip.append(time.perf_counter() - began)
+    finally:
+        await pool.aclose()
+
+    from engine import Engine
+
+    eng = Engine(settings.engine)
+    local: list[float] = []
+    for i in range(warm):
+        began = time.perf_counter()
+        with eng.execute(_task(9000 + i)) as rs:
+            rs.read_all()
+        local.append(time.perf_counter() - began)
+    eng.close()
+    p50 = {name: statistics.median(v) * 1000 for name, v in
+           (("engine_only", local), ("flight_round_trip", trip), ("pool_run", whole))}
+    out["warm_ms"] = {
+        **{f"{k}_p50": round(v, 3) for k, v in p50.items()},
+        "dispatch_overhead_p50": round(p50["flight_round_trip"] - p50["engine_only"], 3),
+        "pool_overhead_p50": round(p50["pool_run"] - p50["engine_only"], 3),
+        "n": warm,
+    }
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print its numbers as JSON."""
+    ap = argparse.ArgumentParser(prog="python -m bench.coldstart", description=__doc__)
+    ap.add_argument("--runs", type=int, default=10, help="cold starts to time")
+    ap.add_argument("--warm", type=int, default=300, help="warm statements to time")
+    ap.add_argument("--lake", help="lake root (SELECT 1 reads no table; default: empty dir)")
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="sqlgate-coldstart-") as tmp:
+        lake = args.lake or str(Path(tmp) / "lake")
+        Path(lake).mkdir(parents=True, exist_ok=True)
+        settings = Settings.load(env={}, overrides={
+            "lake": lake, "results": str(Path(tmp) / "results"),
+            "cache_dir": str(Path(tmp) / "cache"), "min_workers": 0, "max_workers": 1,
+            "auto_stop_s": 0, "threads": 1, "memory_limit": "1GB", "stop_grace_s": 1.0,
+        })
+        numbers = asyncio.run(_measure(settings, args.runs, args.warm))
+    print(json.dumps(numbers, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
