@@ -1,0 +1,132 @@
+"""The statement registry with a fake backend: states, waiting, ownership, retention, bounds."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from gateway.errors import NotFound, ResourceExhausted
+from gateway.registry import StatementRegistry, new_statement_id
+from sqlgate.types import StatementState, StatementTask
+from tests.gateway.fakes import FakeBackend
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def task(sql: str, workspace: str = "default") -> StatementTask:
+    return StatementTask(statement_id="", sql=sql, workspace=workspace)
+
+
+def test_ids_are_unique_and_databricks_shaped() -> None:
+    ids = {new_statement_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(i.startswith("01f0") and len(i) == 36 for i in ids)
+
+
+def test_lifecycle_and_ownership() -> None:
+    async def main() -> None:
+        reg = StatementRegistry(FakeBackend())
+        stmt = await reg.submit(task("SELECT 1 AS x"))
+        assert stmt.state in (StatementState.RUNNING, StatementState.SUCCEEDED)
+        await reg.wait(stmt, 10)
+        assert stmt.state is StatementState.SUCCEEDED and stmt.result is not None
+        assert reg.get(stmt.id, "default") is stmt
+        with pytest.raises(NotFound):
+            reg.get(stmt.id, "other")  # another workspace sees nothing
+        await reg.close(stmt.id, "default")
+        assert stmt.state is StatementState.CLOSED and stmt.result is None
+
+    asyncio.run(main())
+
+
+def test_cancel_running_and_wait_change() -> None:
+    async def main() -> None:
+        backend = FakeBackend()
+        reg = StatementRegistry(backend)
+        stmt = await reg.submit(task("SLEEP 30"))
+        assert stmt.state is StatementState.RUNNING
+        waiter = asyncio.create_task(reg.wait_change(stmt, 5))
+        reg.cancel(stmt.id, "default")
+        await asyncio.wait_for(waiter, 1)
+        assert stmt.state is StatementState.CANCELED
+        await asyncio.sleep(0.01)
+        assert backend.cancelled == [stmt.id]
+        # Cancelling a finished statement changes nothing.
+        done = await reg.submit(task("SELECT 1"))
+        await reg.wait(done, 10)
+        reg.cancel(done.id, "default")
+        assert done.state is StatementState.SUCCEEDED
+
+    asyncio.run(main())
+
+
+def test_wait_times_out() -> None:
+    async def main() -> None:
+        reg = StatementRegistry(FakeBackend())
+        stmt = await reg.submit(task("SLEEP 5"))
+        await reg.wait(stmt, 0.05)
+        assert stmt.state is StatementState.RUNNING
+        await reg.aclose(grace_s=0.0)
+        assert stmt.state is StatementState.CANCELED
+
+    asyncio.run(main())
+
+
+def test_rejection_before_admission_is_raised_and_forgotten() -> None:
+    async def main() -> None:
+        reg = StatementRegistry(FakeBackend())
+        with pytest.raises(ResourceExhausted):
+            await reg.submit(task("REJECT"))
+        assert len(reg) == 0
+
+    asyncio.run(main())
+
+
+def test_result_ttl_and_retention() -> None:
+    async def main() -> None:
+        clock = Clock()
+        reg = StatementRegistry(FakeBackend(), retention_s=100, result_ttl_s=10, clock=clock)
+        stmt = await reg.submit(task("SELECT 1"))
+        await reg.wait(stmt, 10)
+        clock.now += 11
+        assert reg.get(stmt.id, "default").state is StatementState.CLOSED
+        clock.now += 100
+        with pytest.raises(NotFound):
+            reg.get(stmt.id, "default")
+
+    asyncio.run(main())
+
+
+def test_max_statements_evicts_finished_then_refuses() -> None:
+    async def main() -> None:
+        reg = StatementRegistry(FakeBackend(), max_statements=2)
+        first = await reg.submit(task("SELECT 1"))
+        await reg.wait(first, 10)
+        a = await reg.submit(task("SLEEP 30"))
+        b = await reg.submit(task("SLEEP 30"))  # evicts the finished one
+        with pytest.raises(NotFound):
+            reg.get(first.id, "default")
+        with pytest.raises(ResourceExhausted):
+            await reg.submit(task("SLEEP 30"))
+        assert {s.id for s in reg.statements()} == {a.id, b.id}
+        await reg.aclose(grace_s=0.0)
+
+    asyncio.run(main())
+
+
+def test_inline_limit_in_registry() -> None:
+    async def main() -> None:
+        reg = StatementRegistry(FakeBackend(), inline_byte_limit=1000)
+        stmt = await reg.submit(task("SELECT range AS i FROM range(10000)"))
+        await reg.wait(stmt, 10)
+        assert stmt.state is StatementState.FAILED and stmt.error is not None
+        assert "at most 1000 bytes" in stmt.error.message
+
+    asyncio.run(main())
