@@ -340,7 +340,8 @@ class ThriftService:
         direct.resultSet = ttypes.TFetchResultsResp(
             status=results.OK, hasMoreRows=fetched.has_more, results=fetched.rowset,
             resultSetMetadata=direct.resultSetMetadata)
-        if not fetched.has_more:
+        # Links point at chunks that closing would delete: those wait for CloseOperation.
+        if not fetched.has_more and not result.manifest.external:
             await self._close_op(op)
             direct.closeOperation = ttypes.TCloseOperationResp(status=results.OK)
         return direct
