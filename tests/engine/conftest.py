@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import pytest
 from engine import Engine
 from sqlgate.settings import EngineSettings
 from sqlgate.types import Parameter, StatementTask
+
+_ids = itertools.count()
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +28,7 @@ def run(eng: Engine, sql: str, *, schema: str | None = "tpch", catalog: str | No
         params: dict[str, tuple[str | None, str]] | None = None, **kw: object) -> pa.Table:
     """Execute one statement and read its whole result."""
     task = StatementTask(
-        "t", sql, catalog=catalog, schema=schema,
+        f"t-{next(_ids)}", sql, catalog=catalog, schema=schema,
         parameters=tuple(Parameter(k, v, t) for k, (v, t) in (params or {}).items()),
         **kw,  # type: ignore[arg-type]
     )
