@@ -110,7 +110,7 @@ class BenchContext:
             gw.start()
             self.gateways_started.append(
                 {"name": name, "settings": settings, "start_s": gw.started_s,
-                 "log": str(gw.log_path)}
+                 "log": str(gw.log_path), "pid": gw.proc.pid if gw.proc else None}
             )
             yield gw.target
         finally:
