@@ -15,7 +15,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -201,9 +201,10 @@ class LakeCatalog:
         if timestamp is not None:
             dt = self._open(name)
             try:
-                when = datetime.fromisoformat(timestamp) if isinstance(timestamp, str) else timestamp
+                when = (datetime.fromisoformat(timestamp) if isinstance(timestamp, str)
+                        else timestamp)
                 # Spark reads a zone-less timestamp in the session zone, which is UTC here
-                dt.load_as_version(when if when.tzinfo else when.replace(tzinfo=timezone.utc))
+                dt.load_as_version(when if when.tzinfo else when.replace(tzinfo=UTC))
             except (DeltaError, ValueError, OSError) as exc:
                 raise Unsupported(
                     f"cannot time travel {name} to {timestamp}: {exc}", sql_state="22000"
