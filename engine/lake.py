@@ -39,8 +39,10 @@ def parse_name(
     parts = [p.strip().strip("`") for p in name.split(".")]
     if not 1 <= len(parts) <= 3 or not all(parts):
         raise InvalidParameter(f"table name must be catalog.schema.table, got {name!r}")
-    while len(parts) < 3:
-        parts.insert(0, default_schema if len(parts) == 2 else default_catalog)
+    if len(parts) == 1:
+        parts.insert(0, default_schema)
+    if len(parts) == 2:
+        parts.insert(0, default_catalog)
     if any("/" in p or p in (".", "..") for p in parts):
         raise InvalidParameter(f"invalid table name {name!r}")
     return TableName(*parts)
