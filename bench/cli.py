@@ -50,6 +50,10 @@ def parser() -> argparse.ArgumentParser:
                    help="run only these TPC-H queries (e.g. --query q01; repeatable)")
     p.add_argument("--query-timeout", type=float, default=600.0)
     p.add_argument("--thrift-path", help="HTTP path of the Thrift front, to add Thrift streams")
+    p.add_argument("--prefetch-files", type=int, default=200,
+                   help="files (about 1 MB each) of the prefetch scenario's table")
+    p.add_argument("--latency-ms", type=float, default=20.0,
+                   help="latency the prefetch scenario's proxy adds to each S3 request")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="a setting for local gateways, e.g. --set max_workers=4")
     p.add_argument("--no-progress", action="store_true")
@@ -72,7 +76,7 @@ def context(args: argparse.Namespace) -> BenchContext:
         if not sep:
             raise SystemExit(f"sqlgate bench: --set expects FIELD=VALUE, got {item!r}")
         settings[key.strip()] = value
-    for name, low in (("streams", 1), ("repeats", 1), ("max_rounds", 1)):
+    for name, low in (("streams", 1), ("repeats", 1), ("max_rounds", 1), ("prefetch_files", 1)):
         if getattr(args, name) < low:
             raise SystemExit(f"sqlgate bench: --{name.replace('_', '-')} must be >= {low}")
     if args.duration <= 0 or args.sf <= 0:
@@ -83,6 +87,7 @@ def context(args: argparse.Namespace) -> BenchContext:
         start_local=args.start_local, data_dir=args.data.resolve(), settings=settings,
         query_timeout_s=args.query_timeout, only_queries=args.queries,
         thrift_path=args.thrift_path, progress=not args.no_progress,
+        prefetch_files=args.prefetch_files, latency_ms=args.latency_ms,
     )
 
 

@@ -48,6 +48,8 @@ class BenchContext:
     streams: int = 32
     repeats: int = 5
     max_rounds: int = 1000
+    prefetch_files: int = 200
+    latency_ms: float = 20.0
     seed: int = 0
     target: Target | None = None
     start_local: bool = False

@@ -92,10 +92,14 @@ def test_peers_runs_roapi_when_installed(tmp_path: Path, bench_data: Path) -> No
         assert "roapi not installed" in doc["_report"]
 
 
-def test_prefetch_is_reported(tmp_path: Path, bench_data: Path) -> None:
-    doc = bench(tmp_path, bench_data, "prefetch")
-    assert "## prefetch" in doc["_report"]
-    assert "prefetch" in doc["scenarios"]
+@pytest.mark.s3
+def test_prefetch_runs_the_io_scenario(tmp_path: Path, bench_data: Path) -> None:
+    doc = bench(tmp_path, bench_data, "prefetch", "--prefetch-files", "4",
+                "--latency-ms", "5")
+    section = doc["scenarios"]["prefetch"]
+    assert section["raw"]["files"] == 4 and section["raw"]["latency_ms"] == 5
+    assert section["summary"]["same_answer"] is True
+    assert "| s3_prefetch_cold |" in doc["_report"]
 
 
 def test_sqlgate_cli_routes_to_bench_and_rejects_remote_targets(
