@@ -384,6 +384,68 @@ def run_worker(
     return 0
 
 
+def serve_template() -> int:
+    """A template process: imports done once, forks a warm worker per request.
+
+    Started by the gateway as ``python -m engine.worker --template``. Reads one JSON
+    request a line on stdin (``{"id", "config", "listen"}``), forks, and the child runs
+    `run_worker` with the settings of that config file. Writes to stdout, one line each:
+    ``ready``, ``spawned ID PID LOCATION`` (or ``failed ID PID``) and ``exit PID CODE``
+    (CODE negative for a signal) for every child that ends. EOF on stdin (the gateway is
+    gone) kills the children and ends the template.
+    """
+    import engine  # noqa: F401  (the point: pay for the imports once, before any fork)
+    import fetch  # noqa: F401
+
+    out_lock = threading.Lock()
+    children: set[int] = set()
+
+    def say(line: str) -> None:
+        with out_lock:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+
+    def reap() -> None:
+        while True:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                time.sleep(0.05)
+                continue
+            children.discard(pid)
+            code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+            say(f"exit {pid} {code}")
+
+    threading.Thread(target=reap, daemon=True).start()
+    say("ready")
+    for line in sys.stdin:
+        req = json.loads(line)
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker: only this thread survives the fork
+            os.close(read_fd)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            # The template's stdio is its channel to the gateway: not the worker's to touch.
+            devnull = os.open(os.devnull, os.O_RDWR)
+            os.dup2(devnull, 0)
+            os.dup2(devnull, 1)
+            code = 1
+            try:
+                settings = Settings.load(req["config"], env={})
+                code = run_worker(settings, listen=req["listen"], ready_fd=write_fd)
+            finally:
+                os._exit(code)
+        children.add(pid)
+        os.close(write_fd)
+        with os.fdopen(read_fd, "r") as ready:
+            location = ready.readline().strip()
+        say(f"spawned {req['id']} {pid} {location}" if location else f"failed {req['id']} {pid}")
+    for pid in list(children):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    return 0
+
+
 __all__ = [
     "RESULT_META_KEYS",
     "WorkerServer",
@@ -394,6 +456,11 @@ __all__ = [
     "estimate_to_json",
     "inline_limit_message",
     "run_worker",
+    "serve_template",
     "task_from_json",
     "task_to_json",
 ]
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--template"]:
+    sys.exit(serve_template())

@@ -154,8 +154,18 @@ class WarehousePool:
             asyncio.create_task(self._control_loop(), name="pool-control"),
             asyncio.create_task(self._heartbeat_loop(), name="pool-heartbeat"),
         ]
+        prepare = getattr(self._provider, "prepare", None)
+        if callable(prepare):
+            # Warm the provider (the template process) off the loop, ahead of any worker.
+            self._tasks.append(asyncio.create_task(self._prepare_provider(prepare)))
         if self._ps.min_workers > 0:
             self._ensure_started()
+
+    async def _prepare_provider(self, prepare: Callable[[], None]) -> None:
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._executor, prepare)
+        except Exception as exc:  # workers still start, only slower: say so
+            log.warning("worker provider could not prepare: %s", exc)
 
     async def aclose(self) -> None:
         """App shutdown: refuse new work, drain within the grace, stop every worker."""
@@ -178,6 +188,9 @@ class WarehousePool:
         for member in list(self._members):
             member.worker.kill()
         self._members.clear()
+        close = getattr(self._provider, "close", None)
+        if callable(close):
+            await asyncio.get_running_loop().run_in_executor(self._executor, close)
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     # -- Backend ----------------------------------------------------------------------------

@@ -27,12 +27,14 @@ def worker_settings(
 
 @pytest.fixture(scope="module")
 def worker(worker_settings: Settings) -> Iterator[FlightWorker]:
-    w = LocalProcessProvider(worker_settings).start()
+    provider = LocalProcessProvider(worker_settings)
+    w = provider.start()
     try:
         yield w
     finally:
         w.stop(2.0)
         assert not w.alive()
+        provider.close()
 
 
 def task(sql: str, **kw: object) -> StatementTask:
