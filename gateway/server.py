@@ -101,7 +101,9 @@ def serve(settings: Settings, demo: bool = False, *, out: TextIO | None = None) 
     try:
         # Bind first, so the banner only ever names a port that is really ours.
         family = socket.AF_INET6 if ":" in settings.gateway.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose
+        # proto says TCP, and without it every small response waits ~40 ms (Nagle + delayed ACK).
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((settings.gateway.host, settings.gateway.port))
     except OSError as exc:

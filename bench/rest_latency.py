@@ -1,0 +1,140 @@
+"""`SELECT 1` round trip through the REST API on a warm gateway, next to DuckDB in-process.
+
+    python -m bench.rest_latency [--n 500] [--url URL --token T]
+
+Without --url it starts its own gateway (``sqlgate serve`` in a subprocess, an empty lake,
+one warm worker) on a free port, waits until a statement succeeds, then times ``--n``
+sequential ``POST /api/2.0/sql/statements`` calls over one keep-alive connection (each
+answers SUCCEEDED inline) and the same statement through ``duckdb.connect().sql``. The goal
+is a REST p50 of at most 5 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import duckdb
+import httpx
+
+WAREHOUSE = "sqlgate0000000001"
+TOKEN = "dapi-bench-token"
+
+
+def percentiles(samples_s: list[float]) -> dict[str, float]:
+    """p50/p90/p99/mean in milliseconds."""
+    ms = sorted(s * 1000.0 for s in samples_s)
+
+    def pick(q: float) -> float:
+        return ms[min(len(ms) - 1, int(q * len(ms)))]
+
+    return {"p50": pick(0.50), "p90": pick(0.90), "p99": pick(0.99),
+            "mean": statistics.fmean(ms)}
+
+
+def timed(fn: Callable[[], object], n: int, warmup: int = 20) -> list[float]:
+    """Run `fn` `warmup` times untimed, then `n` times timed; seconds per call."""
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def local_gateway(timeout_s: float = 90.0) -> Iterator[str]:
+    """A `sqlgate serve` subprocess on a free port with one warm worker; yields its URL."""
+    port = _free_port()
+    with tempfile.TemporaryDirectory(prefix="sqlgate-bench-") as tmp:
+        lake = os.path.join(tmp, "lake")
+        os.makedirs(lake)
+        cmd = [sys.executable, "-m", "sqlgate.cli", "serve", "--lake", lake,
+               "--results", os.path.join(tmp, "results"), "--port", str(port),
+               "--token", TOKEN, "--set", "log_level=warning", "--set", "min_workers=1",
+               "--set", f"cache_dir={os.path.join(tmp, 'cache')}"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + timeout_s
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"gateway exited with {proc.returncode}")
+                try:
+                    if run_select_1(httpx.Client(base_url=url, timeout=60), check=False):
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("gateway did not become ready")
+                time.sleep(0.2)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def run_select_1(client: httpx.Client, token: str = TOKEN, check: bool = True) -> bool:
+    """One `SELECT 1` through the API; True when it SUCCEEDED with the right row."""
+    r = client.post(
+        "/api/2.0/sql/statements",
+        json={"statement": "SELECT 1", "warehouse_id": WAREHOUSE, "wait_timeout": "10s"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    ok = r.status_code == 200 and r.json().get("result", {}).get("data_array") == [["1"]]
+    if check and not ok:
+        raise RuntimeError(f"SELECT 1 failed: {r.status_code} {r.text[:300]}")
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print a small table."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=500)
+    ap.add_argument("--url", help="an already running gateway")
+    ap.add_argument("--token", default=TOKEN)
+    args = ap.parse_args(argv)
+
+    con = duckdb.connect()
+    duck = percentiles(timed(lambda: con.sql("SELECT 1").fetchall(), args.n))
+
+    @contextmanager
+    def target() -> Iterator[str]:
+        if args.url:
+            yield args.url
+        else:
+            with local_gateway() as url:
+                yield url
+
+    with target() as url, httpx.Client(base_url=url, timeout=60) as client:
+        rest = percentiles(timed(lambda: run_select_1(client, args.token), args.n))
+    print(f"SELECT 1, {args.n} sequential calls (ms)")
+    print(f"{'path':<28}{'p50':>8}{'p90':>8}{'p99':>8}{'mean':>8}")
+    for name, p in (("REST gateway (warm pool)", rest), ("DuckDB in-process", duck)):
+        print(f"{name:<28}{p['p50']:>8.2f}{p['p90']:>8.2f}{p['p99']:>8.2f}{p['mean']:>8.2f}")
+    verdict = "met" if rest["p50"] <= 5.0 else "missed"
+    print(f"goal REST p50 <= 5 ms: {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
