@@ -16,6 +16,7 @@ import asyncio
 import enum
 import secrets
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -36,9 +37,25 @@ class RowFormat(enum.Enum):
     COLUMNS = ttypes.TSparkRowSetType.COLUMN_BASED_SET
 
 
-def new_handle() -> ttypes.THandleIdentifier:
-    """A fresh 16-byte GUID with a 16-byte secret."""
-    return ttypes.THandleIdentifier(guid=secrets.token_bytes(16), secret=secrets.token_bytes(16))
+def new_handle(guid: bytes | None = None) -> ttypes.THandleIdentifier:
+    """A handle: `guid` (default a random UUID) with a fresh 16-byte secret.
+
+    GUIDs must be valid RFC 4122 UUIDs: the Node driver stringifies them with a validating
+    `uuid.stringify` and fails on arbitrary bytes.
+    """
+    return ttypes.THandleIdentifier(guid=guid or uuid.uuid4().bytes,
+                                    secret=secrets.token_bytes(16))
+
+
+def uuid_statement_id(statement_id: str) -> str:
+    """A registry-style statement id made a valid UUID (version 4, RFC 4122 variant), so the
+    operation GUID and the statement id are the same 128 bits.
+
+    >>> sid = uuid_statement_id("01f0abcd-0123-0567-0abc-0123456789ab")
+    >>> (sid, uuid.UUID(sid).version)
+    ('01f0abcd-0123-4567-8abc-0123456789ab', 4)
+    """
+    return str(uuid.UUID(statement_id, version=4))
 
 
 @dataclass(eq=False)
@@ -201,4 +218,12 @@ class HandleTable(Generic[T]):
         return self._items.pop(key, None)
 
 
-__all__ = ["ClientCaps", "HandleTable", "Operation", "RowFormat", "Session", "new_handle"]
+__all__ = [
+    "ClientCaps",
+    "HandleTable",
+    "Operation",
+    "RowFormat",
+    "Session",
+    "new_handle",
+    "uuid_statement_id",
+]

@@ -25,7 +25,14 @@ from gateway.errors import GatewayError, NotFound, ResourceExhausted
 from gateway.registry import StatementRegistry, new_statement_id
 from gateway.thrift import metadata as md
 from gateway.thrift import results
-from gateway.thrift.operations import ClientCaps, HandleTable, Operation, Session, new_handle
+from gateway.thrift.operations import (
+    ClientCaps,
+    HandleTable,
+    Operation,
+    Session,
+    new_handle,
+    uuid_statement_id,
+)
 from gateway.thrift.params import bind_parameters
 from gateway.thrift.status import error_status, operation_status
 from sqlgate.settings import Settings
@@ -269,7 +276,8 @@ class ThriftService:
               row_limit: int | None = None, timeout: int | None = None) -> StatementTask:
         links = caps.links and self.store is not None
         return StatementTask(
-            statement_id=new_statement_id(), sql=sql, workspace=session.workspace,
+            statement_id=uuid_statement_id(new_statement_id()), sql=sql,
+            workspace=session.workspace,
             catalog=session.catalog, schema=session.schema, parameters=params,
             row_limit=row_limit or None,
             disposition=Disposition.HYBRID if links else Disposition.INLINE,
@@ -284,8 +292,7 @@ class ThriftService:
 
     async def _submit(self, session: Session, task: StatementTask, kind: int,
                       caps: ClientCaps) -> Operation:
-        handle = ttypes.THandleIdentifier(guid=uuid.UUID(task.statement_id).bytes,
-                                          secret=new_handle().secret)
+        handle = new_handle(uuid.UUID(task.statement_id).bytes)
         op = Operation(handle=handle, session=session, kind=kind, caps=caps)
         self.operations.add(op, evictable=lambda o: o.state.terminal)
         try:
