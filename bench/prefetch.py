@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import multiprocessing
 import shutil
 import socket
 import subprocess
@@ -104,18 +103,26 @@ def services(latency_ms: float) -> Iterator[tuple[str, str]]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    ctx = multiprocessing.get_context("spawn")
-    proxy = ctx.Process(
-        target=_proxy_main, args=(proxy_port, moto_port, latency_ms / 1000.0, 256), daemon=True
+    # A child process, not a thread: the proxy must not compete with the scan for the GIL.
+    proxy = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from bench.prefetch import _proxy_main; "
+            "_proxy_main(int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), 256)",
+            str(proxy_port),
+            str(moto_port),
+            str(latency_ms / 1000.0),
+        ],
+        cwd=Path(__file__).resolve().parents[1],
     )
-    proxy.start()
     try:
         wait_port(moto_port)
         wait_port(proxy_port)
         yield f"http://127.0.0.1:{moto_port}", f"http://127.0.0.1:{proxy_port}"
     finally:
         proxy.terminate()
-        proxy.join(10)
+        proxy.wait(10)
         moto.terminate()
         moto.wait(10)
 

@@ -34,9 +34,9 @@ class IOStats:
 
     requests: int = 0
     bytes_fetched: int = 0
-    prefetched_blocks: int = 0
-    waited_blocks: int = 0
-    direct_blocks: int = 0
+    memory_blocks: int = 0  # reads answered from blocks already in memory
+    waited_blocks: int = 0  # reads that waited for a fetch already in flight
+    direct_blocks: int = 0  # reads that had to fetch from the store themselves
     cancelled_fetches: int = 0
 
 
@@ -51,7 +51,11 @@ class Scan:
     next_index: int = 0
     read_index: int = -1
     pending: dict[BlockKey, Future[bytes]] = field(default_factory=dict)
-    ready: dict[BlockKey, bytes] = field(default_factory=dict)
+    # Fetched blocks in memory, oldest first. A block stays after it is read: DuckDB opens a
+    # file once for its schema and again for its rows, and a second fetch would cost a round
+    # trip. Read blocks are the first to go when the budget needs room.
+    ready: OrderedDict[BlockKey, bytes] = field(default_factory=OrderedDict)
+    consumed: set[BlockKey] = field(default_factory=set)
     cancelled: threading.Event = field(default_factory=threading.Event)
     error: EngineError | None = None
 
@@ -114,9 +118,10 @@ class Prefetcher:
         with self._lock:
             self._check(scan)
             scan.read_index = max(scan.read_index, scan.position.get(key, -1))
-            data = scan.ready.pop(key, None)
+            data = scan.ready.get(key)
             if data is not None:
-                self._held -= len(data)
+                scan.ready.move_to_end(key)
+                scan.consumed.add(key)
             future = scan.pending.get(key) if data is None else None
             mine: Future[bytes] | None = None
             if data is None and future is None:
@@ -127,7 +132,7 @@ class Prefetcher:
                 scan.pending[key] = mine
         self._pump()
         if data is not None:
-            self.stats.prefetched_blocks += 1
+            self.stats.memory_blocks += 1
             return data
         if future is not None:
             self.stats.waited_blocks += 1
@@ -145,6 +150,8 @@ class Prefetcher:
             with self._lock:
                 if scan.pending.get(key) is mine:
                     del scan.pending[key]
+                if data is not None and not scan.cancelled.is_set():
+                    self._keep_locked(scan, key, data)
 
     @property
     def held_bytes(self) -> int:
@@ -174,6 +181,7 @@ class Prefetcher:
                     del scan.pending[key]
             self._held -= sum(len(d) for d in scan.ready.values())
             scan.ready.clear()
+            scan.consumed.clear()
         self._pump()
 
     def close(self) -> None:
@@ -207,9 +215,8 @@ class Prefetcher:
             except Exception as exc:  # the future was cancelled under us
                 raise Cancelled(f"statement {scan.statement_id} was cancelled") from exc
             with self._lock:
-                # The fetch parked its bytes in `ready`; this reader takes them.
-                if scan.ready.pop(key, None) is not None:
-                    self._held -= len(data)
+                if key in scan.ready:
+                    scan.consumed.add(key)
             self._pump()
             return data
 
@@ -252,12 +259,31 @@ class Prefetcher:
                     if key in scan.pending or key in scan.ready or self.cache.contains(key):
                         scan.next_index += 1
                         continue
-                    if self._held and self._held + size > self.memory_bytes:
+                    if not self._make_room_locked(size):
                         return
                     scan.next_index += 1
                     self._held += size
                     self._inflight += 1
                     scan.pending[key] = self._pool.submit(self._run, scan, key)
+
+    def _make_room_locked(self, size: int) -> bool:
+        """Drop already-read blocks, oldest first, until ``size`` more bytes fit the budget."""
+        if not self._held or self._held + size <= self.memory_bytes:
+            return True
+        for scan in self._scans.values():
+            for key in [k for k in scan.ready if k in scan.consumed]:
+                self._held -= len(scan.ready.pop(key))
+                scan.consumed.discard(key)
+                if self._held + size <= self.memory_bytes:
+                    return True
+        return not self._held
+
+    def _keep_locked(self, scan: Scan, key: BlockKey, data: bytes) -> None:
+        """Keep a block a reader fetched itself, if the budget has room for it."""
+        if key not in scan.ready and self._make_room_locked(len(data)):
+            scan.ready[key] = data
+            scan.consumed.add(key)
+            self._held += len(data)
 
     def _run(self, scan: Scan, key: BlockKey) -> bytes:
         """One prefetch, in a pool thread; its bytes wait in `ready` until a reader takes them."""
