@@ -160,7 +160,10 @@ class Engine:
             def paths(scan: translate.Scan) -> Sequence[str]:
                 return self.io.scan_paths(sid, [DataFile(f.uri, f.size) for f in scan.files])
 
-            sql = translate.to_duckdb(analysis, paths, view_names)
+            cache_key = (task.sql, task.catalog, task.schema, self.settings.default_catalog,
+                   self.settings.default_schema, tuple(sorted(
+                       (k, t) for k, (_, t) in analysis.parameters.items())))
+            sql = translate.to_duckdb(analysis, paths, view_names, cache_key=cache_key)
             params = {k: v for k, (v, _) in analysis.parameters.items()}
             timer.start()
             relation = cursor.sql(sql, params=params or None)

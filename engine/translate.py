@@ -9,7 +9,9 @@ store them in the files).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,9 +75,46 @@ class Context:
 # -- parsing -----------------------------------------------------------------------
 
 
+class _LRU:
+    """A small bounded, thread-safe cache: BI tools send the same statements again and again."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Any:
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self._size:
+                self._data.popitem(last=False)
+
+
+_CACHE_ENTRIES = 512
+_parsed = _LRU(_CACHE_ENTRIES)
+_templates = _LRU(_CACHE_ENTRIES)
+
+
 def parse(sql: str) -> exp.Expr:
     """One Databricks statement as a sqlglot tree; errors carry line and column."""
     sandbox.check_text(sql)
+    cached = _parsed.get(sql)
+    if cached is not None:
+        return cached.copy()
+    tree = _parse(sql)
+    _parsed.put(sql, tree.copy())
+    return tree
+
+
+def _parse(sql: str) -> exp.Expr:
     try:
         trees = [t for t in sqlglot.parse(sql, read="databricks") if t is not None]
     except SqlglotParseError as exc:
@@ -314,17 +353,22 @@ def scan_sql(snapshot: Snapshot, files: Sequence[DataFileEntry], paths: Sequence
     return " UNION ALL ".join(selects)
 
 
+def _slot(i: int) -> str:
+    return f"__sqlgate_slot_{i}"
+
+
 def _substitute_tables(tree: exp.Expr, ctx: Context) -> exp.Expr:
-    """Catalog tables -> read_parquet subqueries; information_schema -> registered Arrow."""
-    for scan in ctx.analysis.scans:
-        body = sqlglot.parse_one(scan_sql(scan.snapshot, scan.files, ctx.paths(scan)),
-                                 read="duckdb")
-        alias = scan.node.args.get("alias") or exp.TableAlias(
-            this=exp.to_identifier(scan.node.name))
-        scan.node.replace(exp.Subquery(this=body, alias=alias.copy()))
-    for key, (node, _) in ctx.analysis.views.items():
+    """Catalog tables and information_schema views -> numbered slots.
+
+    The slots are filled after generation (see `to_duckdb`): the generated text is cached
+    per statement text, while the files behind each slot change with every snapshot.
+    """
+    nodes = [scan.node for scan in ctx.analysis.scans]
+    nodes += [node for node, _ in ctx.analysis.views.values()]
+    for i, node in enumerate(nodes):
         alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(node.name))
-        node.replace(exp.Table(this=exp.to_identifier(ctx.view_names[key]), alias=alias.copy()))
+        node.replace(exp.Table(this=exp.to_identifier(_slot(i), quoted=True),
+                               alias=alias.copy()))
     return tree
 
 
@@ -335,17 +379,32 @@ RULES: tuple[Callable[[exp.Expr, Context], exp.Expr], ...] = (
 
 
 def to_duckdb(analysis: Analysis, paths: Callable[[Scan], Sequence[str]],
-              view_names: dict[int, str]) -> str:
-    """Apply RULES to the analysed tree (in place: an Analysis is used once) -> DuckDB SQL."""
+              view_names: dict[int, str], cache_key: Hashable | None = None) -> str:
+    """Apply RULES to the analysed tree (in place: an Analysis is used once) -> DuckDB SQL.
+
+    `cache_key` names the statement text and its parameter types: the generated text with
+    its slots is then reused, since generation costs more than the query for small tables.
+    """
     assert analysis.tree is not None
-    ctx = Context(analysis, paths, view_names)
-    tree = analysis.tree
-    for rule in RULES:
-        tree = rule(tree, ctx)
-    try:
-        return tree.sql(dialect="duckdb")
-    except SqlglotError as exc:
-        raise Unsupported(f"cannot translate the statement for execution: {exc}") from exc
+    template = _templates.get(cache_key) if cache_key is not None else None
+    if template is None:
+        ctx = Context(analysis, paths, view_names)
+        tree = analysis.tree
+        for rule in RULES:
+            tree = rule(tree, ctx)
+        try:
+            template = tree.sql(dialect="duckdb")
+        except SqlglotError as exc:
+            raise Unsupported(f"cannot translate the statement for execution: {exc}") from exc
+        if cache_key is not None:
+            _templates.put(cache_key, template)
+    fills = [f"({scan_sql(s.snapshot, s.files, paths(s))})" for s in analysis.scans]
+    fills += [_ident(view_names[key]) for key in analysis.views]
+    # Splicing our own generated SQL (paths are quoted by scan_sql), never user text; done
+    # from the highest slot down so __sqlgate_slot_1 cannot match inside __sqlgate_slot_10.
+    for i in reversed(range(len(fills))):
+        template = template.replace(_ident(_slot(i)), fills[i])
+    return template
 
 
 __all__ = ["RULES", "Analysis", "Scan", "analyze", "parse", "scan_sql", "to_duckdb"]
