@@ -26,7 +26,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
 import pyarrow.flight as flight
@@ -41,6 +41,9 @@ from gateway.backend import StatementFailed, StatementResult
 from gateway.errors import GatewayError
 from sqlgate.settings import Settings
 from sqlgate.types import ChunkInfo, CostEstimate, ResultManifest, StatementError, StatementTask
+
+if TYPE_CHECKING:
+    from gateway.forkserver import Template
 
 _PROJECT_ROOT = str(Path(__file__).resolve().parent.parent)
 # Slack on top of the statement's own timeout before the gateway gives up on a worker call;
@@ -267,111 +270,6 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-class ForkedProcess:
-    """A worker forked by the template: the subset of Popen that FlightWorker uses."""
-
-    def __init__(self, pid: int, template: _Template):
-        self.pid = pid
-        self._template = template
-
-    @property
-    def returncode(self) -> int | None:
-        return self._template.exits.get(self.pid)
-
-    def poll(self) -> int | None:
-        return self.returncode
-
-    def wait(self, timeout: float | None = None) -> int:
-        with self._template.cond:
-            if not self._template.cond.wait_for(
-                lambda: self.pid in self._template.exits or self._template.gone, timeout
-            ):
-                raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout or 0)
-        return self.returncode if self.returncode is not None else -signal.SIGKILL
-
-    def _signal(self, sig: int) -> None:
-        if self.returncode is None:
-            with contextlib.suppress(OSError):
-                os.kill(self.pid, sig)
-
-    def terminate(self) -> None:
-        self._signal(signal.SIGTERM)
-
-    def kill(self) -> None:
-        self._signal(signal.SIGKILL)
-
-
-class _Template:
-    """The template process (engine.worker --template) and the reader of its reports."""
-
-    def __init__(self, timeout: float):
-        self.cond = threading.Condition()
-        self.exits: dict[int, int] = {}
-        self.spawned: dict[str, tuple[int, str | None]] = {}
-        self.gone = False
-        self._ready = False
-        self._write_lock = threading.Lock()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "engine.worker", "--template"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_child_env(), text=True,
-        )
-        threading.Thread(target=self._read, daemon=True, name="worker-template").start()
-        with self.cond:
-            if not self.cond.wait_for(lambda: self._ready or self.gone, timeout):
-                self.close()
-                raise WorkerStartFailed(f"worker template not ready within {timeout} s")
-        if self.gone:
-            raise WorkerStartFailed("worker template process exited while starting")
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            kind, *rest = line.split()
-            with self.cond:
-                if kind == "ready":
-                    self._ready = True
-                elif kind == "exit":
-                    self.exits[int(rest[0])] = int(rest[1])
-                elif kind == "spawned":
-                    self.spawned[rest[0]] = (int(rest[1]), rest[2])
-                elif kind == "failed":
-                    self.spawned[rest[0]] = (int(rest[1]), None)
-                self.cond.notify_all()
-        with self.cond:
-            self.gone = True
-            self.cond.notify_all()
-
-    def spawn(self, request_id: str, config: str, listen: str, timeout: float) -> tuple[int, str]:
-        line = json.dumps({"id": request_id, "config": config, "listen": listen}) + "\n"
-        assert self.proc.stdin is not None
-        try:
-            with self._write_lock:
-                self.proc.stdin.write(line)
-                self.proc.stdin.flush()
-        except OSError as exc:
-            raise WorkerStartFailed(f"worker template is gone: {exc}") from exc
-        with self.cond:
-            self.cond.wait_for(lambda: request_id in self.spawned or self.gone, timeout)
-            pid, location = self.spawned.pop(request_id, (0, None))
-        if location is None:
-            if pid:
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
-            raise WorkerStartFailed(f"forked worker {pid or '?'} was not ready within {timeout} s")
-        return pid, location
-
-    def close(self) -> None:
-        """Close its stdin (it kills its workers and exits), then make sure it is gone."""
-        with contextlib.suppress(OSError):
-            if self.proc.stdin is not None:
-                self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=5.0)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-
 class LocalProcessProvider:
     """Starts workers as child processes of the gateway: ``python -m sqlgate.cli worker``."""
 
@@ -387,7 +285,7 @@ class LocalProcessProvider:
         # Fork workers from a template that already paid for the imports (the cold start is
         # then a fork, not a Python start); not with a custom command.
         self._preload = command is None if preload is None else preload
-        self._template: _Template | None = None
+        self._template: Template | None = None
         self._template_lock = threading.Lock()
         self._tmp = tempfile.TemporaryDirectory(prefix="sqlgate-workers-")
 
@@ -396,10 +294,12 @@ class LocalProcessProvider:
         if self._preload:
             self._ensure_template()
 
-    def _ensure_template(self) -> _Template:
+    def _ensure_template(self) -> Template:
+        from gateway.forkserver import Template
+
         with self._template_lock:
             if self._template is None or self._template.gone:
-                self._template = _Template(self._settings.pool.worker_start_timeout_s)
+                self._template = Template(self._settings.pool.worker_start_timeout_s)
             return self._template
 
     def close(self) -> None:
@@ -427,7 +327,7 @@ class LocalProcessProvider:
                     [*self._command,
                      "--listen", f"grpc://{self._host}:0", "--ready-fd", str(write_fd),
                      "--config", str(config)],
-                    pass_fds=(write_fd,), env=_child_env(), stdin=subprocess.DEVNULL,
+                    pass_fds=(write_fd,), env=child_env(), stdin=subprocess.DEVNULL,
                 )
             except OSError as exc:
                 os.close(read_fd)
@@ -457,6 +357,8 @@ class LocalProcessProvider:
             config.write_text(settings_toml(self._settings))
             config.chmod(0o600)
         pid, location = template.spawn(name, str(config), f"grpc://{self._host}:0", timeout)
+        from gateway.forkserver import ForkedProcess
+
         return FlightWorker(name, location, ForkedProcess(pid, template))
 
 
@@ -480,7 +382,7 @@ def _read_ready(fd: int, timeout: float) -> str | None:
     return data.split(b"\n", 1)[0].decode().strip() or None
 
 
-def _child_env() -> dict[str, str]:
+def child_env() -> dict[str, str]:
     # The worker gets its settings from the config file only: SQLGATE_* variables would
     # otherwise override what the gateway was built with.
     env = {k: v for k, v in os.environ.items() if not k.startswith("SQLGATE_")}

@@ -1,0 +1,128 @@
+"""The template process workers are forked from, and the forked workers as processes.
+
+Starting a worker as a new Python process pays ~1-3 s of imports (pyarrow, duckdb,
+deltalake, sqlglot) on every cold start. Instead the provider keeps one template process
+(``python -m engine.worker --template``) that did the imports once and forks a worker per
+request: the cold start becomes a fork plus an Engine. The template reports each child's
+exit status, so a killed worker's cause ("exited with signal 9") is still known.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+from gateway.workers import WorkerStartFailed, child_env
+
+
+class ForkedProcess:
+    """A worker forked by the template: the subset of Popen that FlightWorker uses."""
+
+    def __init__(self, pid: int, template: Template):
+        self.pid = pid
+        self._template = template
+
+    @property
+    def returncode(self) -> int | None:
+        return self._template.exits.get(self.pid)
+
+    def poll(self) -> int | None:
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        with self._template.cond:
+            if not self._template.cond.wait_for(
+                lambda: self.pid in self._template.exits or self._template.gone, timeout
+            ):
+                raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout or 0)
+        return self.returncode if self.returncode is not None else -signal.SIGKILL
+
+    def _signal(self, sig: int) -> None:
+        if self.returncode is None:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, sig)
+
+    def terminate(self) -> None:
+        self._signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self._signal(signal.SIGKILL)
+
+
+class Template:
+    """The template process (engine.worker --template) and the reader of its reports."""
+
+    def __init__(self, timeout: float):
+        self.cond = threading.Condition()
+        self.exits: dict[int, int] = {}
+        self.spawned: dict[str, tuple[int, str | None]] = {}
+        self.gone = False
+        self._ready = False
+        self._write_lock = threading.Lock()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "engine.worker", "--template"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=child_env(), text=True,
+        )
+        threading.Thread(target=self._read, daemon=True, name="worker-template").start()
+        with self.cond:
+            if not self.cond.wait_for(lambda: self._ready or self.gone, timeout):
+                self.close()
+                raise WorkerStartFailed(f"worker template not ready within {timeout} s")
+        if self.gone:
+            raise WorkerStartFailed("worker template process exited while starting")
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            kind, *rest = line.split()
+            with self.cond:
+                if kind == "ready":
+                    self._ready = True
+                elif kind == "exit":
+                    self.exits[int(rest[0])] = int(rest[1])
+                elif kind == "spawned":
+                    self.spawned[rest[0]] = (int(rest[1]), rest[2])
+                elif kind == "failed":
+                    self.spawned[rest[0]] = (int(rest[1]), None)
+                self.cond.notify_all()
+        with self.cond:
+            self.gone = True
+            self.cond.notify_all()
+
+    def spawn(self, request_id: str, config: str, listen: str, timeout: float) -> tuple[int, str]:
+        line = json.dumps({"id": request_id, "config": config, "listen": listen}) + "\n"
+        assert self.proc.stdin is not None
+        try:
+            with self._write_lock:
+                self.proc.stdin.write(line)
+                self.proc.stdin.flush()
+        except OSError as exc:
+            raise WorkerStartFailed(f"worker template is gone: {exc}") from exc
+        with self.cond:
+            self.cond.wait_for(lambda: request_id in self.spawned or self.gone, timeout)
+            pid, location = self.spawned.pop(request_id, (0, None))
+        if location is None:
+            if pid:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            raise WorkerStartFailed(f"forked worker {pid or '?'} was not ready within {timeout} s")
+        return pid, location
+
+    def close(self) -> None:
+        """Close its stdin (it kills its workers and exits), then make sure it is gone."""
+        with contextlib.suppress(OSError):
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+__all__ = ["ForkedProcess", "Template"]
