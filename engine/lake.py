@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.dataset as pads
-from deltalake import write_deltalake
+from deltalake import WriterProperties, write_deltalake
 from deltalake.exceptions import DeltaError
 
 from engine.catalog import LakeCatalog, TableName, table_uri
@@ -28,6 +28,7 @@ from sqlgate.settings import EngineSettings
 TPCH_TABLES = ("region", "nation", "supplier", "customer", "part", "partsupp", "orders", "lineitem")
 # bounds the memory a write holds: batches are streamed to the Delta writer
 _BATCH_ROWS = 128 * 1024
+_ROW_GROUP_ROWS = 122_880
 # tpchgen-cli takes minutes at large scale factors; more than this means it is stuck
 _TPCHGEN_TIMEOUT_S = 3600
 
@@ -119,6 +120,8 @@ def write_table(
         # mode is checked by callers; the overloads of write_deltalake want a Literal
         options: dict[str, Any] = {
             "mode": mode,
+            # DuckDB parallelises and skips by row group: its own default size suits it best
+            "writer_properties": WriterProperties(max_row_group_size=_ROW_GROUP_ROWS),
             "partition_by": list(partition_by) if partition_by else None,
             "storage_options": catalog.storage_options,
         }
