@@ -113,6 +113,12 @@ def _pool_lines(pool: Mapping[str, Any] | str) -> Iterable[str]:
         yield pool.rstrip("\n")
         return
     for key, value in sorted(pool.items()):
+        if isinstance(value, str):
+            # An enum-like value (the warehouse state) becomes a labelled 1.
+            name = "sqlgate_pool_" + _NAME.sub("_", key)
+            yield f"# TYPE {name} gauge"
+            yield f'{name}{{{_NAME.sub("_", key)}="{_NAME.sub("_", value)}"}} 1'
+            continue
         if isinstance(value, bool):
             value = int(value)
         if isinstance(value, Mapping):

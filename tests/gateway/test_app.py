@@ -113,3 +113,13 @@ def test_metrics_and_openapi(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert spec["openapi"].startswith("3.")
     assert "/api/2.0/sql/statements/{id}/result/chunks/{chunk_index}" in spec["paths"]
+
+
+def test_pool_metrics_are_merged() -> None:
+    from gateway.metrics import Metrics
+
+    text = Metrics().render([], {"state": "RUNNING", "workers": 2, "scheduler": {"queued": 3}})
+    assert 'sqlgate_pool_state{state="RUNNING"} 1' in text
+    assert "sqlgate_pool_workers 2" in text
+    assert 'sqlgate_pool_scheduler{key="queued"} 3' in text
+    assert 'sqlgate_statements{state="RUNNING"} 0' in text
