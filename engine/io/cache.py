@@ -94,6 +94,30 @@ class BlockCache:
             os.utime(path)
         return data
 
+    def link(self, key: BlockKey, dest: str | Path) -> bool:
+        """Hard-link a cached block to ``dest``; False on a miss.
+
+        The link keeps the bytes readable even if the entry is evicted meanwhile (by this or
+        a sibling process), so a path handed to DuckDB never disappears under a scan.
+        """
+        if not self.enabled:
+            return False
+        name = key.digest()
+        path = self._path(name)
+        try:
+            if path.stat().st_size != key.end - key.start:
+                return False
+            os.link(path, dest)
+        except OSError:
+            return False
+        with self._lock:
+            self.stats.hits += 1
+            if name in self._index:
+                self._index.move_to_end(name)
+        with contextlib.suppress(OSError):
+            os.utime(path)
+        return True
+
     def put(self, key: BlockKey, data: bytes) -> None:
         """Store a block; blocks bigger than the whole cache are not kept."""
         if not self.enabled or len(data) > self.capacity:

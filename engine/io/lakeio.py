@@ -14,13 +14,17 @@ per data file, and fetches blocks ahead of the scan into memory and the on-disk 
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from engine.errors import EngineError
 from engine.io.cache import BlockCache, CacheStats
 from engine.io.fs import PREFIX, LakeFileSystem, scan_path
-from engine.io.plan import DataFile
+from engine.io.plan import DataFile, file_blocks
 from engine.io.prefetch import IOStats, Prefetcher
 from engine.io.store import ObjectStore, is_remote, local_path, open_store
 from sqlgate.settings import EngineSettings
@@ -45,6 +49,12 @@ class LakeIO:
             retries=settings.io_retries,
         )
         self.filesystem = LakeFileSystem(self.prefetcher)
+        # Whole files found in the block cache are hard-linked here, one folder per statement,
+        # and DuckDB reads them natively: no Python on the read path of a warm scan.
+        # Per process: sibling workers share the cache directory but never each other's links.
+        self.stage_dir = (
+            Path(settings.cache_dir).resolve() / "stage" / f"{os.getpid()}-{secrets.token_hex(4)}"
+        )
 
     def register(self, conn: Any) -> None:
         """Make the lake's files readable by a DuckDB connection (before its config is locked)."""
@@ -54,7 +64,7 @@ class LakeIO:
     def allowed_directories(self) -> list[str]:
         """What DuckDB's ``allowed_directories`` must hold for `scan_paths` to be readable."""
         if self.remote:
-            return [PREFIX]
+            return [PREFIX, str(self.stage_dir) + "/"]
         root = os.path.abspath(local_path(self.settings.lake))
         return [root.rstrip("/") + "/"]
 
@@ -68,7 +78,24 @@ class LakeIO:
             return [local_path(f.uri) for f in files]
         scan = self.prefetcher.open_scan(statement_id, files)
         base = len(scan.files) - len(files)
-        return [scan_path(statement_id, base + i, f) for i, f in enumerate(files)]
+        paths = []
+        for i, file in enumerate(files):
+            staged = self._stage(statement_id, base + i, file)
+            paths.append(staged or scan_path(statement_id, base + i, file))
+        return paths
+
+    def _stage(self, statement_id: str, index: int, file: DataFile) -> str | None:
+        """A local hard link to the cached whole file, or None when it is not cached whole."""
+        blocks = file_blocks(file)
+        if not self.cache.enabled or len(blocks) != 1 or not self.cache.contains(blocks[0]):
+            return None
+        folder = self._stage_folder(statement_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        dest = folder / f"{index}.parquet"
+        return str(dest) if self.cache.link(blocks[0], dest) else None
+
+    def _stage_folder(self, statement_id: str) -> Path:
+        return self.stage_dir / quote(statement_id, safe="")
 
     def failure(self, statement_id: str) -> EngineError | None:
         """The I/O error that failed a statement's scan, to report instead of DuckDB's wrapper.
@@ -83,6 +110,8 @@ class LakeIO:
     def release(self, statement_id: str) -> None:
         """The statement finished or was cancelled: stop its prefetches, free its blocks."""
         self.prefetcher.release(statement_id)
+        if self.remote:
+            shutil.rmtree(self._stage_folder(statement_id), ignore_errors=True)
 
     @property
     def stats(self) -> IOStats:
@@ -98,3 +127,5 @@ class LakeIO:
         """Cancel all scans, stop the fetch threads, close the store."""
         self.prefetcher.close()
         self.store.close()
+        if self.remote:
+            shutil.rmtree(self.stage_dir, ignore_errors=True)

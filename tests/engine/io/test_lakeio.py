@@ -107,7 +107,7 @@ def test_results_identical_with_prefetch_on_and_off(
     files = put_files(s3_bucket, 6)
     io = LakeIO(s3_engine_settings(s3_bucket, cache_dir=str(tmp_path / "c"), prefetch=prefetch))
     try:
-        assert io.allowed_directories() == ["lakeio://"]
+        assert io.allowed_directories() == ["lakeio://", str(io.stage_dir) + "/"]
         assert rows(io, "st", files) == expected_rows(6)
         assert io.stats.requests == 6  # one whole-object GET per small file, no HEAD, no list
         # DuckDB opens each file twice (schema, then rows); the second open reads memory.
@@ -310,3 +310,23 @@ def test_big_files_are_read_in_blocks(
 
 def expected_rows_single(count: int) -> list[tuple[Any, ...]]:
     return list(zip(*table_for(0, rows=count).to_pydict().values(), strict=True))
+
+
+def test_warm_files_are_staged_as_local_links(s3_bucket: dict[str, str], tmp_path: Path) -> None:
+    files = put_files(s3_bucket, 3)
+    io = LakeIO(s3_engine_settings(s3_bucket, cache_dir=str(tmp_path / "c")))
+    try:
+        assert rows(io, "cold", files) == expected_rows(3)
+        conn = sandboxed(io)
+        paths = io.scan_paths("warm", files)
+        assert all(p.startswith(str(io.stage_dir)) for p in paths)
+        io.cache.clear()  # eviction during the scan must not pull the files away
+        got = conn.sql(f"SELECT id, k, s FROM read_parquet({paths!r}) ORDER BY id").fetchall()
+        assert got == expected_rows(3)
+        io.release("warm")
+        assert not any(Path(p).exists() for p in paths)
+        assert io.stats.requests == 3
+        conn.close()
+    finally:
+        io.close()
+    assert not io.stage_dir.exists()
