@@ -60,8 +60,8 @@ class Engine:
         if not self.catalog.remote:
             dirs.append(self.catalog.root.rstrip("/") + "/")
         con = self._db
-        con.execute(f"SET allowed_directories={[os.path.abspath(d) + '/' for d in dirs]!r}"
-                    if dirs else "SET allowed_directories=[]")
+        allowed = [d if "://" in d else os.path.abspath(d).rstrip("/") + "/" for d in dirs]
+        con.execute(f"SET allowed_directories={allowed!r}")
         con.execute("SET enable_external_access=false")
         con.execute("SET autoinstall_known_extensions=false")
         con.execute("SET autoload_known_extensions=false")
