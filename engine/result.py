@@ -15,9 +15,12 @@ from engine.errors import (
     Cancelled,
     EngineError,
     InvalidParameter,
+    LakeIOError,
+    PermissionDenied,
     ResourceExhausted,
     SqlError,
     Timeout,
+    Unsupported,
 )
 from sqlgate.types import ColumnInfo
 
@@ -62,16 +65,10 @@ def translate_error(exc: Exception, interrupter: Interrupter | None,
     if isinstance(exc, (duckdb.OutOfRangeException, duckdb.DataError)):
         return SqlError(f"[ARITHMETIC_OVERFLOW] {text}", sql_state="22003")
     if isinstance(exc, duckdb.IOException):
-        from engine.errors import LakeIOError
-
         return LakeIOError(f"cannot read table data: {text}")
     if isinstance(exc, duckdb.PermissionException):
-        from engine.errors import PermissionDenied
-
         return PermissionDenied(f"[INSUFFICIENT_PERMISSIONS] {text}")
     if isinstance(exc, (duckdb.ParserException, duckdb.NotImplementedException)):
-        from engine.errors import Unsupported
-
         return Unsupported(f"[UNSUPPORTED_FEATURE] {text}")
     return EngineError(f"internal error: {text}")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pyarrow as pa
@@ -39,11 +40,13 @@ FIELDS = [
 
 
 @pytest.fixture(scope="module")
-def typed_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+def typed_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     root = tmp_path_factory.mktemp("types")
     table = pa.table({n: pa.array(v, t) for n, t, v, _, _ in FIELDS})
     write_deltalake(str(root / "main" / "default" / "all_types"), table)
-    return Engine(EngineSettings(lake=str(root), threads=1, cache_dir=str(root / "c")))
+    eng = Engine(EngineSettings(lake=str(root), threads=1, cache_dir=str(root / "c")))
+    yield eng
+    eng.close()
 
 
 def test_round_trip_values_and_nulls(typed_engine: Engine) -> None:
