@@ -110,3 +110,9 @@ def test_feature_flags(client: TestClient) -> None:
     r = client.get("/api/2.0/connector-service/feature-flags/PYTHON/4.9.0")
     assert r.status_code == 200
     assert r.json() == {"flags": [], "ttl_seconds": 900}
+
+
+def test_public_surface() -> None:
+    import gateway.thrift as pkg
+
+    assert sorted(pkg.__all__) == ["PUBLIC_PREFIXES", "ThriftService", "thrift_routes"]
