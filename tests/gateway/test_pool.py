@@ -62,7 +62,23 @@ async def open_pool(**kw: Any) -> AsyncIterator[WarehousePool]:
         assert children() == [], "worker processes left behind"
 
 
+# Children that already existed when a test began belong to session-scoped fixtures (a
+# gateway started for the end-to-end tests, say), not to the pool under test.
+_PREEXISTING: set[int] = set()
+
+
+@pytest.fixture(autouse=True)
+def _baseline_children() -> None:
+    _PREEXISTING.clear()
+    _PREEXISTING.update(_all_children())
+
+
 def children() -> list[int]:
+    """Live child processes started since the test began."""
+    return [pid for pid in _all_children() if pid not in _PREEXISTING]
+
+
+def _all_children() -> list[int]:
     """Live (non-zombie) child processes of this test process."""
     me = os.getpid()
     found = []

@@ -14,7 +14,10 @@ from gateway.backend import StatementFailed
 from gateway.pool import RUNNING, STOPPED, WarehousePool
 from sqlgate.settings import EngineSettings, Settings
 from sqlgate.types import StatementTask
-from tests.gateway.test_pool import Events, children, until
+from tests.gateway.test_pool import Events, _baseline_children, children, until
+
+# The same baseline of pre-existing children as test_pool (pytest collects imported fixtures).
+__all__ = ["_baseline_children"]
 
 # A self-join the sandbox allows that runs for many seconds at SF 0.01.
 SLOW_SQL = ("SELECT count(*) FROM main.tpch.lineitem a, main.tpch.lineitem b "
