@@ -6,6 +6,7 @@
     with eng.execute(task) as rs:      # ResultStream of Arrow batches
         for batch in rs: ...
     eng.interrupt(statement_id)        # from another thread
+    fingerprint(sql), session_command(sql)   # text helpers for the gateway (no sqlglot there)
 """
 
 from engine.columns import columns_for
@@ -27,6 +28,7 @@ from engine.errors import (
     Unsupported,
 )
 from engine.result import ResultStream
+from engine.sqltext import fingerprint, session_command
 
 __all__ = [
     "AlreadyExists",
@@ -46,4 +48,6 @@ __all__ = [
     "Timeout",
     "Unsupported",
     "columns_for",
+    "fingerprint",
+    "session_command",
 ]

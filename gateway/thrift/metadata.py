@@ -16,10 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pyarrow as pa
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import SqlglotError
 
+from engine import session_command
 from gateway.backend import StatementResult
 from sqlgate.types import ColumnInfo, Parameter, ResultFormat, ResultManifest
 
@@ -153,25 +151,13 @@ def parse_use(sql: str) -> Use | None:
     >>> parse_use("SELECT 1") is None
     True
     """
-    # Cheap guard so ordinary statements are not parsed twice (the engine parses them).
-    if not sql.lstrip().lower().startswith("use"):
+    # The engine parses (the gateway never imports sqlglot); it answers None cheaply for
+    # anything that does not start with USE.
+    command = session_command(sql)
+    if command is None:
         return None
-    try:
-        tree = sqlglot.parse_one(sql, read="databricks")
-    except SqlglotError:
-        return None
-    if not isinstance(tree, exp.Use) or tree.this is None:
-        return None
-    kind_node = tree.args.get("kind")
-    kind = kind_node.name.upper() if kind_node is not None else ""
-    parts = [p.name for p in tree.this.parts] if isinstance(tree.this, exp.Table) else [
-        tree.this.name
-    ]
-    if kind == "CATALOG":
-        return Use(catalog=parts[-1], schema=None)
-    if len(parts) >= 2:
-        return Use(catalog=parts[-2], schema=parts[-1])
-    return Use(catalog=None, schema=parts[-1])
+    _, catalog, schema = command
+    return Use(catalog=catalog, schema=schema)
 
 
 def local_result(table: pa.Table) -> StatementResult:
