@@ -347,8 +347,8 @@ def scan_sql(snapshot: Snapshot, files: Sequence[DataFileEntry], paths: Sequence
         complete = _vouches(entry, data_columns)
         groups.setdefault((*key, complete), []).append(path)
     selects = []
-    for (*key, complete), group in groups.items():
-        values = dict(zip(snapshot.partition_columns, key, strict=True))
+    for (*part_values, complete), group in groups.items():
+        values = dict(zip(snapshot.partition_columns, part_values, strict=True))
         cols = []
         for f in schema:
             if f.name in parts:
