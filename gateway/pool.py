@@ -438,6 +438,7 @@ class WarehousePool:
     def metrics(self) -> dict[str, Any]:
         """Pool size, state, cold starts and their durations, plus the scheduler's metrics."""
         cold = sorted(self._cold_starts)
+        sched = self.scheduler.metrics()
         return {
             "state": self._state,
             "workers": self.num_workers,
@@ -452,7 +453,12 @@ class WarehousePool:
             "cold_start_p50_s": cold[len(cold) // 2] if cold else 0.0,
             "cold_start_max_s": cold[-1] if cold else 0.0,
             "idle_s": self.clock() - self._last_active,
-            "scheduler": self.scheduler.metrics(),
+            "scheduler": sched,
+            # The same per-lane figures flat ({lane: value}), which /metrics renders as
+            # labelled gauges (it does not descend into nested mappings).
+            "mispredictions": sched["mispredictions"],
+            **{f"lane_{name}": {lane: figures[name] for lane, figures in sched["lanes"].items()}
+               for name in ("queued", "running", "wait_p50_s", "wait_p95_s", "wait_max_s")},
         }
 
 
