@@ -109,6 +109,14 @@ class PoolSettings:
     short_max_seconds: float = 1.0
     # Share of worker slots only short statements may use.
     short_reserved_share: float = 0.25
+    # With two or more workers, reserve that share as whole workers (at least one): long
+    # statements never run there, so a short one never shares a worker's DuckDB threads
+    # with a long scan. Off: the share is counted in slots across all workers.
+    reserve_short_workers: bool = True
+    # CPU niceness (0-19) given to the workers that run long statements while a reserved
+    # short worker exists, so short statements win the cores when both want them; long
+    # scans still use every idle cycle. 0 leaves priorities alone. Not applied in fifo mode.
+    long_worker_nice: int = 10
     # Seconds after which a queued long statement is served before newer short ones.
     long_aging_s: float = 30.0
     queue_limit: int = 1000
