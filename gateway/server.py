@@ -39,13 +39,15 @@ def with_public_url(settings: Settings) -> Settings:
     )
 
 
-def banner(settings: Settings, token: str | None, *, demo: bool) -> str:
+def banner(
+    settings: Settings, token: str | None, *, demo: bool, generated: bool = True
+) -> str:
     """The text printed at start: where to connect, and (demo) how."""
     url = _base_url(settings)
     wid = warehouse_id_for(settings, "default")
     shown = token or "<your SQLGATE_TOKEN>"
     lines = [f"sqlgate listening on {url}  (warehouse {wid})"]
-    if token:
+    if token and generated:
         lines.append(f"generated API token (shown once, only its hash is kept): {token}")
     if demo:
         lines += [
@@ -95,6 +97,7 @@ def serve(settings: Settings, demo: bool = False, *, out: TextIO | None = None) 
     settings = with_public_url(settings)
     app = build_app(settings)
     token = app.state.gateway.generated_token
+    generated = token is not None
     if demo and token is None and settings.gateway.token:
         token = settings.gateway.token
     server = make_server(settings, app=app)
@@ -110,7 +113,8 @@ def serve(settings: Settings, demo: bool = False, *, out: TextIO | None = None) 
         print(f"sqlgate: cannot listen on {settings.gateway.host}:{settings.gateway.port}: "
               f"{exc}", file=sys.stderr)
         return 1
-    print(banner(settings, token, demo=demo), file=out or sys.stdout, flush=True)
+    text = banner(settings, token, demo=demo, generated=generated)
+    print(text, file=out or sys.stdout, flush=True)
     server.run(sockets=[sock])
     return 0 if server.started else 1
 
