@@ -5,37 +5,19 @@ self-signed certificate for IP:127.0.0.1."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 from databricks import sql
 
-from sqlgate.settings import EngineSettings
-from tests.e2e.test_node import self_signed
-from tests.fixtures.server import TOKEN, free_socket, running_gateway, server_settings
+from tests.fixtures.server import TOKEN
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def https_gateway(
-    engine_settings: EngineSettings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[int, str, str]]:
-    tmp = tmp_path_factory.mktemp("tls-connector")
-    cert, key = self_signed(tmp)
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    settings = server_settings(
-        engine_settings, tmp / "results", port, tls_cert=str(cert), tls_key=str(key),
-        public_url=f"https://127.0.0.1:{port}", inline_byte_limit=256 * 1024)
-    with running_gateway(settings, sock=sock):
-        yield port, f"/sql/1.0/warehouses/{settings.gateway.warehouse_id}", str(cert)
-
-
 def test_connector_over_https_with_telemetry_and_cloud_fetch(
-    https_gateway: tuple[int, str, str],
+    tls_gateway: tuple[int, str, str],
 ) -> None:
-    port, path, ca = https_gateway
+    port, path, ca = tls_gateway
     t0 = time.monotonic()
     # server_hostname carries the port so the feature-flag GET (built from it alone) reaches
     # the gateway, which answers it: no stall; _connection_uri names the Thrift endpoint.
