@@ -20,6 +20,12 @@ from fetch import FetchError, LocalStore, ResultStore
 from fetch.serialize import MEDIA_TYPES
 
 
+class _ChunkFileResponse(FileResponse):
+    # Starlette reads 64 KiB per thread hop; a 16 MiB chunk is then 256 hops and the link
+    # route tops out near 600 MB/s on 2 cores. 1 MiB reads serve ~1.5 GB/s (bench fetch).
+    chunk_size = 1024 * 1024
+
+
 def links_routes(store: ResultStore) -> list[Route]:
     """The `/_results/{key}` route for a LocalStore; none for stores that presign themselves."""
     if not isinstance(store, LocalStore):
@@ -37,7 +43,7 @@ def links_routes(store: ResultStore) -> list[Route]:
         except FetchError as exc:
             return JSONResponse(exc.body(), status_code=exc.http_status)
         media_type = MEDIA_TYPES.get(path.suffix.lstrip("."), "application/octet-stream")
-        return FileResponse(
+        return _ChunkFileResponse(
             path, media_type=media_type, headers={"Cache-Control": "private, no-store"}
         )
 
