@@ -1,11 +1,14 @@
 """The ASGI app: routes, auth, the one error handler, and a lifespan that owns the resources.
 
-    app = build_app(settings)                       # the real pool and result store
-    app = build_app(settings, backend=fake)         # tests: any gateway.backend.Backend
+    app = build_app(settings)                       # a WarehousePool per workspace, the store
+    app = build_app(settings, backend=fake)         # tests: one shared gateway.backend.Backend
+    app = build_app(settings, backend_factory=f)    # tests: f(workspace) -> that tenant's backend
 
-The lifespan starts the pool (when the app builds it), a periodic retention sweep, and on
-shutdown closes in order, each step bounded: statements get ``shutdown_grace_s`` to finish
-and the rest are cancelled (and logged), then the pool, then the result store.
+Each workspace's warehouse is its own backend (gateway.warehouses), created at first use;
+the default workspace's is created at startup when some token belongs to it, so `demo` is
+warm. The lifespan also runs a periodic retention sweep, and on shutdown closes in order,
+each step bounded: statements get ``shutdown_grace_s`` to finish and the rest are cancelled
+(and logged), then every warehouse, then the result store.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-import inspect
 import logging
 import re
 import time
@@ -28,12 +30,12 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway import openapi, statements, thrift, warehouses
-from gateway.auth import Authenticator
-from gateway.backend import Backend, StatementResult, Warehouse
+from gateway.auth import DEFAULT_WORKSPACE, Authenticator
+from gateway.backend import Backend, StatementResult
 from gateway.errors import EXCEPTION_HANDLERS, CatchAllMiddleware, GatewayError, error_response
 from gateway.metrics import Metrics
 from gateway.registry import Statement, StatementRegistry
-from gateway.warehouses import LocalWarehouse, Warehouses
+from gateway.warehouses import BackendFactory, Warehouses
 from sqlgate.settings import Settings
 
 log = logging.getLogger("sqlgate.gateway")
@@ -57,19 +59,11 @@ class Gateway:
     store: Any = None
     external_results: bool = False
     generated_token: str | None = None
-    owns_backend: bool = False
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
-    def pool_metrics(self) -> Any:
-        """The backend's own metrics (mapping or Prometheus text), {} when it has none."""
-        fn = getattr(self.registry.backend, "metrics", None)
-        if fn is None:
-            return {}
-        try:
-            return fn()
-        except Exception as exc:  # metrics must never break the scrape
-            log.warning("pool metrics failed: %s", exc)
-            return {}
+    def pool_metrics(self) -> dict[str, Any]:
+        """warehouse_id -> that warehouse's metrics (mapping or Prometheus text)."""
+        return self.warehouses.metrics()
 
 
 class _AuthAndTiming:
@@ -127,8 +121,11 @@ async def _well_known(request: Request) -> Response:
 
 async def _healthz(request: Request) -> Response:
     gw: Gateway = request.app.state.gateway
-    return JSONResponse({"status": "ok", "warehouse": gw.warehouses.state,
-                         "statements": len(gw.registry)})
+    # Public: counts only, never a tenant's warehouse id.
+    states: dict[str, int] = {}
+    for tenant in gw.warehouses.tenants():
+        states[tenant.state] = states.get(tenant.state, 0) + 1
+    return JSONResponse({"status": "ok", "warehouses": states, "statements": len(gw.registry)})
 
 
 async def _metrics(request: Request) -> Response:
@@ -145,21 +142,16 @@ def _optional(module: str, name: str) -> Any:
         return None
 
 
-async def _maybe_await(value: Any) -> None:
-    if inspect.isawaitable(value):
-        await value
-
-
 def build_app(
     settings: Settings,
     *,
     backend: Backend | None = None,
-    warehouse: Warehouse | None = None,
+    backend_factory: BackendFactory | None = None,
     store: Any = None,
     authenticator: Authenticator | None = None,
     external_results: bool | None = None,
 ) -> Starlette:
-    """The gateway app. Without `backend`, the lifespan builds and owns the warm pool."""
+    """The gateway app; see the module docstring for `backend` and `backend_factory`."""
     generated: str | None = None
     if authenticator is None:
         authenticator, generated = Authenticator.from_settings(settings.gateway)
@@ -174,8 +166,16 @@ def build_app(
         for prefix in {k.rsplit("/", 1)[0] + "/" for k in keys if "/" in k}:
             await asyncio.to_thread(store.delete_prefix, prefix)
 
+    owned = backend is None
+    if backend is not None:
+        factory = _shared(backend)
+    elif backend_factory is not None:
+        factory = backend_factory
+    else:
+        factory = _pool_factory(settings)
+    houses = Warehouses(settings, factory, owned=owned)
     registry = StatementRegistry(
-        backend,  # type: ignore[arg-type]  # set in the lifespan when the pool is ours
+        houses,
         max_statements=settings.gateway.max_statements,
         retention_s=settings.gateway.statement_retention_s,
         result_ttl_s=float(settings.fetch.result_ttl_s),
@@ -183,21 +183,18 @@ def build_app(
         on_finish=metrics.statement_finished,
         on_close=delete_chunks if store is not None else None,
     )
-    if warehouse is None and backend is not None:
-        warehouse = cast(Warehouse, backend) if hasattr(backend, "start") else LocalWarehouse()
     gw = Gateway(
         settings=settings,
         registry=registry,
-        warehouses=Warehouses(settings, warehouse or LocalWarehouse()),
+        warehouses=houses,
         auth=authenticator,
         metrics=metrics,
         store=store,
         generated_token=generated,
-        owns_backend=backend is None,
     )
     gw.external_results = (
         external_results if external_results is not None
-        else store is not None and backend is None
+        else store is not None and backend is None and backend_factory is None
     )
 
     routes: list[BaseRoute] = [
@@ -215,14 +212,8 @@ def build_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if gw.owns_backend:
-            pool_cls = _optional("gateway.pool", "WarehousePool")
-            if pool_cls is None:
-                raise RuntimeError("gateway.pool.WarehousePool is not available")
-            pool = pool_cls(settings)
-            await _maybe_await(pool.start_background())
-            registry.backend = pool
-            gw.warehouses.warehouse = pool
+        if DEFAULT_WORKSPACE in authenticator.workspaces:
+            await houses.tenant(DEFAULT_WORKSPACE)
         gw.tasks.append(asyncio.create_task(_sweeper(gw), name="sqlgate-sweeper"))
         try:
             yield
@@ -234,6 +225,25 @@ def build_app(
     app.add_middleware(_AuthAndTiming, gateway=gw)
     app.add_middleware(CatchAllMiddleware)
     return app
+
+
+def _shared(backend: Backend) -> BackendFactory:
+    def same(workspace: str) -> Backend:
+        return backend
+
+    return same
+
+
+def _pool_factory(settings: Settings) -> BackendFactory:
+    pool_cls = _optional("gateway.pool", "WarehousePool")
+    if pool_cls is None:
+        raise RuntimeError("gateway.pool.WarehousePool is not available")
+
+    def make(workspace: str) -> Backend:
+        # Each workspace its own pool: its own workers, queues, limits and idle stop.
+        return cast(Backend, pool_cls(settings))
+
+    return make
 
 
 async def _sweeper(gw: Gateway) -> None:
@@ -248,19 +258,12 @@ async def _sweeper(gw: Gateway) -> None:
 
 
 async def _shutdown(gw: Gateway) -> None:
-    """Ordered, bounded: background tasks, statements, warehouse calls, the pool, the store."""
+    """Ordered, bounded: background tasks, statements, the warehouses, the store."""
     for task in gw.tasks:
         task.cancel()
     await asyncio.gather(*gw.tasks, return_exceptions=True)
     await gw.registry.aclose(gw.settings.gateway.shutdown_grace_s)
     await gw.warehouses.aclose()
-    if gw.owns_backend and gw.registry.backend is not None:
-        aclose = getattr(gw.registry.backend, "aclose", None)
-        if aclose is not None:
-            try:
-                await asyncio.wait_for(aclose(), gw.settings.pool.stop_grace_s + 5.0)
-            except TimeoutError:
-                log.warning("pool did not stop within %.0fs", gw.settings.pool.stop_grace_s + 5)
     if gw.store is not None:
         with contextlib.suppress(Exception):
             gw.store.close()

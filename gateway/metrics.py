@@ -1,7 +1,9 @@
-"""Prometheus text metrics: statements by state, latency histograms, the pool's own gauges.
+"""Prometheus text metrics: statements by state, latency histograms, each warehouse's gauges.
 
 No client library: a counter is a dict, a histogram a list of bucket counts, and `render`
-writes the text exposition format (version 0.0.4).
+writes the text exposition format (version 0.0.4). Each workspace's warehouse (pool) reports
+its own gauges, labelled ``warehouse_id``: state, workers, cold starts, and per scheduler
+lane the queue depth (``sqlgate_pool_scheduler_lanes_queued{lane="short",...}``).
 
 >>> m = Metrics()
 >>> m.http.observe(0.003, route="/healthz")
@@ -87,8 +89,10 @@ class Metrics:
         if stmt.queue_ms is not None:
             self.queue.observe(stmt.queue_ms / 1000.0)
 
-    def render(self, statements: Iterable[Statement], pool: Mapping[str, Any] | str) -> str:
-        """The full exposition text, merging the pool's metrics."""
+    def render(
+        self, statements: Iterable[Statement], pools: Mapping[str, Mapping[str, Any] | str]
+    ) -> str:
+        """The full exposition text, merging each warehouse's metrics (by warehouse id)."""
         out: list[str] = []
         current = {s.value: 0 for s in StatementState}
         for stmt in statements:
@@ -103,35 +107,67 @@ class Metrics:
             for k, v in sorted(self.finished.items())
         ]
         out += list(self.statement.lines()) + list(self.queue.lines()) + list(self.http.lines())
-        out += list(_pool_lines(pool))
+        out += list(_pool_lines(pools))
         return "\n".join(out) + "\n"
 
 
-def _pool_lines(pool: Mapping[str, Any] | str) -> Iterable[str]:
-    """The pool's metrics: already-rendered text, or a flat mapping of numbers to gauges."""
-    if isinstance(pool, str):
-        yield pool.rstrip("\n")
-        return
-    for key, value in sorted(pool.items()):
+def _pool_lines(pools: Mapping[str, Mapping[str, Any] | str]) -> Iterable[str]:
+    """Every warehouse's metrics as gauges labelled warehouse_id, one family per name.
+
+    A flat number becomes ``sqlgate_pool_<key>``; a text value (the state) a labelled 1; a
+    mapping of numbers ``sqlgate_pool_<key>{key=...}``; a mapping of mappings (the
+    scheduler's lanes) ``sqlgate_pool_<key>_<field>{<key minus s>=...}``. Text from a
+    backend that renders its own metrics is passed through.
+    """
+    families: dict[str, list[str]] = {}
+    passthrough: list[str] = []
+    for warehouse_id, metrics in sorted(pools.items()):
+        if isinstance(metrics, str):
+            passthrough.append(metrics.rstrip("\n"))
+            continue
+        for name, labels, value in _samples("sqlgate_pool", metrics):
+            line = f"{name}{_labels({**labels, 'warehouse_id': warehouse_id})} {value}"
+            families.setdefault(name, []).append(line)
+    for name, lines in sorted(families.items()):
+        yield f"# TYPE {name} gauge"
+        yield from lines
+    yield from passthrough
+
+
+def _samples(
+    prefix: str, metrics: Mapping[str, Any], labels: Mapping[str, str] | None = None
+) -> Iterable[tuple[str, dict[str, str], float | int]]:
+    base = dict(labels or {})
+    for key, value in sorted(metrics.items()):
+        name = f"{prefix}_{_NAME.sub('_', key)}"
         if isinstance(value, str):
             # An enum-like value (the warehouse state) becomes a labelled 1.
-            name = "sqlgate_pool_" + _NAME.sub("_", key)
-            yield f"# TYPE {name} gauge"
-            yield f'{name}{{{_NAME.sub("_", key)}="{_NAME.sub("_", value)}"}} 1'
-            continue
-        if isinstance(value, bool):
-            value = int(value)
-        if isinstance(value, Mapping):
-            name = "sqlgate_pool_" + _NAME.sub("_", key)
-            yield f"# TYPE {name} gauge"
+            yield name, {**base, _NAME.sub("_", key): _NAME.sub("_", value)}, 1
+        elif isinstance(value, Mapping) and value and all(
+            isinstance(v, Mapping) for v in value.values()
+        ):
+            # A keyed collection, e.g. lanes -> short -> {queued: 3}:
+            # sqlgate_pool_scheduler_lanes_queued{lane="short"} 3
+            label_name = key[:-1] if key.endswith("s") else "key"
+            for label, sub in sorted(value.items()):
+                yield from _samples(name, sub, {**base, label_name: str(label)})
+        elif isinstance(value, Mapping):
             for label, v in sorted(value.items()):
-                if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v):
-                    yield f'{name}{{key="{label}"}} {v}'
-            continue
-        if isinstance(value, int | float) and math.isfinite(value):
-            name = "sqlgate_pool_" + _NAME.sub("_", key)
-            yield f"# TYPE {name} gauge"
-            yield f"{name} {value}"
+                if isinstance(v, Mapping):
+                    yield from _samples(name, {label: v}, base)
+                elif (n := _number(v)) is not None:
+                    yield name, {**base, "key": str(label)}, n
+        elif (n := _number(value)) is not None:
+            yield name, base, n
+
+
+def _number(value: Any) -> float | int | None:
+    """A finite number (booleans as 0/1), or None for anything a gauge cannot hold."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int | float) and math.isfinite(value):
+        return value
+    return None
 
 
 __all__ = ["Histogram", "Metrics"]

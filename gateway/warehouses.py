@@ -1,9 +1,15 @@
-"""The SQL Warehouses API: list, get, start, stop, as the databricks-sdk uses them.
+"""The SQL Warehouses API, and each workspace's own warehouse behind it.
 
-Every workspace sees exactly one warehouse, backed by the process's one pool. The default
-workspace's warehouse has ``settings.gateway.warehouse_id``; any other workspace gets an id
-derived from its name, so one tenant never learns another's id. Statements naming a warehouse
-the caller cannot see are answered 404 RESOURCE_DOES_NOT_EXIST (the SDK raises NotFound).
+Every workspace (tenant) has exactly one warehouse, backed by a backend of its own — in
+production a `gateway.pool.WarehousePool`: its own workers, queues, limits and idle stop.
+`Warehouses` creates a workspace's backend lazily at its first use (a statement, or a
+``start``), routes each statement to its workspace's backend (it is the `Backend` the
+registry runs statements with), and closes them all at shutdown, each bounded. One tenant's
+``stop`` therefore never touches another tenant's compute.
+
+The default workspace's warehouse has ``settings.gateway.warehouse_id``; any other workspace
+gets an id derived from its name, so one tenant never learns another's id. A warehouse the
+caller cannot see is answered 404 RESOURCE_DOES_NOT_EXIST (the SDK raises NotFound).
 
 ``start`` switches the reported state to STARTING *before* answering: the SDK's waiter fails
 at once on a STOPPED warehouse, so a lagging state would break ``start_and_wait``.
@@ -12,19 +18,31 @@ at once on a STOPPED warehouse, so a lagging state would break ``start_and_wait`
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import contextlib
 import hashlib
+import inspect
 import logging
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gateway.backend import Warehouse
-from gateway.errors import InvalidParameter, NotFound
+from gateway.backend import Backend, StatementEvents, StatementResult, Warehouse
+from gateway.errors import InvalidParameter, NotFound, TemporarilyUnavailable
 from sqlgate.settings import Settings
+from sqlgate.types import StatementTask
 
 log = logging.getLogger("sqlgate.gateway")
+
+# workspace -> the backend that runs its statements (and, when it has start/stop, its warehouse)
+BackendFactory = Callable[[str], Backend]
+T = TypeVar("T")
+_MAX_PAGE = 1000
 
 
 class LocalWarehouse:
@@ -69,15 +87,42 @@ def warehouse_id_for(settings: Settings, workspace: str) -> str:
     return digest[:16]
 
 
-class Warehouses:
-    """The warehouse view of one pool, per workspace; drives start/stop in the background."""
+@dataclass(eq=False)
+class Tenant:
+    """One workspace's warehouse: its backend, the Warehouse view of it, background calls."""
 
-    def __init__(self, settings: Settings, warehouse: Warehouse) -> None:
+    workspace: str
+    warehouse_id: str
+    backend: Backend
+    warehouse: Warehouse
+    owned: bool
+    ready: asyncio.Future[None]
+    # The state shown while a start/stop runs, so the answer never lags the request.
+    override: str | None = None
+
+    @property
+    def state(self) -> str:
+        """The state to report."""
+        return self.override or self.warehouse.state
+
+
+class Warehouses:
+    """Each workspace's warehouse, created at first use; see the module docstring.
+
+    `factory` builds a workspace's backend. With `owned`, the backends are this object's:
+    their ``start_background()`` runs at creation and ``aclose()`` at `aclose`. Without it
+    (tests sharing one fake backend) only the per-workspace warehouse state is separate.
+    """
+
+    def __init__(self, settings: Settings, factory: BackendFactory, *, owned: bool) -> None:
         self.settings = settings
-        self.warehouse = warehouse
+        self._factory = factory
+        self._owned = owned
+        self._tenants: dict[str, Tenant] = {}
         self._pending: set[asyncio.Task[None]] = set()
-        # The state we show while a start/stop runs, so the answer never lags the request.
-        self._override: str | None = None
+        self._closing = False
+
+    # -- tenants ----------------------------------------------------------------------------
 
     def check(self, warehouse_id: str, workspace: str) -> None:
         """NotFound unless `warehouse_id` is the caller's warehouse."""
@@ -86,15 +131,61 @@ class Warehouses:
                 f"Warehouse {warehouse_id} does not exist.", error_code="RESOURCE_DOES_NOT_EXIST"
             )
 
-    @property
-    def state(self) -> str:
-        """The state to report."""
-        return self._override or self.warehouse.state
+    def peek(self, workspace: str) -> Tenant | None:
+        """The workspace's warehouse if it was created, without creating it."""
+        return self._tenants.get(workspace)
+
+    def tenants(self) -> list[Tenant]:
+        """Every warehouse created so far."""
+        return list(self._tenants.values())
+
+    async def tenant(self, workspace: str) -> Tenant:
+        """The workspace's warehouse, created (and its backend started) on first use."""
+        found = self._tenants.get(workspace)
+        if found is None:
+            if self._closing:
+                raise TemporarilyUnavailable("The gateway is shutting down.", retry_after=5.0)
+            backend = self._factory(workspace)
+            warehouse: Warehouse = (
+                backend if hasattr(backend, "start") and hasattr(backend, "state")  # type: ignore[assignment]
+                else LocalWarehouse()
+            )
+            # No await between the lookup and this insert: concurrent first uses share one.
+            found = Tenant(workspace, warehouse_id_for(self.settings, workspace), backend,
+                           warehouse, self._owned,
+                           asyncio.ensure_future(self._start_background(backend)))
+            self._tenants[workspace] = found
+            log.info("warehouse %s created for workspace %s", found.warehouse_id, workspace)
+        await asyncio.shield(found.ready)
+        return found
+
+    async def _start_background(self, backend: Backend) -> None:
+        start = getattr(backend, "start_background", None) if self._owned else None
+        if start is not None:
+            result = start()
+            if inspect.isawaitable(result):
+                await result
+
+    # -- Backend: route each statement to its workspace's warehouse -------------------------
+
+    async def run(self, task: StatementTask, events: StatementEvents) -> StatementResult:
+        """Run `task` on its workspace's backend (created at first use)."""
+        tenant = await self.tenant(task.workspace)
+        return await tenant.backend.run(task, events)
+
+    # -- the API's view -----------------------------------------------------------------------
+
+    def state(self, workspace: str) -> str:
+        """The workspace's warehouse state; STOPPED until it is first used."""
+        found = self._tenants.get(workspace)
+        return found.state if found is not None else "STOPPED"
 
     def info(self, workspace: str) -> dict[str, Any]:
         """The EndpointInfo / GetWarehouseResponse object."""
         g, p = self.settings.gateway, self.settings.pool
-        state = self.state
+        found = self._tenants.get(workspace)
+        state = self.state(workspace)
+        workers = found.warehouse.num_workers if found is not None and state == "RUNNING" else 0
         return {
             "id": warehouse_id_for(self.settings, workspace),
             "name": g.warehouse_name,
@@ -103,7 +194,7 @@ class Warehouses:
             "cluster_size": g.cluster_size,
             "min_num_clusters": 1,
             "max_num_clusters": p.max_workers,
-            "num_clusters": self.warehouse.num_workers if state == "RUNNING" else 0,
+            "num_clusters": workers,
             "num_active_sessions": 0,
             "enable_serverless_compute": True,
             "enable_photon": False,
@@ -114,38 +205,110 @@ class Warehouses:
             "tags": {"custom_tags": []},
         }
 
-    def _spawn(self, coro: Any, override: str) -> None:
-        self._override = override
+    def _spawn(self, tenant: Tenant, coro: Any, override: str) -> None:
+        tenant.override = override
 
         async def runner() -> None:
             try:
                 await coro
             except Exception as exc:  # a failed start shows as the pool's own state
-                log.warning("warehouse %s failed: %s", override.lower(), exc)
+                log.warning("warehouse %s %s failed: %s", tenant.warehouse_id,
+                            override.lower(), exc)
             finally:
-                if self._override == override:
-                    self._override = None
+                if tenant.override == override:
+                    tenant.override = None
 
         task = asyncio.get_running_loop().create_task(runner())
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    def start(self) -> None:
+    async def start(self, workspace: str) -> None:
         """Start in the background; the state reads STARTING at once unless already RUNNING."""
-        if self.warehouse.state == "RUNNING" and self._override is None:
+        tenant = await self.tenant(workspace)
+        if tenant.warehouse.state == "RUNNING" and tenant.override is None:
             return
-        self._spawn(self.warehouse.start(), "STARTING")
+        self._spawn(tenant, tenant.warehouse.start(), "STARTING")
 
-    def stop(self) -> None:
-        """Stop in the background; the state reads STOPPING at once unless already STOPPED."""
-        if self.warehouse.state == "STOPPED" and self._override is None:
+    def stop(self, workspace: str) -> None:
+        """Stop in the background; a warehouse never used is already STOPPED."""
+        tenant = self._tenants.get(workspace)
+        if tenant is None or (tenant.warehouse.state == "STOPPED" and tenant.override is None):
             return
-        self._spawn(self.warehouse.stop(), "STOPPING")
+        self._spawn(tenant, tenant.warehouse.stop(), "STOPPING")
+
+    def metrics(self) -> dict[str, Any]:
+        """warehouse_id -> that warehouse's metrics (its backend's own, when it has them)."""
+        out: dict[str, Any] = {}
+        for tenant in self.tenants():
+            base: dict[str, Any] = {"state": tenant.state,
+                                    "workers": tenant.warehouse.num_workers}
+            out[tenant.warehouse_id] = base
+            fn = getattr(tenant.backend, "metrics", None) if tenant.owned else None
+            if fn is not None:
+                try:
+                    own = fn()
+                    out[tenant.warehouse_id] = own if isinstance(own, str) else {**base, **own}
+                except Exception as exc:  # metrics must never break the scrape
+                    log.warning("warehouse %s metrics failed: %s", tenant.warehouse_id, exc)
+        return out
 
     async def aclose(self) -> None:
-        """Wait (briefly) for background start/stop calls."""
+        """Shutdown: refuse new warehouses, let start/stop calls end (briefly), then close
+        every owned backend concurrently, each within ``stop_grace_s + 5`` seconds."""
+        self._closing = True
         if self._pending:
             await asyncio.wait(list(self._pending), timeout=5.0)
+        limit = self.settings.pool.stop_grace_s + 5.0
+        owned = [t for t in self._tenants.values() if t.owned]
+        await asyncio.gather(*(self._close(t, limit) for t in owned))
+
+    async def _close(self, tenant: Tenant, limit: float) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.shield(tenant.ready), limit)
+        aclose = getattr(tenant.backend, "aclose", None)
+        if aclose is None:
+            return
+        try:
+            await asyncio.wait_for(aclose(), limit)
+        except TimeoutError:
+            log.warning("warehouse %s did not stop within %.0fs", tenant.warehouse_id, limit)
+        except Exception as exc:  # the others still close
+            log.warning("warehouse %s failed to close: %s", tenant.warehouse_id, exc)
+
+
+def page(items: Sequence[T], page_size: str | None, page_token: str | None,
+         ) -> tuple[list[T], str | None]:
+    """One page of `items` and the token of the next (None on the last page).
+
+    Tokens are opaque (an encoded offset); a malformed one is 400. A missing or 0 page size
+    means the server's maximum.
+
+    >>> page(["a", "b", "c"], "2", None)
+    (['a', 'b'], 'b2Zmc2V0OjI')
+    >>> page(["a", "b", "c"], "2", "b2Zmc2V0OjI")
+    (['c'], None)
+    """
+    if page_size is not None and not page_size.isdigit():
+        raise InvalidParameter(f"page_size must be a non-negative integer, got {page_size!r}")
+    size = min(int(page_size or 0) or _MAX_PAGE, _MAX_PAGE)
+    start = _offset(page_token) if page_token else 0
+    end = start + size
+    return list(items[start:end]), (_token(end) if end < len(items) else None)
+
+
+def _token(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode().rstrip("=")
+
+
+def _offset(token: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        kind, _, value = text.partition(":")
+        if kind == "offset" and value.isdigit():
+            return int(value)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise InvalidParameter(f"page_token {token[:40]!r} is not a token this server issued")
 
 
 def _warehouses(request: Request) -> Warehouses:
@@ -157,14 +320,16 @@ def _workspace(request: Request) -> str:
 
 
 async def list_warehouses(request: Request) -> Response:
-    """GET /api/2.0/sql/warehouses: one warehouse per workspace, so one page."""
-    page_size = request.query_params.get("page_size")
-    if page_size is not None and (not page_size.isdigit()):
-        raise InvalidParameter(f"page_size must be a non-negative integer, got {page_size!r}")
-    # There is one page; any page token (ours are never issued) reads past the end.
-    if request.query_params.get("page_token"):
-        return JSONResponse({"warehouses": []})
-    return JSONResponse({"warehouses": [_warehouses(request).info(_workspace(request))]})
+    """GET /api/2.0/sql/warehouses: the caller's warehouses, paged by page_size/page_token."""
+    wh = _warehouses(request)
+    # A workspace sees its own warehouse only; the list is built the same way if that changes.
+    visible = [wh.info(_workspace(request))]
+    items, next_token = page(visible, request.query_params.get("page_size"),
+                             request.query_params.get("page_token"))
+    body: dict[str, Any] = {"warehouses": items}
+    if next_token is not None:
+        body["next_page_token"] = next_token
+    return JSONResponse(body)
 
 
 async def get_warehouse(request: Request) -> Response:
@@ -178,7 +343,7 @@ async def start_warehouse(request: Request) -> Response:
     """POST /api/2.0/sql/warehouses/{id}/start → {} with the state STARTING already."""
     wh = _warehouses(request)
     wh.check(request.path_params["id"], _workspace(request))
-    wh.start()
+    await wh.start(_workspace(request))
     return JSONResponse({})
 
 
@@ -186,7 +351,7 @@ async def stop_warehouse(request: Request) -> Response:
     """POST /api/2.0/sql/warehouses/{id}/stop → {}."""
     wh = _warehouses(request)
     wh.check(request.path_params["id"], _workspace(request))
-    wh.stop()
+    wh.stop(_workspace(request))
     return JSONResponse({})
 
 
@@ -197,4 +362,5 @@ routes = [
     Route("/api/2.0/sql/warehouses/{id}/stop", stop_warehouse, methods=["POST"]),
 ]
 
-__all__ = ["LocalWarehouse", "Warehouses", "routes", "warehouse_id_for"]
+__all__ = ["BackendFactory", "LocalWarehouse", "Tenant", "Warehouses", "page", "routes",
+           "warehouse_id_for"]

@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from gateway.app import build_app
 from gateway.auth import Authenticator, hash_token
-from gateway.warehouses import warehouse_id_for
+from gateway.warehouses import page, warehouse_id_for
 from sqlgate.settings import Settings
 from tests.gateway.conftest import TestClient
 from tests.gateway.fakes import FakeBackend
@@ -99,7 +99,31 @@ def test_warehouse_get_start_stop(client: TestClient) -> None:
     assert client.post(f"/api/2.0/sql/warehouses/{WH}/start", json={}).status_code == 200
     assert client.get(f"/api/2.0/sql/warehouses/{WH}").json()["state"] in ("STARTING", "RUNNING")
     assert client.get("/api/2.0/sql/warehouses/nope").status_code == 404
-    assert client.get("/api/2.0/sql/warehouses?page_token=abc").json() == {"warehouses": []}
+
+def test_warehouse_list_paging(client: TestClient) -> None:
+    listed = client.get("/api/2.0/sql/warehouses?page_size=1").json()
+    assert [w["id"] for w in listed["warehouses"]] == [WH] and "next_page_token" not in listed
+    r = client.get("/api/2.0/sql/warehouses?page_token=abc")
+    assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert client.get("/api/2.0/sql/warehouses?page_size=-1").status_code == 400
+    # A token past the end (issued for a longer list) reads an empty page.
+    _, token = page([1, 2, 3], "2", None)
+    assert client.get(f"/api/2.0/sql/warehouses?page_token={token}").json() == {
+        "warehouses": []}
+
+
+def test_page_walks_every_item_once() -> None:
+    items = list(range(7))
+    for size in ("1", "2", "3", "7", "50"):
+        seen: list[int] = []
+        token: str | None = None
+        for _ in range(10):
+            got, token = page(items, size, token)
+            seen += got
+            if token is None:
+                break
+        assert seen == items, size
+    assert page(items, "0", None) == (items, None)
 
 
 def test_metrics_and_openapi(client: TestClient) -> None:
@@ -118,8 +142,18 @@ def test_metrics_and_openapi(client: TestClient) -> None:
 def test_pool_metrics_are_merged() -> None:
     from gateway.metrics import Metrics
 
-    text = Metrics().render([], {"state": "RUNNING", "workers": 2, "scheduler": {"queued": 3}})
-    assert 'sqlgate_pool_state{state="RUNNING"} 1' in text
-    assert "sqlgate_pool_workers 2" in text
-    assert 'sqlgate_pool_scheduler{key="queued"} 3' in text
+    pools = {
+        "wh1": {"state": "RUNNING", "workers": 2, "cold_starts": 1,
+                "scheduler": {"capacity": 8, "lanes": {"short": {"queued": 3}}}},
+        "wh2": {"state": "STOPPED", "workers": 0, "cold_starts": 0},
+    }
+    text = Metrics().render([], pools)
+    assert 'sqlgate_pool_state{state="RUNNING",warehouse_id="wh1"} 1' in text
+    assert 'sqlgate_pool_state{state="STOPPED",warehouse_id="wh2"} 1' in text
+    assert 'sqlgate_pool_workers{warehouse_id="wh1"} 2' in text
+    assert 'sqlgate_pool_cold_starts{warehouse_id="wh1"} 1' in text
+    assert 'sqlgate_pool_scheduler{key="capacity",warehouse_id="wh1"} 8' in text
+    assert 'sqlgate_pool_scheduler_lanes_queued{lane="short",warehouse_id="wh1"} 3' in text
     assert 'sqlgate_statements{state="RUNNING"} 0' in text
+    # One TYPE line per family, whatever the number of warehouses.
+    assert text.count("# TYPE sqlgate_pool_workers gauge") == 1
