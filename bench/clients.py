@@ -37,6 +37,8 @@ class Target:
     url: str
     token: str
     warehouse_id: str = "sqlgate0000000001"
+    # Process group of a gateway the harness started (its workers included), for /proc reads.
+    pgid: int | None = None
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,13 @@ class RestClient:
             error = resp.get("status", {}).get("error") or {}
             raise ClientError(error.get("error_code", state or "UNKNOWN"),
                               error.get("message", f"statement ended {state}"))
-        return self._read(resp)
+        try:
+            return self._read(resp)
+        finally:
+            if self.disposition != "INLINE":
+                # As the connectors do (CloseOperation): the chunks leave the store now, so
+                # repeated large results do not pile up on disk and skew later samples.
+                self.request("DELETE", f"/api/2.0/sql/statements/{resp['statement_id']}")
 
     def _wait(self, resp: dict[str, Any], deadline: float) -> dict[str, Any]:
         statement_id = resp.get("statement_id")

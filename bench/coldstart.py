@@ -54,13 +54,16 @@ async def _measure(settings: Settings, runs: int, warm: int) -> dict[str, Any]:
     try:
         cold: list[float] = []
         for i in range(runs):
-            assert pool.state == STOPPED
+            if pool.state != STOPPED:
+                raise RuntimeError(f"pool not STOPPED before cold run {i}: {pool.state}")
             began = time.perf_counter()
             result = await pool.run(_task(i), _Events())
             cold.append(time.perf_counter() - began)
-            assert result.batches[0].num_rows == 1
+            if result.batches[0].num_rows != 1:
+                raise RuntimeError("SELECT 1 did not return one row")
             await pool.stop()
         out["cold_start_s"] = {"p50": _q(cold, 0.5), "p99": _q(cold, 0.99), "n": len(cold)}
+        out["cold_samples_s"] = cold
 
         await pool.start()
         for i in range(20):  # warm up the worker, the estimate path and the connections
@@ -98,6 +101,23 @@ async def _measure(settings: Settings, runs: int, warm: int) -> dict[str, Any]:
     return out
 
 
+def measure(runs: int = 10, warm: int = 300, lake: str | None = None) -> dict[str, Any]:
+    """Cold starts and warm dispatch of a one-worker pool; figures as in the module doc.
+
+    >>> measure(runs=2, warm=20)["cold_start_s"]["n"]  # doctest: +SKIP
+    2
+    """
+    with tempfile.TemporaryDirectory(prefix="sqlgate-coldstart-") as tmp:
+        root = lake or str(Path(tmp) / "lake")
+        Path(root).mkdir(parents=True, exist_ok=True)
+        settings = Settings.load(env={}, overrides={
+            "lake": root, "results": str(Path(tmp) / "results"),
+            "cache_dir": str(Path(tmp) / "cache"), "min_workers": 0, "max_workers": 1,
+            "auto_stop_s": 0, "threads": 1, "memory_limit": "1GB", "stop_grace_s": 1.0,
+        })
+        return asyncio.run(_measure(settings, runs, warm))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its numbers as JSON."""
     ap = argparse.ArgumentParser(prog="python -m bench.coldstart", description=__doc__)
@@ -105,16 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warm", type=int, default=300, help="warm statements to time")
     ap.add_argument("--lake", help="lake root (SELECT 1 reads no table; default: empty dir)")
     args = ap.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="sqlgate-coldstart-") as tmp:
-        lake = args.lake or str(Path(tmp) / "lake")
-        Path(lake).mkdir(parents=True, exist_ok=True)
-        settings = Settings.load(env={}, overrides={
-            "lake": lake, "results": str(Path(tmp) / "results"),
-            "cache_dir": str(Path(tmp) / "cache"), "min_workers": 0, "max_workers": 1,
-            "auto_stop_s": 0, "threads": 1, "memory_limit": "1GB", "stop_grace_s": 1.0,
-        })
-        numbers = asyncio.run(_measure(settings, args.runs, args.warm))
-    print(json.dumps(numbers, indent=2))
+    print(json.dumps(measure(args.runs, args.warm, args.lake), indent=2))
     return 0
 
 

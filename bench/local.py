@@ -62,7 +62,8 @@ class LocalGateway:
     @property
     def target(self) -> Target:
         """Where clients reach this gateway."""
-        return Target(self.url, self.token, self.warehouse_id)
+        return Target(self.url, self.token, self.warehouse_id,
+                      pgid=self.proc.pid if self.proc else None)
 
     def command(self) -> list[str]:
         """The command line that starts this gateway."""
@@ -142,3 +143,33 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
 
+
+
+def group_pids(pgid: int) -> list[int]:
+    """Processes of a process group (Linux /proc); empty where /proc is missing."""
+    pids = []
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            # Field 5 is the pgrp; the command name (field 2) may hold spaces: split after ')'.
+            fields = entry.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid:
+                pids.append(int(entry.parent.name))
+    return sorted(pids)
+
+
+def reset_peak_rss(pgid: int) -> None:
+    """Reset VmHWM (peak RSS) of every process of the group (`5` > clear_refs, Linux 4.0+)."""
+    for pid in group_pids(pgid):
+        with contextlib.suppress(OSError):
+            Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def peak_rss(pgid: int) -> dict[int, int]:
+    """pid -> peak RSS bytes (VmHWM) since start or the last `reset_peak_rss`."""
+    out = {}
+    for pid in group_pids(pgid):
+        with contextlib.suppress(OSError, ValueError):
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    out[pid] = int(line.split()[1]) * 1024
+    return out

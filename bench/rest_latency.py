@@ -93,17 +93,37 @@ def local_gateway(timeout_s: float = 90.0) -> Iterator[str]:
                 proc.kill()
 
 
-def run_select_1(client: httpx.Client, token: str = TOKEN, check: bool = True) -> bool:
+def run_select_1(
+    client: httpx.Client, token: str = TOKEN, check: bool = True, warehouse: str = WAREHOUSE
+) -> bool:
     """One `SELECT 1` through the API; True when it SUCCEEDED with the right row."""
     r = client.post(
         "/api/2.0/sql/statements",
-        json={"statement": "SELECT 1", "warehouse_id": WAREHOUSE, "wait_timeout": "10s"},
+        json={"statement": "SELECT 1", "warehouse_id": warehouse, "wait_timeout": "10s"},
         headers={"Authorization": f"Bearer {token}"},
     )
     ok = r.status_code == 200 and r.json().get("result", {}).get("data_array") == [["1"]]
     if check and not ok:
         raise RuntimeError(f"SELECT 1 failed: {r.status_code} {r.text[:300]}")
     return ok
+
+
+def measure_rest(url: str, token: str, warehouse: str = WAREHOUSE, n: int = 500) -> list[float]:
+    """`n` sequential `SELECT 1` POSTs over one keep-alive connection; seconds per call.
+
+    >>> measure_rest("http://127.0.0.1:8000", "dapi...", n=10)  # doctest: +SKIP
+    """
+    with httpx.Client(base_url=url, timeout=60) as client:
+        return timed(lambda: run_select_1(client, token, warehouse=warehouse), n)
+
+
+def measure_duckdb(n: int = 500) -> list[float]:
+    """`n` `SELECT 1` on an in-process DuckDB connection; seconds per call."""
+    con = duckdb.connect()
+    try:
+        return timed(lambda: con.sql("SELECT 1").fetchall(), n)
+    finally:
+        con.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,8 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--token", default=TOKEN)
     args = ap.parse_args(argv)
 
-    con = duckdb.connect()
-    duck = percentiles(timed(lambda: con.sql("SELECT 1").fetchall(), args.n))
+    duck = percentiles(measure_duckdb(args.n))
 
     @contextmanager
     def target() -> Iterator[str]:
@@ -125,8 +144,8 @@ def main(argv: list[str] | None = None) -> int:
             with local_gateway() as url:
                 yield url
 
-    with target() as url, httpx.Client(base_url=url, timeout=60) as client:
-        rest = percentiles(timed(lambda: run_select_1(client, args.token), args.n))
+    with target() as url:
+        rest = percentiles(measure_rest(url, args.token, n=args.n))
     print(f"SELECT 1, {args.n} sequential calls (ms)")
     print(f"{'path':<28}{'p50':>8}{'p90':>8}{'p99':>8}{'mean':>8}")
     for name, p in (("REST gateway (warm pool)", rest), ("DuckDB in-process", duck)):

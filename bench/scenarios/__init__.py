@@ -7,7 +7,9 @@ from collections.abc import Callable
 
 from bench.context import BenchContext, Section
 
-SCENARIOS = ("concurrency", "mixed", "coldstart", "fetch", "prefetch", "peers")
+SCENARIOS = (
+    "concurrency", "mixed", "coldstart", "fetch", "prefetch", "peers", "engine_tpch",
+)
 
 
 def scenario(name: str) -> Callable[[BenchContext], Section]:

@@ -5,7 +5,13 @@
 - INLINE + JSON_ARRAY through the gateway, with the inline limit raised so it fits;
 - DuckDB in-process reading the same rows into Arrow (the floor).
 
-Every path must return the same row count; a mismatch is reported as an error.
+Every path must return the same row count; a mismatch is reported as an error. Goals of
+issue 8: EXTERNAL_LINKS >= 10x the throughput of INLINE, and within 2x of DuckDB. For a
+gateway the harness started, the peak RSS (VmHWM) of its worker processes and of the gateway
+is read from /proc around each sample (reset before it), so the write's memory is on record.
+
+A last part writes lineitem with `fetch.ChunkWriter` and reads it back with
+`fetch.download_arrow` at several chunk targets (bench/fetch_client.py, local store).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import Any
 from bench import plots
 from bench.clients import ClientError, DuckDBClient, Fetched, RestClient, Target, duckdb_baseline
 from bench.context import BenchContext, Section, Table
+from bench.local import peak_rss, reset_peak_rss
 from bench.queries import translate
 from bench.stats import percentile, ratio
 
@@ -25,6 +32,11 @@ QUERY = "SELECT * FROM lineitem"
 BASELINE = "duckdb in-process"
 _INLINE_LIMIT = str(2 * 1024**3)
 _THREADS = 8
+GOAL_VS_INLINE = 10.0
+GOAL_VS_DUCKDB = 2.0
+EXTERNAL = "EXTERNAL_LINKS arrow (fetch.client)"
+INLINE = "INLINE JSON_ARRAY"
+_CHUNK_TARGETS_MIB = (4, 16, 64)
 
 
 def run(ctx: BenchContext) -> Section:
@@ -47,11 +59,11 @@ def run(ctx: BenchContext) -> Section:
                                 timeout_s=ctx.query_timeout_s)
             clients += [ext, inline]
             paths["EXTERNAL_LINKS arrow (bench client)"] = lambda: ext.run(QUERY)
-            paths["EXTERNAL_LINKS arrow (fetch.client)"] = lambda: _fetch_client(ctx, target)
-            paths["INLINE JSON_ARRAY"] = lambda: inline.run(QUERY)
+            paths[EXTERNAL] = lambda: _fetch_client(ctx, target)
+            paths[INLINE] = lambda: inline.run(QUERY)
         try:
             for name, call in paths.items():
-                samples[name] = _repeat(ctx, name, call)
+                samples[name] = _repeat(ctx, name, call, target)
         finally:
             for c in clients:
                 c.close()
@@ -80,12 +92,24 @@ def run(ctx: BenchContext) -> Section:
         section.notes.append(f"ERROR: paths returned different row counts: {summary}")
     section.summary = summary
     section.raw = samples
+    section.tables.append(_goals(summary))
+    section.tables += _memory_table(samples)
+    try:
+        section.raw["chunk_targets"] = _chunk_targets(ctx, lake.files["lineitem"])
+    except (OSError, RuntimeError, ValueError) as exc:
+        section.notes.append(f"chunk-target part failed: {exc}")
+    else:
+        section.tables.append(Table(
+            "ChunkWriter write + download_arrow, local store, lineitem (best of 2)",
+            ["target MiB", "chunks", "write MiB/s", "download MiB/s"],
+            [[r["target_mib"], r["chunks"], r["write_mb_s"], r["read_mb_s"]]
+             for r in section.raw["chunk_targets"]]))
     table = []
     for name, s in summary.items():
         mbps = s["bytes"] / s["p50_s"] / 1e6 if s["bytes"] and s["p50_s"] else None
         table.append([name, s["n"], s["errors"], s["rows"], s["p50_s"], s["rows_per_s"], mbps,
                       ratio(s["p50_s"], base["p50_s"])])
-    section.tables.append(Table(
+    section.tables.insert(0, Table(
         f"Reading `{QUERY}`", ["path", "n", "errors", "rows", "p50 s", "rows/s",
                                "MB/s (bytes received)", "p50 ÷ duckdb"], table))
     section.plots.append(str(plots.bars(
@@ -95,14 +119,67 @@ def run(ctx: BenchContext) -> Section:
     return section
 
 
-def _repeat(ctx: BenchContext, name: str, call: Callable[[], Fetched]) -> list[dict[str, Any]]:
+def _goals(summary: dict[str, Any]) -> Table:
+    """Throughput of EXTERNAL_LINKS against INLINE and DuckDB, with the issue's goals."""
+    ext, inline, duck = (summary.get(k, {}) for k in (EXTERNAL, INLINE, BASELINE))
+    vs_inline = ratio(inline.get("p50_s"), ext.get("p50_s"))
+    vs_duck = ratio(ext.get("p50_s"), duck.get("p50_s"))
+
+    def verdict(ok: bool | None) -> str | None:
+        return None if ok is None else "met" if ok else "MISSED"
+
+    return Table("Goals (p50 times of the same rows)", ["figure", "measured", "goal", "verdict"], [
+        ["EXTERNAL_LINKS speed-up over INLINE (x)", vs_inline, f">= {GOAL_VS_INLINE}",
+         verdict(None if vs_inline is None else vs_inline >= GOAL_VS_INLINE)],
+        ["EXTERNAL_LINKS time ÷ DuckDB (x)", vs_duck, f"<= {GOAL_VS_DUCKDB}",
+         verdict(None if vs_duck is None else vs_duck <= GOAL_VS_DUCKDB)],
+    ])
+
+
+def _memory_table(samples: dict[str, list[dict[str, Any]]]) -> list[Table]:
+    rows = []
+    for name, runs in samples.items():
+        worker = [s["worker_peak_rss"] for s in runs if s.get("worker_peak_rss")]
+        gateway = [s["gateway_peak_rss"] for s in runs if s.get("gateway_peak_rss")]
+        if worker or gateway:
+            rows.append([name, max(worker) / 2**20 if worker else None,
+                         max(gateway) / 2**20 if gateway else None])
+    if not rows:
+        return []
+    return [Table("Peak RSS during a sample (VmHWM, reset before each; max over samples)",
+                  ["path", "worker MiB", "gateway MiB"], rows)]
+
+
+def _chunk_targets(ctx: BenchContext, files: list[str]) -> list[dict[str, Any]]:
+    """bench/fetch_client.py's measurement on this run's lineitem, local store."""
+    import pyarrow.parquet as pq
+
+    from bench.fetch_client import local_store, measure
+
+    table = pq.ParquetDataset(files).read()
+    out = []
+    with local_store(ctx.work / "chunk-targets") as store:
+        for mib in _CHUNK_TARGETS_MIB:
+            runs = [measure(store, table, mib * 2**20, 4, None) for _ in range(2)]
+            out.append({"target_mib": mib, "chunks": runs[0]["chunks"],
+                        "write_mb_s": max(r["write_mb_s"] for r in runs),
+                        "read_mb_s": max(r["read_mb_s"] for r in runs), "runs": runs})
+    return out
+
+
+def _repeat(
+    ctx: BenchContext, name: str, call: Callable[[], Fetched], target: Target | None = None
+) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
+    pgid = target.pgid if target is not None else None
     # One untimed run first, so the first sample does not pay for a cold pool or cache.
     try:
         call()
     except ClientError as exc:
         return [{"ok": False, "seconds": 0.0, "error": f"warm-up: {exc}"}]
     for i in range(ctx.repeats):
+        if pgid is not None:
+            reset_peak_rss(pgid)
         start = time.perf_counter()
         try:
             got = call()
@@ -111,6 +188,10 @@ def _repeat(ctx: BenchContext, name: str, call: Callable[[], Fetched]) -> list[d
             continue
         out.append({"ok": True, "seconds": time.perf_counter() - start, "rows": got.rows,
                     "bytes": got.bytes, "chunks": got.chunks})
+        if pgid is not None:
+            peaks = peak_rss(pgid)
+            out[-1]["gateway_peak_rss"] = peaks.pop(pgid, None)
+            out[-1]["worker_peak_rss"] = max(peaks.values(), default=None)
         if ctx.progress:
             print(f"  fetch {name} #{i + 1}: {out[-1]['seconds']:.3f}s", file=sys.stderr)
     return out
@@ -137,6 +218,7 @@ def _fetch_client(ctx: BenchContext, target: Target) -> Fetched:
         except FetchError as exc:
             raise ClientError("IO_ERROR", str(exc)) from exc
         chunks = int((resp.get("manifest") or {}).get("total_chunk_count") or 0)
+        api.request("DELETE", f"/api/2.0/sql/statements/{resp['statement_id']}")
         return Fetched(table.num_rows, table.nbytes, chunks)
     finally:
         api.close()
