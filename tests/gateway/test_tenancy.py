@@ -86,11 +86,11 @@ def _run(c: TestClient, headers: dict[str, str], wh: str, sql: str) -> dict[str,
     r = c.post(URL, headers=headers,
                json={"statement": sql, "warehouse_id": wh, "wait_timeout": "30s"})
     assert r.status_code == 200, r.text
-    return r.json()  # type: ignore[no-any-return]
+    return r.json()
 
 
 def _state(c: TestClient, headers: dict[str, str], wh: str) -> str:
-    return c.get(f"/api/2.0/sql/warehouses/{wh}", headers=headers).json()["state"]  # type: ignore[no-any-return]
+    return c.get(f"/api/2.0/sql/warehouses/{wh}", headers=headers).json()["state"]
 
 
 def test_stop_in_one_workspace_leaves_the_other_running(
