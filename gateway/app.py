@@ -178,6 +178,7 @@ def build_app(
         houses,
         max_statements=settings.gateway.max_statements,
         retention_s=settings.gateway.statement_retention_s,
+        abandon_s=settings.gateway.statement_abandon_s,
         result_ttl_s=float(settings.fetch.result_ttl_s),
         inline_byte_limit=settings.gateway.inline_byte_limit,
         on_finish=metrics.statement_finished,

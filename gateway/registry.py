@@ -11,9 +11,12 @@ Both front-ends (REST and Thrift) use it the same way::
 
 State machine: PENDING → RUNNING → SUCCEEDED | FAILED | CANCELED, and SUCCEEDED → CLOSED
 (by close, or ``result_ttl_s`` after success). A terminal statement is forgotten
-``statement_retention_s`` after it ended (then `get` raises NotFound). The registry holds at
-most ``max_statements``; past that, the oldest forgotten-able ones go first, and when every
-statement is still running a submit is refused with 429 before anything executes.
+``statement_retention_s`` after it ended (then `get` raises NotFound). A pending or running
+statement its client stopped polling (`get`, `wait`, `wait_change`) for ``abandon_s`` is
+cancelled by the sweep, as Databricks does after 15 minutes, then forgotten like any other.
+The registry holds at most ``max_statements``; past that, the oldest forgotten-able ones go
+first, and when every statement is still running a submit is refused with 429 before
+anything executes.
 """
 
 from __future__ import annotations
@@ -67,6 +70,8 @@ class Statement:
     queued_at: float | None = None
     started_at: float | None = None
     ended_at: float | None = None
+    # Last time the client asked about it; a statement nobody asks about is abandoned.
+    polled_at: float = 0.0
     # Set (and replaced) on every state change, so waiters wake without polling.
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     admitted: asyncio.Event = field(default_factory=asyncio.Event)
@@ -128,6 +133,7 @@ class StatementRegistry:
         inline_byte_limit: int = 25 * 1024 * 1024,
         on_close: OnClose | None = None,
         on_finish: Callable[[Statement], None] | None = None,
+        abandon_s: float = 900.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.backend = backend
@@ -135,6 +141,7 @@ class StatementRegistry:
         self.retention_s = retention_s
         self.result_ttl_s = result_ttl_s
         self.inline_byte_limit = inline_byte_limit
+        self.abandon_s = abandon_s
         self.clock = clock
         self._on_close = on_close
         self._on_finish = on_finish
@@ -161,6 +168,7 @@ class StatementRegistry:
             self._forget(stmt)
             raise NotFound(f"Statement {statement_id} not found", error_code="NOT_FOUND")
         self._expire_result(stmt, now)
+        stmt.polled_at = now
         return stmt
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -177,7 +185,8 @@ class StatementRegistry:
         if not task.statement_id:
             task = dataclasses.replace(task, statement_id=new_statement_id())
         self._make_room()
-        stmt = Statement(task=task, submitted_at=self.clock())
+        now = self.clock()
+        stmt = Statement(task=task, submitted_at=now, polled_at=now)
         self._statements[stmt.id] = stmt
         stmt.runner = asyncio.create_task(self._run(stmt), name=f"statement-{stmt.id}")
         if admission_timeout > 0:
@@ -191,6 +200,7 @@ class StatementRegistry:
     async def wait(self, stmt: Statement, timeout: float) -> Statement:
         """Wait until the statement is terminal or ``timeout`` seconds passed."""
         deadline = self.clock() + timeout
+        stmt.polled_at = self.clock()
         while not stmt.state.terminal:
             left = deadline - self.clock()
             if left <= 0:
@@ -201,6 +211,7 @@ class StatementRegistry:
 
     async def wait_change(self, stmt: Statement, timeout: float) -> Statement:
         """Wait for the next state change (or the timeout); for long-polling fronts."""
+        stmt.polled_at = self.clock()
         if not stmt.state.terminal:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stmt.changed.wait(), timeout)
@@ -219,11 +230,15 @@ class StatementRegistry:
         return stmt
 
     async def sweep(self) -> int:
-        """Drop expired results and forget expired statements; returns how many were forgotten."""
+        """Cancel abandoned statements, drop expired results and forget expired statements;
+        returns how many were forgotten."""
         now = self.clock()
         gone = 0
         for stmt in list(self._statements.values()):
-            if self._expired(stmt, now):
+            if self._abandoned(stmt, now):
+                log.info("statement %s cancelled: not polled for %.0f s", stmt.id, self.abandon_s)
+                self._cancel(stmt)
+            elif self._expired(stmt, now):
                 self._forget(stmt)
                 gone += 1
             elif self._result_expired(stmt, now):
@@ -340,6 +355,13 @@ class StatementRegistry:
             stmt.state.terminal
             and stmt.ended_at is not None
             and now - stmt.ended_at > self.retention_s
+        )
+
+    def _abandoned(self, stmt: Statement, now: float) -> bool:
+        return (
+            self.abandon_s > 0
+            and not stmt.state.terminal
+            and now - stmt.polled_at > self.abandon_s
         )
 
     def _result_expired(self, stmt: Statement, now: float) -> bool:

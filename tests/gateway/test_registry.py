@@ -130,3 +130,34 @@ def test_inline_limit_in_registry() -> None:
         assert "at most 1000 bytes" in stmt.error.message
 
     asyncio.run(main())
+
+
+def test_statements_nobody_polls_are_cancelled_then_forgotten() -> None:
+    async def main() -> None:
+        clock = Clock()
+        backend = FakeBackend()
+        reg = StatementRegistry(backend, abandon_s=900.0, retention_s=60.0, clock=clock)
+        polled = await reg.submit(task("SLEEP 30"))
+        left = await reg.submit(task("SLEEP 30"))
+        clock.now += 600.0
+        reg.get(polled.id, "default")  # the client still asks about this one
+        with pytest.raises(NotFound):
+            reg.get(left.id, "other")  # another workspace asking does not keep it alive
+        clock.now += 400.0
+        assert await reg.sweep() == 0
+        assert left.state is StatementState.CANCELED
+        assert polled.state is StatementState.RUNNING
+        await asyncio.sleep(0.01)
+        assert backend.cancelled == [left.id]
+        clock.now += 61.0
+        await reg.sweep()
+        with pytest.raises(NotFound):
+            reg.get(left.id, "default")
+        # wait/wait_change are polls too (the Thrift front long-polls with them).
+        await reg.wait_change(polled, 0.01)
+        clock.now += 899.0
+        await reg.sweep()
+        assert polled.state is StatementState.RUNNING
+        reg.cancel(polled.id, "default")
+
+    asyncio.run(main())
