@@ -49,7 +49,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--query", action="append", dest="queries",
                    help="run only these TPC-H queries (e.g. --query q01; repeatable)")
     p.add_argument("--query-timeout", type=float, default=600.0)
-    p.add_argument("--thrift-path", help="HTTP path of the Thrift front, to add Thrift streams")
+    p.add_argument("--thrift-path", help="HTTP path of the Thrift front, to add Thrift streams "
+                   "(default with --start-local: /sql/1.0/warehouses/<id>)")
+    p.add_argument("--no-thrift", action="store_true",
+                   help="no Thrift streams in `concurrency` with --start-local")
     p.add_argument("--prefetch-files", type=int, default=200,
                    help="files (about 1 MB each) of the prefetch scenario's table")
     p.add_argument("--latency-ms", type=float, default=20.0,
@@ -86,7 +89,7 @@ def context(args: argparse.Namespace) -> BenchContext:
         repeats=args.repeats, max_rounds=args.max_rounds, seed=args.seed, target=target,
         start_local=args.start_local, data_dir=args.data.resolve(), settings=settings,
         query_timeout_s=args.query_timeout, only_queries=args.queries,
-        thrift_path=args.thrift_path, progress=not args.no_progress,
+        thrift_path=args.thrift_path, thrift=not args.no_thrift, progress=not args.no_progress,
         prefetch_files=args.prefetch_files, latency_ms=args.latency_ms,
     )
 

@@ -60,6 +60,8 @@ class BenchContext:
     query_timeout_s: float = 600.0
     only_queries: list[str] | None = None
     thrift_path: str | None = None
+    # Also drive a started gateway through databricks-sql-connector (Thrift) in `concurrency`.
+    thrift: bool = True
     progress: bool = True
     gateways_started: list[dict[str, Any]] = field(default_factory=list)
     _lake: TpchLake | None = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench import plots
+from bench import plots, thrift_vs_rest
 from bench.clients import Client, DuckDBClient, Target, ThriftClient, duckdb_baseline
 from bench.context import BenchContext, Section, Table
 from bench.queries import translate
@@ -42,13 +42,18 @@ def run(ctx: BenchContext) -> Section:
                                  "baseline only")
         else:
             workload = list(queries.items())
+            _warm_up(ctx, target)
             runs["sqlgate REST"] = run_system(
                 ctx, "concurrency sqlgate REST", rest_factory(ctx, target), workload,
                 ctx.streams, ctx.duration_s,
             )
-            if ctx.thrift_path:
+            path = ctx.thrift_path or (
+                f"/sql/1.0/warehouses/{target.warehouse_id}"
+                if ctx.start_local and ctx.thrift else None)
+            if path:
+                section.params["thrift_path"] = path
                 runs["sqlgate Thrift"] = run_system(
-                    ctx, "concurrency sqlgate Thrift", _thrift_factory(ctx, target),
+                    ctx, "concurrency sqlgate Thrift", _thrift_factory(ctx, target, path),
                     workload, ctx.streams, ctx.duration_s,
                 )
     conn = duckdb_baseline(lake.files, threads)
@@ -70,6 +75,10 @@ def run(ctx: BenchContext) -> Section:
     }
     section.tables.append(Table("Throughput and latency (all queries)", OVERALL_HEADERS,
                                 overall_rows(summaries, BASELINE)))
+    if "sqlgate Thrift" in summaries:
+        section.tables.append(Table(
+            "Thrift (databricks-sql-connector) vs REST, same streams and orders",
+            ["metric", "REST", "Thrift", "Thrift ÷ REST"], thrift_vs_rest.compare(summaries)))
     section.tables.append(_per_query_table(summaries, list(queries)))
     out = ctx.out
     section.plots.append(str(plots.latency_boxes(
@@ -103,9 +112,17 @@ def _per_query_table(summaries: dict[str, dict[str, Any]], names: list[str]) -> 
     return Table("Per query", headers, rows)
 
 
-def _thrift_factory(ctx: BenchContext, target: Target) -> Any:
+def _warm_up(ctx: BenchContext, target: Target) -> None:
+    """One untimed statement, so the first system measured does not pay the pool's start."""
+    client = rest_factory(ctx, target)(0)
+    try:
+        client.run("SELECT 1")
+    finally:
+        client.close()
+
+
+def _thrift_factory(ctx: BenchContext, target: Target, path: str) -> Any:
     def make(_: int) -> Client:
-        assert ctx.thrift_path is not None
-        return ThriftClient(target, ctx.thrift_path, ctx.catalog, ctx.schema)
+        return ThriftClient(target, path, ctx.catalog, ctx.schema)
 
     return make

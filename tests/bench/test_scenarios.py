@@ -62,6 +62,21 @@ def test_coldstart_without_gateway_measures_the_floor(tmp_path: Path, bench_data
     assert len(section["raw"]["duckdb_select1_s"]) == section["params"]["warm_repeats"] == 40
     assert section["raw"]["cold_s"] == []
     assert "no gateway" in doc["_report"]
+    # The pool-level part needs no gateway: it ran with --repeats cold starts.
+    assert len(section["raw"]["pool_cold_s"]) == 2
+    assert section["summary"]["pool"]["warm_ms"]["n"] == 120
+
+
+def test_engine_tpch_compares_every_query_with_duckdb(tmp_path: Path, bench_data: Path) -> None:
+    doc = bench(tmp_path, bench_data, "engine_tpch", "--query", "q01", "--query", "q06")
+    section = doc["scenarios"]["engine_tpch"]
+    queries = section["raw"]["queries"]
+    assert [q["query"] for q in queries] == ["q01", "q06"]
+    assert [(q["rows"], q["duckdb_rows"]) for q in queries] == [(4, 4), (1, 1)]
+    total = sum(q["engine_s"] for q in queries)
+    assert section["summary"]["engine_total_s"] == total
+    assert section["summary"]["row_count_mismatches"] == []
+    assert "| q01 | 4 |" in doc["_report"] and "| total |" in doc["_report"]
 
 
 def test_fetch_reads_every_lineitem_row(
