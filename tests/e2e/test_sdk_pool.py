@@ -88,3 +88,24 @@ def test_external_links_arrow_stream(w: WorkspaceClient) -> None:
         StatementState.CLOSED
     )
     assert httpx.get(first.external_link, timeout=30).status_code in (403, 404)
+
+
+def test_metrics_of_the_real_pool(
+    w: WorkspaceClient, gateway_server: tuple[str, str, Settings],
+) -> None:
+    import httpx
+
+    url, _, settings = gateway_server
+    r = w.statement_execution.execute_statement(
+        warehouse_id=WH, statement="SELECT count(*) FROM main.tpch.region", wait_timeout="50s")
+    assert r.status.state == StatementState.SUCCEEDED
+    text = httpx.get(f"{url}/metrics", timeout=10.0).text
+    wh = f'warehouse_id="{settings.gateway.warehouse_id}"'
+    assert 'sqlgate_statements{state="SUCCEEDED"}' in text  # statements by state
+    assert 'sqlgate_statement_seconds_bucket{le="0.1",state="SUCCEEDED"}' in text  # latency
+    assert "# TYPE sqlgate_statement_queue_seconds histogram" in text
+    for lane in ("short", "long"):  # queue depth per lane
+        assert f'sqlgate_pool_scheduler_lanes_queued{{lane="{lane}",{wh}}}' in text
+    assert f'sqlgate_pool_workers{{{wh}}}' in text
+    assert f'sqlgate_pool_cold_starts{{{wh}}}' in text
+    assert f'sqlgate_pool_state{{state="RUNNING",{wh}}} 1' in text
