@@ -40,7 +40,9 @@ LONG_QUERIES = ("q01", "q09", "q18")
 _LOOKUPS = 64
 # Short streams beside the long ones: enough to measure a p95, few enough not to be a load.
 _SHORT_STREAMS = 4
-_METRIC = re.compile(r'^(sqlgate_pool_[a-z0-9_]+)(\{key="([^"]*)"\})? ([-0-9.e+]+)$')
+# Pool gauges carry warehouse_id (one pool per workspace); the bench drives one workspace.
+_METRIC = re.compile(
+    r'^(sqlgate_pool_[a-z0-9_]+)(\{(?:key="([^"]*)",?)?(?:warehouse_id="[^"]*")?\})? ([-0-9.e+]+)$')
 
 
 def lookups(seed: int, sf: float) -> list[tuple[str, str]]:
