@@ -103,7 +103,9 @@ class PoolSettings:
     worker_start_timeout_s: float = 30.0
     stop_grace_s: float = 30.0
     # A statement is short when it scans at most this many bytes and files...
-    short_max_bytes: int = 64 * MiB
+    # (128 MiB: one data file as the lake writer sizes them, so a lookup pruned to one file
+    # is short, a TPC-H SF1 scan of lineitem, 367 MB, is long.)
+    short_max_bytes: int = 128 * MiB
     short_max_files: int = 64
     # ...and earlier runs of the same fingerprint took at most this long.
     short_max_seconds: float = 1.0
