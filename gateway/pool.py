@@ -14,6 +14,10 @@
   `auto_stop_seconds` with nothing running or queued, replaces dead workers and pings
   live ones every `heartbeat_s`; a worker missing `_MISSED_BEATS` pings is killed.
 - A worker that dies fails only its own statements, with the cause in the message.
+- Dual mode keeps whole workers for short statements (gateway/placement.py) and runs the
+  other workers, where the long scans go, at a lower CPU priority (`long_worker_nice`),
+  so on a machine with fewer cores than threads a short statement still gets the cores
+  first. FIFO mode does neither: same pool, same slots, one lane.
 - Every blocking call (process start, Flight) runs in the pool's own thread pool.
 """
 
@@ -26,14 +30,15 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
+from gateway import placement
 from gateway.backend import StatementEvents, StatementFailed, StatementResult
 from gateway.errors import TemporarilyUnavailable
 from gateway.fingerprint import fingerprint
-from gateway.scheduler import Lane, Scheduler
-from gateway.workers import Call, LocalProcessProvider, Worker, WorkerProvider
+from gateway.placement import Member
+from gateway.scheduler import Lane, Scheduler, Slot
+from gateway.workers import Call, LocalProcessProvider, WorkerProvider
 from sqlgate.settings import Settings
 from sqlgate.types import CostEstimate, StatementError, StatementTask
 
@@ -47,16 +52,6 @@ _GROW_AFTER_WAIT_S = 0.2
 _CANCEL_WAIT_S = 5.0
 
 Estimator = Callable[[StatementTask], CostEstimate]
-
-
-@dataclass(eq=False)
-class _Member:
-    worker: Worker
-    started_at: float
-    calls: dict[str, Call] = field(default_factory=dict)
-    misses: int = 0
-    draining: bool = False
-    lost_reason: str | None = None
 
 
 class WarehousePool:
@@ -82,8 +77,9 @@ class WarehousePool:
         self._estimate_engine: Any = None
         self.clock = clock
         self.scheduler = Scheduler(self._ps, clock=clock)
-        self._members: list[_Member] = []
+        self._members: list[Member] = []
         self._spawns: set[asyncio.Task[None]] = set()
+        self._stopping: set[asyncio.Future[None]] = set()
         self._state = STOPPED
         self._closing = False
         self._restart_after_stop = False
@@ -188,6 +184,8 @@ class WarehousePool:
         for member in list(self._members):
             member.worker.kill()
         self._members.clear()
+        if self._stopping:  # workers retired by a cancelled control tick, still exiting
+            await asyncio.wait(self._stopping, timeout=15.0)
         close = getattr(self._provider, "close", None)
         if callable(close):
             await asyncio.get_running_loop().run_in_executor(self._executor, close)
@@ -215,16 +213,19 @@ class WarehousePool:
             raise
         await self.scheduler.wait(slot)
         demote: asyncio.TimerHandle | None = None
-        member = self._pick()
+        member = placement.pick(self._members, slot.lane, self._ps)
         call = Call(task.statement_id)
         try:
             if member is None:
                 raise StatementFailed(StatementError(
                     "TEMPORARILY_UNAVAILABLE", "No worker was available to run the statement."))
             member.calls[task.statement_id] = call
+            if lane is Lane.LONG:
+                member.long.add(task.statement_id)
             events.running()
             if lane is Lane.SHORT:
-                demote = loop.call_later(self._ps.short_max_seconds, self.scheduler.demote, slot)
+                demote = loop.call_later(self._ps.short_max_seconds, self._demote, slot,
+                                         member, task.statement_id)
             began = self.clock()
             result = await self._execute(member, task, call)
             self.scheduler.observe(fp, self.clock() - began)
@@ -239,10 +240,16 @@ class WarehousePool:
                 demote.cancel()
             if member is not None:
                 member.calls.pop(task.statement_id, None)
+                member.long.discard(task.statement_id)
             self.scheduler.release(slot)
             self._last_active = self.clock()
 
-    async def _execute(self, member: _Member, task: StatementTask, call: Call) -> StatementResult:
+    def _demote(self, slot: Slot, member: Member, statement_id: str) -> None:
+        """The short budget ran out: the statement now counts as a long one, where it runs."""
+        if self.scheduler.demote(slot) and statement_id in member.calls:
+            member.long.add(statement_id)
+
+    async def _execute(self, member: Member, task: StatementTask, call: Call) -> StatementResult:
         loop = asyncio.get_running_loop()
         fut = loop.run_in_executor(self._executor, member.worker.run, task, call)
         try:
@@ -259,7 +266,7 @@ class WarehousePool:
             raise
 
     def _explain(
-        self, member: _Member | None, call: Call, exc: StatementFailed
+        self, member: Member | None, call: Call, exc: StatementFailed
     ) -> StatementFailed:
         """The error a statement reports: the stop or heartbeat reason wins over the symptom."""
         if member is None:
@@ -294,17 +301,14 @@ class WarehousePool:
 
     # -- membership -------------------------------------------------------------------------
 
-    def _pick(self) -> _Member | None:
-        free = [m for m in self._members if not m.draining and m.lost_reason is None
-                and len(m.calls) < self._ps.worker_concurrency]
-        return min(free, key=lambda m: len(m.calls)) if free else None
+    def _ready(self) -> list[Member]:
+        return [m for m in self._members if m.ready]
 
     def _capacity(self) -> None:
         if self._state in (STOPPING, STOPPED):
             self.scheduler.set_capacity(0)
             return
-        ready = [m for m in self._members if not m.draining and m.lost_reason is None]
-        self.scheduler.set_capacity(len(ready) * self._ps.worker_concurrency)
+        self.scheduler.set_capacity(*placement.layout(self._members, self._ps))
 
     def _ensure_started(self) -> None:
         if self._closing or self._state in (RUNNING, STARTING, STOPPING):
@@ -334,7 +338,16 @@ class WarehousePool:
         if self._closing or self._state in (STOPPING, STOPPED):
             await loop.run_in_executor(self._executor, worker.stop, 1.0)
             return
-        self._members.append(_Member(worker, started_at=self.clock()))
+        reserved = placement.wants_reserved(self._members, self._ps)
+        member = Member(worker, started_at=self.clock(), reserved=reserved)
+        if not member.reserved and not self._ps.fifo and self._ps.long_worker_nice > 0:
+            lower = getattr(worker, "lower_priority", None)
+            if callable(lower):
+                await loop.run_in_executor(self._executor, lower, self._ps.long_worker_nice)
+        if self._closing or self._state in (STOPPING, STOPPED):
+            await loop.run_in_executor(self._executor, worker.stop, 1.0)
+            return
+        self._members.append(member)
         self._last_resize = self.clock()
         if self._state == STARTING:
             self._state = RUNNING
@@ -343,7 +356,7 @@ class WarehousePool:
                 self._cold_since = None
         self._capacity()
 
-    def _lose(self, member: _Member, reason: str) -> None:
+    def _lose(self, member: Member, reason: str) -> None:
         """A worker died or hung: take it out; its statements fail on their own calls."""
         if member.lost_reason is not None:
             return
@@ -360,7 +373,7 @@ class WarehousePool:
         if self._state == RUNNING and not self._members and not self._spawns and wanted:
             self._spawn()
 
-    async def _retire(self, members: list[_Member], grace_s: float) -> None:
+    async def _retire(self, members: list[Member], grace_s: float) -> None:
         for m in members:
             m.draining = True
             if m in self._members:
@@ -368,6 +381,10 @@ class WarehousePool:
         self._capacity()
         loop = asyncio.get_running_loop()
         stops = [loop.run_in_executor(self._executor, m.worker.stop, grace_s) for m in members]
+        # Remembered so that shutdown waits for them even if this task is cancelled.
+        self._stopping.update(stops)
+        for stop in stops:
+            stop.add_done_callback(self._stopping.discard)
         if stops:
             await asyncio.wait(stops, timeout=grace_s + 10)
 
@@ -411,10 +428,12 @@ class WarehousePool:
                 and sched.running <= (len(self._members) - 1) * conc // 2
                 and now - self._last_resize >= self._ps.scale_cooldown_s
                 and now - self._last_busy >= self._ps.scale_cooldown_s):
-            idle = [m for m in self._members if not m.calls]
+            # Give back an unreserved worker first: the reserved one keeps short
+            # statements at full priority.
+            idle = placement.retire_order(self._members)
             if idle:
                 self._last_resize = now
-                await self._retire([idle[-1]], grace_s=2.0)
+                await self._retire([idle[0]], grace_s=2.0)
 
     async def _heartbeat_loop(self) -> None:
         beat = self._ps.heartbeat_s
@@ -442,6 +461,7 @@ class WarehousePool:
         return {
             "state": self._state,
             "workers": self.num_workers,
+            "workers_reserved_short": sum(1 for m in self._ready() if m.reserved),
             "workers_starting": len(self._spawns),
             "min_workers": self._ps.min_workers,
             "max_workers": self._ps.max_workers,

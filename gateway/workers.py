@@ -221,6 +221,27 @@ class FlightWorker:
                 "INTERNAL_ERROR", _first_line(exc))
             raise StatementFailed(err) from exc
 
+    def lower_priority(self, nice: int) -> bool:
+        """Run the local process at CPU niceness `nice`; False when remote or not allowed.
+
+        Linux keeps a niceness per thread, and DuckDB's threads exist by the time a worker
+        is ready, so every thread of the process is reniced; threads started later inherit
+        it from the thread that starts them.
+        """
+        if self.proc is None or nice <= 0:
+            return False
+        pid = self.proc.pid
+        try:
+            tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+        except OSError:  # no /proc (macOS): the process's own priority is all there is
+            tids = [pid]
+        changed = False
+        for tid in tids:
+            with contextlib.suppress(OSError):  # a thread that just ended, or no permission
+                os.setpriority(os.PRIO_PROCESS, tid, nice)
+                changed = True
+        return changed
+
     def alive(self) -> bool:
         """Whether the local process still runs (a remote worker counts as alive)."""
         return self.proc is None or self.proc.poll() is None

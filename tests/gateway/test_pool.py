@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -281,3 +282,45 @@ def test_grows_under_queue_wait_up_to_max() -> None:
             await until(lambda: pool.num_workers == 1, timeout=10)  # shrinks back
 
     run(body, timeout=90)
+
+
+def _nice(pid: int) -> set[int]:
+    """The niceness of every thread of a process (field 19 of /proc/<pid>/task/<tid>/stat)."""
+    out = set()
+    for tid in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            out.add(int((tid / "stat").read_text().rsplit(")", 1)[1].split()[16]))
+    return out
+
+
+@pytest.mark.parametrize("fifo", [False, True])
+def test_long_statements_stay_off_the_reserved_worker(fifo: bool) -> None:
+    async def body() -> None:
+        async with open_pool(min_workers=2, max_workers=2, worker_concurrency=2,
+                             long_worker_nice=7, fifo=fifo) as pool:
+            await until(lambda: pool.num_workers == 2)
+            members = list(pool._members)
+            reserved = [m for m in members if m.reserved]
+            longs = [asyncio.ensure_future(pool.run(task("SELECT sleep(1.5) AS big", i),
+                                                    Events())) for i in range(3)]
+            await until(lambda: pool.scheduler.running >= 2)
+            await asyncio.sleep(0.2)
+            short = Events()
+            result = await asyncio.wait_for(pool.run(task("SELECT 9"), short), 5)
+            assert short.lane == "short" and result.batches[0].to_pydict() == {"n": [9]}
+            if fifo:
+                # one lane, no reservation, no priorities: the baseline
+                assert reserved == [] and pool.scheduler.running == 3
+                assert all(_nice(m.worker.pid) == {0} for m in members)
+            else:
+                # two long scans on the unreserved worker, the third waits for its slot
+                assert len(reserved) == 1 and pool.metrics()["workers_reserved_short"] == 1
+                assert pool.scheduler.running == 2 and pool.scheduler.queued == 1
+                assert not reserved[0].long
+                [other] = [m for m in members if not m.reserved]
+                assert len(other.long) == 2
+                assert _nice(reserved[0].worker.pid) == {0}
+                assert _nice(other.worker.pid) == {7}
+            await asyncio.gather(*longs)
+
+    run(body)

@@ -49,7 +49,9 @@ def test_classify_by_estimate_then_history() -> None:
         assert sched.classify(CostEstimate(bytes=10, files=1), fp) is Lane.LONG
         for _ in range(4):  # a moving average: fast runs win it back over a few runs
             sched.observe(fp, 0.01)
-        assert sched.classify(CostEstimate(bytes=5000), fp) is Lane.SHORT
+        assert sched.classify(CostEstimate(bytes=10, files=1), fp) is Lane.SHORT
+        # ...but a quick history never makes a big scan short (it was timed alone)
+        assert sched.classify(CostEstimate(bytes=5000), fp) is Lane.LONG
 
     run(body)
 
@@ -178,5 +180,25 @@ def test_fifo_serves_by_arrival() -> None:
         sched.release(first)
         assert long.granted and not short.granted
         assert sched.reserved_short == 0
+
+    run(body)
+
+
+def test_reserved_workers_set_the_long_limit() -> None:
+    async def body() -> None:
+        sched, _ = make(short_reserved_share=0.25)
+        # 2 workers x 4 slots, one worker reserved: long statements get the other's 4
+        sched.set_capacity(8, long_slots=4)
+        assert (sched.reserved_short, sched.long_limit) == (4, 4)
+        longs = [sched.admit(Lane.LONG, "l") for _ in range(6)]
+        assert granted(longs) == [0, 1, 2, 3]
+        shorts = [sched.admit(Lane.SHORT, "s") for _ in range(4)]
+        assert granted(shorts) == [0, 1, 2, 3]
+        # the reserved worker went away: back to the share counted in slots
+        sched.set_capacity(4)
+        assert (sched.reserved_short, sched.long_limit) == (1, 3)
+        fifo, _ = make(fifo=True)
+        fifo.set_capacity(8, long_slots=4)
+        assert (fifo.reserved_short, fifo.long_limit) == (0, 8)
 
     run(body)

@@ -1,0 +1,94 @@
+"""Which worker a granted statement runs on, and which workers are kept for short ones.
+
+The scheduler decides *when* a statement runs; this decides *where*. It matters because a
+worker's DuckDB threads are shared by every statement on it: a lookup placed next to two
+long scans gets about a third of its worker's CPU, however early the queue let it in.
+
+- In dual mode with two or more workers, `short_reserved_share` of them (at least one) is
+  *reserved*: long statements run there only when no other worker has a free slot, and the
+  scheduler's long limit is the other workers' slots. A pool of one worker keeps the
+  share in slots instead (the scheduler's own rule).
+- A short statement goes to a reserved worker, else to the one with the fewest long scans.
+- FIFO mode reserves nothing and places every statement on the least loaded worker.
+
+Pure functions over `Member`s; the pool owns the members and calls these on its loop.
+
+>>> from sqlgate.settings import PoolSettings
+>>> ps = PoolSettings(worker_concurrency=4)
+>>> layout([Member(None, 0.0, reserved=True), Member(None, 0.0)], ps)
+(8, 4)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from gateway.scheduler import Lane
+from gateway.workers import Call, Worker
+from sqlgate.settings import PoolSettings
+
+
+@dataclass(eq=False)
+class Member:
+    """A worker in the pool, with the statements it runs."""
+
+    worker: Worker
+    started_at: float
+    calls: dict[str, Call] = field(default_factory=dict)
+    misses: int = 0
+    draining: bool = False
+    lost_reason: str | None = None
+    # Kept for short statements while other workers exist (dual mode only).
+    reserved: bool = False
+    # Statement ids of the long-lane calls among `calls`.
+    long: set[str] = field(default_factory=set)
+
+    @property
+    def ready(self) -> bool:
+        """Whether it may be given statements."""
+        return not self.draining and self.lost_reason is None
+
+
+def pick(members: Sequence[Member], lane: Lane, ps: PoolSettings) -> Member | None:
+    """The least loaded worker with a free slot, within the lane's preference."""
+    free = [m for m in members if m.ready and len(m.calls) < ps.worker_concurrency]
+    if not free:
+        return None
+    if ps.fifo:
+        return min(free, key=lambda m: len(m.calls))
+    if lane is Lane.LONG:
+        return min(free, key=lambda m: (m.reserved, len(m.calls)))
+    return min(free, key=lambda m: (not m.reserved, len(m.long), len(m.calls)))
+
+
+def layout(members: Sequence[Member], ps: PoolSettings) -> tuple[int, int | None]:
+    """(slots, slots long statements may use) for `Scheduler.set_capacity`.
+
+    The second is None unless both reserved and other workers are ready.
+    """
+    ready = [m for m in members if m.ready]
+    others = sum(1 for m in ready if not m.reserved)
+    slots = len(ready) * ps.worker_concurrency
+    if others and others < len(ready):
+        return slots, others * ps.worker_concurrency
+    return slots, None
+
+
+def wants_reserved(members: Sequence[Member], ps: PoolSettings) -> bool:
+    """Whether a worker joining `members` now should be reserved for short statements."""
+    if ps.fifo or not ps.reserve_short_workers or ps.short_reserved_share <= 0:
+        return False
+    ready = [m for m in members if m.ready]
+    n = len(ready) + 1
+    wanted = min(n, max(1, math.floor(n * ps.short_reserved_share)))
+    return sum(1 for m in ready if m.reserved) < wanted
+
+
+def retire_order(members: Sequence[Member]) -> list[Member]:
+    """Idle workers, the one to give back first: unreserved before reserved, newest first."""
+    return sorted((m for m in reversed(members) if not m.calls), key=lambda m: m.reserved)
+
+
+__all__ = ["Member", "layout", "pick", "retire_order", "wants_reserved"]
