@@ -190,33 +190,40 @@ class WorkerServer(flight.FlightServerBase):
         rows = nbytes = 0
         truncated = bool(getattr(stream, "truncated", False))
         writer = None
-        for batch in stream:
-            if byte_limit is not None and nbytes + batch.nbytes > byte_limit:
-                batch = _cut_to_bytes(batch, byte_limit - nbytes)
-                truncated = True
-            if batch.num_rows:
-                rows += batch.num_rows
-                nbytes += batch.nbytes
-                if not external and nbytes > task.inline_byte_limit:
-                    if task.disposition is Disposition.INLINE:
-                        raise _flight_error(
-                            StatementError("BAD_REQUEST", inline_limit_message(
-                                task.inline_byte_limit))
-                        )
-                    external = True  # HYBRID past the limit: everything goes to the store
-                if external:
-                    if writer is None:
-                        writer = self._chunk_writer(task, schema)
-                    for held in pending:
-                        writer.write(held)
-                    pending.clear()
-                    writer.write(batch)
-                elif task.disposition is Disposition.INLINE:
-                    yield batch
-                else:
-                    pending.append(batch)  # HYBRID: hold until we know it stays small
-            if truncated:
-                break
+        try:
+            for batch in stream:
+                if byte_limit is not None and nbytes + batch.nbytes > byte_limit:
+                    batch = _cut_to_bytes(batch, byte_limit - nbytes)
+                    truncated = True
+                if batch.num_rows:
+                    rows += batch.num_rows
+                    nbytes += batch.nbytes
+                    if not external and nbytes > task.inline_byte_limit:
+                        if task.disposition is Disposition.INLINE:
+                            raise _flight_error(
+                                StatementError("BAD_REQUEST", inline_limit_message(
+                                    task.inline_byte_limit))
+                            )
+                        external = True  # HYBRID past the limit: everything goes to the store
+                    if external:
+                        if writer is None:
+                            writer = self._chunk_writer(task, schema)
+                        for held in pending:
+                            writer.write(held)
+                        pending.clear()
+                        writer.write(batch)
+                    elif task.disposition is Disposition.INLINE:
+                        yield batch
+                    else:
+                        pending.append(batch)  # HYBRID: hold until we know it stays small
+                if truncated:
+                    break
+        except BaseException:
+            # A failure or cancel (GeneratorExit) half-way through the write: the chunks
+            # written so far belong to no manifest, so nobody else would ever delete them.
+            if writer is not None:
+                writer.abort()
+            raise
         truncated = truncated or bool(getattr(stream, "truncated", False))
         chunks: list[dict[str, Any]] = []
         if external:
