@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import socket
 import sys
+from types import FrameType
 from typing import Any, TextIO
 
 import uvicorn
@@ -67,6 +68,20 @@ def banner(
     return "\n".join(lines)
 
 
+class _Server(uvicorn.Server):
+    """uvicorn, minus the re-raise of SIGTERM/SIGINT after the graceful shutdown.
+
+    uvicorn (>= 0.29) raises the captured signal again once it has shut down, so the process
+    dies by it (status -15, or a KeyboardInterrupt traceback on Ctrl-C) and `serve` never
+    returns its exit code. The gateway has drained its statements and stopped its workers by
+    then: that is a clean exit, status 0.
+    """
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()
+
+
 def make_server(
     settings: Settings, *, app: Any = None, log_level: str | None = None
 ) -> uvicorn.Server:
@@ -85,7 +100,7 @@ def make_server(
         access_log=False,
         server_header=False,
     )
-    return uvicorn.Server(config)
+    return _Server(config)
 
 
 def serve(settings: Settings, demo: bool = False, *, out: TextIO | None = None) -> int:
