@@ -159,7 +159,7 @@ def _wait_for(cond: Callable[[], bool], timeout_s: float = 30.0) -> bool:
 def _inline_rows(cf: CloudFetch, sql: str) -> list[list[str | None]]:
     r = _run(cf, sql, Format.JSON_ARRAY, Disposition.INLINE)
     assert r.manifest is not None and r.result is not None and r.statement_id
-    rows = list(r.result.data_array or [])
+    rows: list[list[str | None]] = list(r.result.data_array or [])
     nxt = r.result.next_chunk_index
     while nxt is not None:
         chunk = cf.w.statement_execution.get_statement_result_chunk_n(r.statement_id, nxt)
@@ -327,7 +327,8 @@ def test_no_objects_left_after_cancel(cf: CloudFetch) -> None:
     # Cancel once the worker is visibly writing chunks, so the cancel lands mid-write.
     assert _wait_for(lambda: len(_statement_keys(cf, sid)) >= 2, 60), "no chunks were written"
     cf.w.statement_execution.cancel_execution(sid)
-    assert cf.w.statement_execution.get_statement(sid).status.state == StatementState.CANCELED
+    status = cf.w.statement_execution.get_statement(sid).status
+    assert status is not None and status.state == StatementState.CANCELED
     assert _wait_for(lambda: not _statement_keys(cf, sid)), _statement_keys(cf, sid)[:3]
 
 
