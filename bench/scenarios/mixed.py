@@ -11,7 +11,9 @@ classification thresholds:
 2. `fifo=true`: the same warm-up, then the same mix.
 
 There are as many long streams as the pool has slots (max_workers x worker_concurrency),
-so long scans alone can fill it. Every statement is labelled with the lane the gateway
+so long scans alone can fill it. Short streams start a statement at most every
+`_SHORT_INTERVAL_S` (users with think time), so both modes offer the same short load and
+the long throughputs compare. Every statement is labelled with the lane the gateway
 reported in the response's extra ``sqlgate`` field, not with the stream it came from; a
 lookup the gateway called long is a misprediction and counted as such. At the end of
 each phase the pool's gauges are read from ``/metrics`` (lane waits, demotions).
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import random
 import re
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -40,6 +43,8 @@ LONG_QUERIES = ("q01", "q09", "q18")
 _LOOKUPS = 64
 # Short streams beside the long ones: enough to measure a p95, few enough not to be a load.
 _SHORT_STREAMS = 4
+# Each short stream starts a statement at most this often (a user with think time).
+_SHORT_INTERVAL_S = 0.25
 # Pool gauges carry warehouse_id (one pool per workspace); the bench drives one workspace.
 _METRIC = re.compile(
     r'^(sqlgate_pool_[a-z0-9_]+)(\{(?:key="([^"]*)",?)?(?:warehouse_id="[^"]*")?\})? ([-0-9.e+]+)$')
@@ -117,11 +122,10 @@ def run(ctx: BenchContext) -> Section:
             make = _lane_factory(ctx, target)
             _warm_up(make, long_work + short_work[:8])
             if mode != "fifo":
-                runs["unloaded"] = _labelled(make, lambda m: _streams(
-                    ctx, "mixed unloaded short", m, [], short_work, 0, n_short))
-            label = f"mixed {mode}"
-            runs[mode] = _labelled(make, lambda m, label=label: _streams(
-                ctx, label, m, long_work, short_work, n_long, n_short))
+                runs["unloaded"] = _streams(
+                    ctx, "mixed unloaded short", make, [], short_work, 0, n_short)
+            runs[mode] = _streams(
+                ctx, f"mixed {mode}", make, long_work, short_work, n_long, n_short)
             pool_metrics[mode] = scrape_pool_metrics(target)
     conn = duckdb_baseline(lake.files, ctx.engine_threads())
     try:
@@ -186,15 +190,15 @@ def _report(section: Section, runs: dict[str, StreamRun],
     ).relative_to(ctx.out)))
 
 
-def _lane_factory(ctx: BenchContext, target: Target) -> Callable[[int], LaneClient]:
-    def make(_: int) -> LaneClient:
+def _lane_factory(ctx: BenchContext, target: Target) -> Callable[[int], Client]:
+    def make(_: int) -> Client:
         return LaneClient(target, catalog=ctx.catalog, schema=ctx.schema,
                           timeout_s=ctx.query_timeout_s)
 
     return make
 
 
-def _warm_up(make: Callable[[int], LaneClient], work: Sequence[tuple[str, str]]) -> None:
+def _warm_up(make: Callable[[int], Client], work: Sequence[tuple[str, str]]) -> None:
     """One untimed pass, so both modes start with warm caches and the same fingerprints."""
     client = make(0)
     try:
@@ -204,29 +208,53 @@ def _warm_up(make: Callable[[int], LaneClient], work: Sequence[tuple[str, str]])
         client.close()
 
 
-def _labelled(
-    make: Callable[[int], LaneClient], go: Callable[[Callable[[int], Client]], StreamRun],
-) -> StreamRun:
-    """Run `go` with clients from `make`, then relabel each record with its reported lane."""
-    clients: dict[int, LaneClient] = {}
+class Paced:
+    """Starts a stream's statements at most every `interval_s` (0: back to back).
 
-    def tracked(sid: int) -> Client:
-        clients[sid] = make(sid)
-        return clients[sid]
+    Short streams are users with think time, not a closed loop: otherwise whichever mode
+    answers lookups faster also sends more of them, and that extra load would be billed
+    to the long scans' throughput. Keeps, per call, the time it waited and what the
+    gateway reported.
+    """
 
-    result = go(tracked)
+    def __init__(self, inner: Client, interval_s: float) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.interval_s = interval_s
+        self.calls: list[tuple[float, dict[str, Any]]] = []
+        self._next = 0.0
+
+    def run(self, sql: str) -> Fetched:
+        """Wait for the stream's next start, then run `sql` on the inner client."""
+        waited = max(0.0, self._next - time.perf_counter())
+        time.sleep(waited)
+        self._next = time.perf_counter() + self.interval_s
+        try:
+            return self.inner.run(sql)
+        finally:
+            reports = getattr(self.inner, "reports", None)
+            self.calls.append((waited, reports[-1] if reports else {}))
+
+    def close(self) -> None:
+        """Close the inner client."""
+        self.inner.close()
+
+
+def _relabel(result: StreamRun, clients: dict[int, Paced]) -> StreamRun:
+    """Records without the pacing wait, and with the lane the gateway reported."""
     by_stream: dict[int, list[Record]] = {}
     for rec in result.records:
         if rec.query != "connect":
             by_stream.setdefault(rec.stream, []).append(rec)
-    relabelled: list[Record] = []
+    out: list[Record] = []
     for sid, recs in by_stream.items():
-        reports = clients[sid].reports
-        # A stream runs one statement at a time: its records and reports share an order.
-        for rec, rep in zip(sorted(recs, key=lambda r: r.start), reports, strict=False):
-            relabelled.append(replace(rec, lane=str(rep.get("lane") or "unknown")))
-    relabelled.sort(key=lambda r: (r.start, r.stream))
-    return StreamRun(relabelled, result.elapsed_s, result.orders)
+        # A stream runs one statement at a time: its records and calls share an order.
+        for rec, (waited, rep) in zip(sorted(recs, key=lambda r: r.start), clients[sid].calls,
+                                      strict=False):
+            out.append(replace(rec, start=rec.start + waited,
+                               lane=str(rep.get("lane") or rec.lane)))
+    out.sort(key=lambda r: (r.start, r.stream))
+    return StreamRun(out, result.elapsed_s, result.orders)
 
 
 def scrape_pool_metrics(target: Target) -> dict[str, Any]:
@@ -257,14 +285,22 @@ def _streams(
     """Long and short streams side by side for the run's duration, labelled by workload."""
     progress = Progress(label, ctx.duration_s, enabled=ctx.progress)
 
-    def lane(name: str, work: list[tuple[str, str]], n: int, first: int) -> StreamRun:
-        return run_streams(make, work, n, ctx.duration_s, max_rounds=ctx.max_rounds,
-                           seed=ctx.seed, lane=name, progress=progress, first_stream=first)
+    def lane(name: str, work: list[tuple[str, str]], n: int, first: int,
+             interval_s: float) -> StreamRun:
+        clients: dict[int, Paced] = {}
+
+        def tracked(sid: int) -> Client:
+            clients[sid] = Paced(make(sid), interval_s)
+            return clients[sid]
+
+        return _relabel(run_streams(
+            tracked, work, n, ctx.duration_s, max_rounds=ctx.max_rounds, seed=ctx.seed,
+            lane=name, progress=progress, first_stream=first), clients)
 
     try:
         with ThreadPoolExecutor(2) as pool:
-            longs = pool.submit(lane, "long", long_work, n_long, 0) if n_long else None
-            shorts = pool.submit(lane, "short", short_work, n_short, n_long)
+            longs = pool.submit(lane, "long", long_work, n_long, 0, 0.0) if n_long else None
+            shorts = pool.submit(lane, "short", short_work, n_short, n_long, _SHORT_INTERVAL_S)
             a = longs.result() if longs is not None else StreamRun()
             b = shorts.result()
     finally:
