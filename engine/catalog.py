@@ -269,14 +269,25 @@ def _check_features(name: TableName, dt: DeltaTable, actions: pa.Table) -> None:
             "which this engine does not read"
         )
     features = set(dt.protocol().reader_features or ())
-    if "deletionVectors" in features:
-        dv_cols = [c for c in actions.column_names if c.startswith("deletionVector")]
-        in_use = not dv_cols or any(actions.column(c).null_count < len(actions) for c in dv_cols)
-        if in_use and len(actions):
-            raise Unsupported(
-                f"[DELTA_UNSUPPORTED_FEATURE] table {name} has deletion vectors, which this "
-                "engine does not apply; run OPTIMIZE/PURGE to rewrite the files first"
-            )
+    if "deletionVectors" in features and len(actions) and _deletion_vectors_in_use(dt):
+        raise Unsupported(
+            f"[DELTA_UNSUPPORTED_FEATURE] table {name} has deletion vectors, which this "
+            "engine does not apply; run OPTIMIZE/PURGE to rewrite the files first"
+        )
+
+
+def _deletion_vectors_in_use(dt: DeltaTable) -> bool:
+    """True when a live file of the snapshot carries a deletion vector, or we cannot tell.
+
+    The feature is on by default for new Databricks tables, long before any row is deleted,
+    so the protocol alone would refuse tables we read correctly. deltalake's add actions do
+    not show the descriptor; `deletion_vectors()` lists only the files that have one.
+    """
+    try:
+        reader = pa.RecordBatchReader.from_stream(dt.deletion_vectors())
+        return any(batch.num_rows for batch in reader)
+    except (DeltaError, OSError, ValueError, pa.ArrowException):
+        return True  # an unreadable vector is still a vector: refuse rather than guess
 
 
 def build_snapshot(name: TableName, uri: str, dt: DeltaTable) -> Snapshot:
