@@ -38,7 +38,8 @@ class LakeIO:
         self.settings = settings
         self.remote = is_remote(settings.lake)
         self.store = store or open_store(settings)
-        self.cache = BlockCache(settings.cache_dir, settings.cache_bytes if self.remote else 0)
+        self.cache = BlockCache(settings.cache_dir, settings.cache_bytes if self.remote else 0,
+                                settings.cache_write_backlog_bytes)
         self.prefetcher = Prefetcher(
             self.store,
             self.cache,
@@ -126,6 +127,7 @@ class LakeIO:
     def close(self) -> None:
         """Cancel all scans, stop the fetch threads, close the store."""
         self.prefetcher.close()
+        self.cache.close()
         self.store.close()
         if self.remote:
             shutil.rmtree(self.stage_dir, ignore_errors=True)

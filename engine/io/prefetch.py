@@ -242,7 +242,7 @@ class Prefetcher:
             raise
         self.stats.requests += 1
         self.stats.bytes_fetched += len(data)
-        self.cache.put(key, data)
+        self.cache.put_later(key, data)  # written by the cache's thread, off the read path
         return data
 
     def _pump(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 from engine.io import BlockCache, BlockKey
@@ -62,3 +63,31 @@ def test_disabled_and_oversized(tmp_path: Path) -> None:
     small = BlockCache(tmp_path / "small", capacity=50)
     small.put(key(0), b"x" * 100)
     assert small.get(key(0)) is None and small.stats.stores == 0
+
+
+def test_writes_later_off_the_read_path(tmp_path: Path) -> None:
+    """Queued blocks read back at once (from memory), land on disk, and a full backlog skips."""
+    cache = BlockCache(tmp_path, capacity=10_000, write_backlog=250)
+    try:
+        # Hold the writer so the backlog fills deterministically.
+        gate = threading.Lock()
+        gate.acquire()
+        real_put = cache.put
+
+        def slow_put(k: BlockKey, data: bytes) -> None:
+            with gate:
+                real_put(k, data)
+
+        cache.put = slow_put  # type: ignore[method-assign,assignment]
+        for n in range(4):
+            cache.put_later(key(n), bytes([n]) * 100)
+        assert cache.stats.skipped == 2  # 100 + 100 fit the 250-byte backlog, 200 + 100 do not
+        assert cache.contains(key(1)) and not cache.contains(key(2))
+        assert cache.get(key(1)) == b"\x01" * 100  # answered from the queue
+        gate.release()
+        assert cache.flush(timeout_s=10)
+    finally:
+        cache.close()
+    reopened = BlockCache(tmp_path, capacity=10_000)
+    assert reopened.get(key(0)) == b"\x00" * 100 and reopened.get(key(1)) == b"\x01" * 100
+    assert reopened.get(key(2)) is None
