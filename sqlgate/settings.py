@@ -52,6 +52,9 @@ class EngineSettings:
     prefetch_memory_bytes: int = 256 * MiB
     cache_dir: str = ".sqlgate/cache"
     cache_bytes: int = 4096 * MiB
+    # Bytes of fetched blocks waiting for the block cache's writer thread; past it a block
+    # is not cached this time rather than making the scan wait for the disk.
+    cache_write_backlog_bytes: int = 128 * MiB
     io_retries: int = 3
 
     def lake_storage_options(self) -> dict[str, str]:
