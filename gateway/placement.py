@@ -86,9 +86,22 @@ def wants_reserved(members: Sequence[Member], ps: PoolSettings) -> bool:
     return sum(1 for m in ready if m.reserved) < wanted
 
 
+def join(members: Sequence[Member], worker: Worker, ps: PoolSettings, now: float) -> Member:
+    """A started worker as a new member: reserved, or given the long workers' priority.
+
+    Renicing is a couple of syscalls on /proc, not blocking I/O, so it runs on the loop.
+    """
+    member = Member(worker, started_at=now, reserved=wants_reserved(members, ps))
+    if not member.reserved and not ps.fifo and ps.long_worker_nice > 0:
+        lower = getattr(worker, "lower_priority", None)
+        if callable(lower):  # local processes only; a remote worker keeps its priority
+            lower(ps.long_worker_nice)
+    return member
+
+
 def retire_order(members: Sequence[Member]) -> list[Member]:
     """Idle workers, the one to give back first: unreserved before reserved, newest first."""
     return sorted((m for m in reversed(members) if not m.calls), key=lambda m: m.reserved)
 
 
-__all__ = ["Member", "layout", "pick", "retire_order", "wants_reserved"]
+__all__ = ["Member", "join", "layout", "pick", "retire_order", "wants_reserved"]

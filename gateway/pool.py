@@ -338,16 +338,7 @@ class WarehousePool:
         if self._closing or self._state in (STOPPING, STOPPED):
             await loop.run_in_executor(self._executor, worker.stop, 1.0)
             return
-        reserved = placement.wants_reserved(self._members, self._ps)
-        member = Member(worker, started_at=self.clock(), reserved=reserved)
-        if not member.reserved and not self._ps.fifo and self._ps.long_worker_nice > 0:
-            lower = getattr(worker, "lower_priority", None)
-            if callable(lower):
-                await loop.run_in_executor(self._executor, lower, self._ps.long_worker_nice)
-        if self._closing or self._state in (STOPPING, STOPPED):
-            await loop.run_in_executor(self._executor, worker.stop, 1.0)
-            return
-        self._members.append(member)
+        self._members.append(placement.join(self._members, worker, self._ps, self.clock()))
         self._last_resize = self.clock()
         if self._state == STARTING:
             self._state = RUNNING
