@@ -73,6 +73,30 @@ def translate_error(exc: Exception, interrupter: Interrupter | None,
     return EngineError(f"internal error: {text}")
 
 
+# DuckDB errors raised while the Arrow stream is read reach Python as pyarrow errors
+# (OSError) that keep only DuckDB's text, "<Kind> Error: ...": map the kind back.
+_KINDS: dict[str, type[duckdb.Error]] = {
+    "Conversion": duckdb.ConversionException,
+    "Out of Range": duckdb.OutOfRangeException,
+    "Invalid Input": duckdb.InvalidInputException,
+    "INTERRUPT": duckdb.InterruptException,
+    "Out of Memory": duckdb.OutOfMemoryException,
+    "IO": duckdb.IOException,
+    "Permission": duckdb.PermissionException,
+}
+
+
+def duckdb_error_of(exc: BaseException) -> duckdb.Error:
+    """The duckdb exception behind a pyarrow stream error, by the kind its text names.
+
+    >>> type(duckdb_error_of(OSError("Conversion Error: Could not convert 'x'"))).__name__
+    'ConversionException'
+    """
+    kind, sep, _ = str(exc).partition(" Error: ")
+    cls = _KINDS.get(kind, duckdb.Error) if sep else duckdb.Error
+    return cls(str(exc))
+
+
 class ResultStream:
     """Batches of one statement. Use as a context manager; iterate once.
 
@@ -121,9 +145,11 @@ class ResultStream:
                 if batch.num_rows:
                     self.row_count += batch.num_rows
                     yield batch
-        except duckdb.Error as exc:
+        except (duckdb.Error, pa.ArrowException, OSError) as exc:
             original = self._failure() if self._failure else None
-            raise (original or translate_error(exc, self._interrupter, self._timeout_s)) from exc
+            error = exc if isinstance(exc, duckdb.Error) else duckdb_error_of(exc)
+            raise (original or translate_error(error, self._interrupter, self._timeout_s)
+                   ) from exc
         finally:
             if self._interrupter is not None and self._interrupter.reason is not None:
                 self.close()
@@ -151,4 +177,4 @@ class ResultStream:
         self.close()
 
 
-__all__ = ["BATCH_ROWS", "Interrupter", "ResultStream", "translate_error"]
+__all__ = ["BATCH_ROWS", "Interrupter", "ResultStream", "duckdb_error_of", "translate_error"]
