@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import re
 import time
@@ -29,10 +28,12 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from fetch import open_store
 from gateway import openapi, statements, thrift, warehouses
 from gateway.auth import DEFAULT_WORKSPACE, Authenticator
 from gateway.backend import Backend, StatementResult
 from gateway.errors import EXCEPTION_HANDLERS, CatchAllMiddleware, GatewayError, error_response
+from gateway.links import links_routes
 from gateway.metrics import Metrics
 from gateway.registry import Statement, StatementRegistry
 from gateway.warehouses import BackendFactory, Warehouses
@@ -44,7 +45,6 @@ log = logging.getLogger("sqlgate.gateway")
 _PUBLIC = ("/.well-known/", "/healthz", "/metrics", "/openapi.json", "/_results/",
            # the Thrift front authenticates itself (Bearer, or Basic token:<PAT>)
            "/sql/1.0/", "/cliservice", "/api/2.0/connector-service/")
-_SWEEP_S = 30.0
 
 
 @dataclass
@@ -134,14 +134,6 @@ async def _metrics(request: Request) -> Response:
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
 
-def _optional(module: str, name: str) -> Any:
-    """An attribute of another package's module, or None while that part has not landed."""
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
-
-
 def build_app(
     settings: Settings,
     *,
@@ -156,8 +148,7 @@ def build_app(
     if authenticator is None:
         authenticator, generated = Authenticator.from_settings(settings.gateway)
     if store is None:
-        open_store = _optional("fetch.store", "open_store")
-        store = open_store(settings.fetch) if open_store is not None else None
+        store = open_store(settings.fetch)
     metrics = Metrics()
 
     async def delete_chunks(stmt: Statement, result: StatementResult) -> None:
@@ -206,8 +197,7 @@ def build_app(
         *statements.routes,
         *warehouses.routes,
     ]
-    links_routes = _optional("gateway.links", "links_routes")
-    if store is not None and links_routes is not None:
+    if store is not None:
         routes += list(links_routes(store))
     routes += thrift.thrift_routes(gw)
 
@@ -236,20 +226,20 @@ def _shared(backend: Backend) -> BackendFactory:
 
 
 def _pool_factory(settings: Settings) -> BackendFactory:
-    pool_cls = _optional("gateway.pool", "WarehousePool")
-    if pool_cls is None:
-        raise RuntimeError("gateway.pool.WarehousePool is not available")
+    # Imported here: the pool pulls in the engine's estimator, which apps built around a
+    # given backend (tests) never need.
+    from gateway.pool import WarehousePool
 
     def make(workspace: str) -> Backend:
         # Each workspace its own pool: its own workers, queues, limits and idle stop.
-        return cast(Backend, pool_cls(settings))
+        return cast(Backend, WarehousePool(settings))
 
     return make
 
 
 async def _sweeper(gw: Gateway) -> None:
     while True:
-        await asyncio.sleep(_SWEEP_S)
+        await asyncio.sleep(gw.settings.gateway.sweep_interval_s)
         try:
             await gw.registry.sweep()
             if gw.store is not None:

@@ -374,13 +374,19 @@ class StatementRegistry:
     def _expire_result(self, stmt: Statement, now: float) -> None:
         if self._result_expired(stmt, now):
             # Callers of get() are synchronous; the chunk deletion runs in the background.
-            result = self._drop_result(stmt)
-            task = asyncio.get_running_loop().create_task(self._delete_chunks(stmt, result))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._delete_in_background(stmt, self._drop_result(stmt))
 
     def _forget(self, stmt: Statement) -> None:
         self._statements.pop(stmt.id, None)
+        if stmt.result is not None:
+            # Forgotten before its result expired (the registry was full): its chunks go too,
+            # now, rather than waiting for the store's age sweep.
+            self._delete_in_background(stmt, self._drop_result(stmt))
+
+    def _delete_in_background(self, stmt: Statement, result: StatementResult | None) -> None:
+        task = asyncio.get_running_loop().create_task(self._delete_chunks(stmt, result))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _make_room(self) -> None:
         if len(self._statements) < self.max_statements:

@@ -159,6 +159,8 @@ class GatewaySettings:
     inline_byte_limit: int = 25 * MiB
     max_statements: int = 10_000
     statement_retention_s: float = 12 * 3600.0
+    # Seconds between retention sweeps (expired results, forgotten statements, store orphans).
+    sweep_interval_s: float = 30.0
     # Seconds a pending or running statement may go without its client polling it (REST GET,
     # Thrift status) before it is cancelled as abandoned; 0 disables. Databricks: 15 min.
     statement_abandon_s: float = 900.0

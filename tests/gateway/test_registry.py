@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 
+from gateway.backend import StatementResult
 from gateway.errors import NotFound, ResourceExhausted
 from gateway.registry import StatementRegistry, new_statement_id
 from sqlgate.types import StatementState, StatementTask
@@ -159,5 +161,33 @@ def test_statements_nobody_polls_are_cancelled_then_forgotten() -> None:
         await reg.sweep()
         assert polled.state is StatementState.RUNNING
         reg.cancel(polled.id, "default")
+
+    asyncio.run(main())
+
+
+def test_evicted_statement_deletes_its_external_chunks() -> None:
+    class ExternalBackend(FakeBackend):
+        async def run(self, task, events):  # type: ignore[no-untyped-def]
+            result = await super().run(task, events)
+            manifest = dataclasses.replace(result.manifest, external=True)
+            return StatementResult(manifest, result.schema, [])
+
+    closed: list[str] = []
+
+    async def on_close(stmt, result) -> None:  # type: ignore[no-untyped-def]
+        closed.append(stmt.id)
+
+    async def main() -> None:
+        reg = StatementRegistry(ExternalBackend(), max_statements=1, on_close=on_close)
+        first = await reg.submit(task("SELECT 1"))
+        await reg.wait(first, 10)
+        second = await reg.submit(task("SELECT 2"))  # evicts the finished one, chunks too
+        await reg.wait(second, 10)
+        for _ in range(100):
+            if closed:
+                break
+            await asyncio.sleep(0.01)
+        assert closed == [first.id]
+        await reg.aclose(grace_s=0.0)
 
     asyncio.run(main())
