@@ -6,6 +6,7 @@
     sqlgate lake import --lake DIR TABLE FILE...
     sqlgate worker ...                # a worker process (started by the pool)
     sqlgate bench SCENARIO ...
+    sqlgate config                    # every setting: environment variable, default, meaning
 
 Every setting also comes from `SQLGATE_<FIELD>` or `--config FILE` (see sqlgate.settings).
 """
@@ -91,6 +92,8 @@ def parser() -> argparse.ArgumentParser:
     worker.add_argument("--listen", default="grpc://127.0.0.1:0")
     worker.add_argument("--ready-fd", dest="ready_fd", type=int, default=None)
 
+    sub.add_parser("config", help="print the settings reference (deploy/config.md)")
+
     bench = sub.add_parser("bench", help="run a benchmark scenario")
     bench.add_argument("scenario")
     bench.add_argument("rest", nargs=argparse.REMAINDER)
@@ -104,6 +107,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bench.cli import main as bench_main
 
         return bench_main([args.scenario, *args.rest])
+    if args.command == "config":
+        from sqlgate.config_doc import reference_markdown
+
+        print(reference_markdown())
+        return 0
     settings = build_settings(args)
     if args.command == "serve":
         from gateway.server import serve
