@@ -9,9 +9,13 @@ long scans gets about a third of its worker's CPU, however early the queue let i
   scheduler's long limit is the other workers' slots. A pool of one worker keeps the
   share in slots instead (the scheduler's own rule).
 - A short statement goes to a reserved worker, else to the one with the fewest long scans.
-- FIFO mode reserves nothing and places every statement on the least loaded worker.
+- The unreserved workers, where the long scans run, join at CPU niceness
+  `long_worker_nice` (`join`): on fewer cores than DuckDB threads, a short statement on
+  the reserved worker then gets the cores first, and the scans every idle cycle.
+- FIFO mode reserves and renices nothing and places every statement on the least loaded
+  worker: the same pool and slots, one lane.
 
-Pure functions over `Member`s; the pool owns the members and calls these on its loop.
+Functions over `Member`s; the pool owns the members and calls these on its loop.
 
 >>> from sqlgate.settings import PoolSettings
 >>> ps = PoolSettings(worker_concurrency=4)
