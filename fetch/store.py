@@ -20,7 +20,10 @@ import abc
 import datetime as dt
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+import pyarrow as pa
 
 from fetch.errors import InvalidKey
 from sqlgate.settings import FetchSettings
@@ -57,6 +60,25 @@ class ResultStore(abc.ABC):
     @abc.abstractmethod
     def put(self, key: str, data: bytes) -> None:
         """Store `data` under `key` (replacing any object there)."""
+
+    def put_stream(self, key: str, fill: Callable[[pa.NativeFile], None]) -> int:
+        """Store under `key` whatever `fill` writes to the sink it is given; returns the size.
+
+        The default collects the bytes in memory and calls `put`; stores that can write an
+        object incrementally (the local directory) override it so a chunk is serialized
+        straight into place without a copy in between. If `fill` raises, nothing is stored.
+
+        >>> import tempfile
+        >>> from fetch.local import LocalStore
+        >>> store = LocalStore(FetchSettings(results=tempfile.mkdtemp()))
+        >>> store.put_stream("ws/d/s-1/0.csv", lambda sink: sink.write(b"a\\r\\n"))
+        3
+        """
+        sink = pa.BufferOutputStream()
+        fill(sink)
+        data = sink.getvalue().to_pybytes()
+        self.put(key, data)
+        return len(data)
 
     @abc.abstractmethod
     def get(self, key: str) -> bytes:

@@ -22,6 +22,7 @@ sliced. LZ4 compression and the upload run on the upload threads.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 
@@ -195,13 +196,20 @@ class ChunkWriter:
                 f"the result needs more than {self.max_chunks} chunks (max_chunks)"
             )
         index, rows, arrow_bytes = self._next_index, self._pending_rows, self._pending_bytes
-        data = serialize_chunk(
-            self._pending, self.schema, self.format, header=(index == 0)
-        )
-        self._arrow_total += arrow_bytes
-        self._plain_total += len(data)
-        if self._arrow_total:
-            self._ratio = max(self._plain_total / self._arrow_total, 0.05)
+        payload: list[pa.RecordBatch] | bytes
+        if self.format is ResultFormat.ARROW_STREAM:
+            # Serialized on the upload thread, straight into the store's sink: the producer
+            # (DuckDB's reader) goes on with the next batches meanwhile, and no copy of the
+            # chunk is built in memory. IPC is the Arrow size plus a little framing, so the
+            # ratio stays 1 and chunk boundaries stay deterministic.
+            payload = self._pending
+        else:
+            payload = serialize_chunk(self._pending, self.schema, self.format,
+                                      header=(index == 0))
+            self._arrow_total += arrow_bytes
+            self._plain_total += len(payload)
+            if self._arrow_total:
+                self._ratio = max(self._plain_total / self._arrow_total, 0.05)
         info = ChunkInfo(
             chunk_index=index,
             row_offset=self._row_offset,
@@ -217,20 +225,45 @@ class ChunkWriter:
             self._slots.release()
             raise self._error
         try:
-            self._futures.append(self._pool.submit(self._upload, info, data))
+            self._futures.append(self._pool.submit(self._upload, info, payload))
         except BaseException:
             self._slots.release()
             raise
 
-    def _upload(self, info: ChunkInfo, data: bytes) -> ChunkInfo:
+    def _upload(self, info: ChunkInfo, payload: list[pa.RecordBatch] | bytes) -> ChunkInfo:
         try:
-            if self.compression == LZ4_FRAME:
-                data = lz4.frame.compress(data)
             assert info.key is not None
-            self.store.put(info.key, data)
-            return ChunkInfo(info.chunk_index, info.row_offset, info.row_count, len(data), info.key)
+            if isinstance(payload, bytes):
+                data = payload
+                if self.compression == LZ4_FRAME:
+                    data = lz4.frame.compress(data)
+                self.store.put(info.key, data)
+                size = len(data)
+            else:
+                size = self.store.put_stream(info.key, self._arrow_filler(payload))
+            return ChunkInfo(info.chunk_index, info.row_offset, info.row_count, size, info.key)
         except BaseException as exc:
             self._error = self._error or exc
             raise
         finally:
             self._slots.release()
+
+    def _arrow_filler(self, batches: list[pa.RecordBatch]) -> Callable[[pa.NativeFile], None]:
+        """Writes one Arrow IPC stream chunk (one LZ4 frame around it, if asked) to a sink."""
+
+        def fill(sink: pa.NativeFile) -> None:
+            if self.compression == LZ4_FRAME:
+                # Arrow's "lz4" stream codec writes the LZ4 *frame* format, one frame per
+                # stream: what lz4.frame.decompress and the connectors read.
+                with pa.CompressedOutputStream(sink, "lz4") as packed:
+                    _write_ipc(packed, self.schema, batches)
+            else:
+                _write_ipc(sink, self.schema, batches)
+
+        return fill
+
+
+def _write_ipc(sink: pa.NativeFile, schema: pa.Schema, batches: list[pa.RecordBatch]) -> None:
+    with pa.ipc.new_stream(sink, schema) as writer:
+        for batch in batches:
+            writer.write_batch(batch)

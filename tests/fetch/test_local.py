@@ -117,3 +117,24 @@ def test_sweep_removes_old_results_and_orphans(local_store: LocalStore) -> None:
     later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
     assert fresh.sweep(now=later) == 1
     assert fresh.list_keys() == []
+
+
+def test_put_stream_writes_in_place_and_a_failed_fill_leaves_nothing(
+    local_store: LocalStore,
+) -> None:
+    import pyarrow as pa
+
+    prefix = result_prefix("ws1", "stmt4")
+    size = local_store.put_stream(prefix + "0.csv", lambda sink: sink.write(b"x" * 3_000_000))
+    assert size == 3_000_000
+    assert local_store.get(prefix + "0.csv") == b"x" * 3_000_000
+
+    def broken(sink: pa.NativeFile) -> None:
+        sink.write(b"half a chunk")
+        raise RuntimeError("producer failed")
+
+    with pytest.raises(RuntimeError):
+        local_store.put_stream(prefix + "1.csv", broken)
+    # neither the object nor its temp file: a reader never sees half a chunk
+    assert local_store.list_keys(prefix) == [prefix + "0.csv"]
+    assert sorted(p.name for p in (local_store.root / prefix).iterdir()) == ["0.csv"]

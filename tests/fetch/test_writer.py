@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 
 import lz4.frame
 import pyarrow as pa
@@ -119,7 +120,8 @@ class SlowStore(LocalStore):
         self.puts = 0
         self.fail_at = fail_at
 
-    def put(self, key: str, data: bytes) -> None:
+    def put_stream(self, key: str, fill: Callable[[pa.NativeFile], None]) -> int:
+        # Every write of a LocalStore (put included) goes through put_stream.
         with self.lock:
             self.active += 1
             self.peak = max(self.peak, self.active)
@@ -129,7 +131,7 @@ class SlowStore(LocalStore):
             time.sleep(0.02)
             if self.fail_at is not None and n == self.fail_at:
                 raise StoreIOError("disk full (simulated)")
-            super().put(key, data)
+            return super().put_stream(key, fill)
         finally:
             with self.lock:
                 self.active -= 1
@@ -201,3 +203,12 @@ def test_view_types_go_out_as_classic_types_and_slice_tightly(local_store: Local
     assert all(t.schema.field("c").type == pa.string() for t in tables)
     assert pa.concat_tables(tables).column("c").to_pylist() == words.to_pylist()
     assert max(i.byte_count for i in infos) < 200_000  # no whole variadic buffers per chunk
+
+
+def test_arrow_chunks_report_their_stored_size(local_store: LocalStore) -> None:
+    for compression in (None, LZ4_FRAME):
+        _, infos = write_all(local_store, ResultFormat.ARROW_STREAM, batches(20, 500),
+                             target_bytes=20_000, compression=compression)
+        for info in infos:
+            assert info.key is not None
+            assert info.byte_count == len(local_store.get(info.key)) > 0
