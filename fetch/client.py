@@ -18,6 +18,7 @@ only ever goes to `host`: link GETs carry the link's own `http_headers` and no A
 from __future__ import annotations
 
 import datetime as dt
+import ssl
 import time
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
@@ -31,6 +32,7 @@ import pyarrow as pa
 from fetch.errors import DownloadError
 from fetch.serialize import decompress_chunk
 from fetch.store import Link
+from fetch.transport import LinkResponse, LinkTransport, TransportError
 
 # Renew a link this close to expiry rather than race it (the SEA connector does the same).
 EXPIRY_MARGIN_S = 5.0
@@ -58,23 +60,31 @@ def parse_link(data: Mapping[str, Any]) -> tuple[int, Link]:
 
 
 class _Session:
-    """The HTTP side: link GETs (no auth) and chunk-endpoint calls (Bearer token)."""
+    """The HTTP side: link GETs (no auth) and chunk-endpoint calls (Bearer token).
+
+    Link GETs go through `LinkTransport` (one buffer per chunk, no copies) unless the caller
+    handed in its own httpx client, which then carries them too (proxies, mocks, auth hooks).
+    """
 
     def __init__(
         self, host: str | None, token: str | None, timeout_s: float, http: httpx.Client | None,
-        pool: int,
+        pool: int, ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.host = host.rstrip("/") if host else None
         self.token = token
         self._own = http is None
+        verify: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
         self.http = http or httpx.Client(
-            timeout=timeout_s, follow_redirects=False,
+            timeout=timeout_s, follow_redirects=False, verify=verify,
             limits=httpx.Limits(max_connections=pool + 2, max_keepalive_connections=pool + 2),
         )
+        self.links = LinkTransport(timeout_s, ssl_context) if http is None else None
 
     def close(self) -> None:
         if self._own:
             self.http.close()
+        if self.links is not None:
+            self.links.close()
 
     def api_get(self, path: str) -> dict[str, Any]:
         if not self.host:
@@ -104,10 +114,17 @@ class _Session:
                 return link
         raise DownloadError(f"the chunk endpoint returned no link for chunk {index}")
 
-    def get_chunk(self, link: Link) -> httpx.Response:
+    def get_chunk(self, link: Link) -> LinkResponse:
+        """One link GET; raises TransportError when no whole HTTP answer came back."""
         # Only the link's own headers: a bearer token must never reach the storage layer.
         headers = {k: v for k, v in link.headers.items() if k.lower() != "authorization"}
-        return self.http.get(link.url, headers=headers)
+        if self.links is not None:
+            return self.links.get(link.url, headers)
+        try:
+            resp = self.http.get(link.url, headers=headers)
+        except httpx.HTTPError as exc:
+            raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+        return LinkResponse(resp.status_code, resp.content if resp.status_code == 200 else b"")
 
 
 def _plan(source: Any, session: _Session, compression: str | None) -> _Plan:
@@ -143,7 +160,7 @@ def _plan(source: Any, session: _Session, compression: str | None) -> _Plan:
 
 def _download_one(
     session: _Session, plan: _Plan, index: int, retries: int, backoff_s: float
-) -> bytes:
+) -> bytes | bytearray:
     link = plan.links.get(index)
     failure = "no attempt"
     for attempt in range(retries + 1):
@@ -153,17 +170,17 @@ def _download_one(
             link = session.fresh_link(plan.statement_id, index)
         try:
             resp = session.get_chunk(link)
-        except httpx.HTTPError as exc:
-            failure = f"{type(exc).__name__}: {exc}"
+        except TransportError as exc:
+            failure = str(exc)
             continue
-        if resp.status_code == 200:
+        if resp.status == 200:
             try:
-                return decompress_chunk(resp.content, plan.compression)
+                return decompress_chunk(resp.body, plan.compression)
             except RuntimeError as exc:  # lz4 reports a corrupt frame as RuntimeError
                 failure = f"corrupt chunk: {exc}"
                 continue
-        failure = f"HTTP {resp.status_code}"
-        if resp.status_code in _REFRESH_STATUS:
+        failure = f"HTTP {resp.status}"
+        if resp.status in _REFRESH_STATUS:
             link = None
             if plan.statement_id is None or not session.host:
                 break  # nothing to renew the link with; retrying the same URL cannot help
@@ -182,17 +199,22 @@ def download_chunks(
     backoff_s: float = 0.2,
     timeout_s: float = 60.0,
     http: httpx.Client | None = None,
-) -> Iterator[bytes]:
-    """Each chunk's (decompressed) bytes, in chunk order, downloaded `max_in_flight` at a time."""
+    ssl_context: ssl.SSLContext | None = None,
+) -> Iterator[bytes | bytearray]:
+    """Each chunk's (decompressed) bytes, in chunk order, downloaded `max_in_flight` at a time.
+
+    A chunk comes as ``bytearray`` (the buffer it was received into, no copy) or ``bytes``.
+    `ssl_context` verifies https links and API calls (default: the system's trust store).
+    """
     if max_in_flight <= 0:
         raise ValueError("max_in_flight must be positive")
-    session = _Session(host, token, timeout_s, http, max_in_flight)
+    session = _Session(host, token, timeout_s, http, max_in_flight, ssl_context)
     pool = ThreadPoolExecutor(max_in_flight, thread_name_prefix="chunk-download")
     try:
         plan = _plan(source, session, compression)
         if statement_id is not None:
             plan.statement_id = statement_id
-        window: deque[Future[bytes]] = deque()
+        window: deque[Future[bytes | bytearray]] = deque()
         submitted = 0
         while submitted < plan.count or window:
             while submitted < plan.count and len(window) < max_in_flight:
@@ -217,7 +239,8 @@ def download_arrow(
     """An ARROW_STREAM result as a Table (or a RecordBatchReader with ``reader=True``).
 
     Options are those of `download_chunks` (host, token, statement_id, compression,
-    max_in_flight, retries, timeout_s, http). `schema` is used when there are no chunks.
+    max_in_flight, retries, timeout_s, http, ssl_context). `schema` is used when there are
+    no chunks. The batches' buffers are the received chunk buffers themselves (no copy).
     """
     chunks = download_chunks(source, **options)
 
@@ -225,10 +248,10 @@ def download_arrow(
         if first is not None:
             yield from first
         for data in chunks:
-            yield from pa.ipc.open_stream(data)
+            yield from pa.ipc.open_stream(pa.py_buffer(data))
 
     try:
-        first = pa.ipc.open_stream(next(chunks))
+        first = pa.ipc.open_stream(pa.py_buffer(next(chunks)))
     except StopIteration:
         first = None
     except pa.ArrowInvalid as exc:

@@ -128,7 +128,7 @@ def json_array_bytes(batches: Sequence[pa.RecordBatch]) -> bytes:
     return json.dumps(rows, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def decompress_chunk(data: bytes, compression: str | None) -> bytes:
+def decompress_chunk(data: bytes | bytearray, compression: str | None) -> bytes | bytearray:
     """The plain bytes of a chunk downloaded from a link."""
     if check_compression(compression) == LZ4_FRAME:
         return lz4.frame.decompress(data)
