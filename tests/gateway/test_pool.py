@@ -141,11 +141,19 @@ def test_idle_shutdown_then_pending_while_starting() -> None:
             await until(lambda: pool.state == STOPPED)
             assert pool.num_workers == 0
             await until(lambda: children() == [], timeout=5)
-            events = Events()
+            seen: list[tuple[str, bool]] = []
+
+            class Watching(Events):
+                def queued(self, estimate: CostEstimate, lane: str) -> None:
+                    super().queued(estimate, lane)
+                    # seen at admission: a fork-fast start may be RUNNING by the next poll
+                    seen.append((pool.state, self.started))
+
+            events = Watching()
             runner = asyncio.ensure_future(pool.run(task("SELECT 3"), events))
             await until(lambda: events.lane is not None)
             # the statement is admitted (PENDING) while the warehouse starts
-            assert pool.state == STARTING and not events.started
+            assert seen == [(STARTING, False)]
             result = await runner
             assert result.batches[0].to_pydict() == {"n": [3]}
             assert pool.state == RUNNING
