@@ -10,7 +10,8 @@ told to stop, its parent dies, or SIGTERM. The protocol works across hosts:
   manifest as JSON app-metadata on an empty batch (see `RESULT_META_KEYS`).
 - Failures are ``FlightServerError`` whose ``extra_info`` is the JSON of a StatementError.
 - Actions: ``ping`` (heartbeat; answers even while statements run), ``cancel``
-  (statement_id), ``estimate`` (task json -> CostEstimate json), ``shutdown``.
+  (statement_id), ``estimate`` (task json -> CostEstimate json), ``prefetch`` /
+  ``release_prefetch`` (a queued statement's first files, `prefetch_action`), ``shutdown``.
 
 The codec helpers (`task_to_json`, `task_from_json`, `error_from_json`, ...) are the wire
 format both sides share; they import nothing heavy.
@@ -295,6 +296,13 @@ class WorkerServer(flight.FlightServerBase):
             except BaseException as exc:
                 raise _translate(exc) from exc
             yield flight.Result(estimate_to_json(est))
+        elif kind in ("prefetch", "release_prefetch"):
+            try:
+                answer = prefetch_action(self._engine, kind, body,
+                                         self._settings.pool.queue_timeout_s)
+            except BaseException as exc:
+                raise _translate(exc) from exc
+            yield flight.Result(answer)
         elif kind == "shutdown":
             # shutdown() waits for in-flight calls, this one included: do it from elsewhere.
             threading.Thread(target=self.shutdown, daemon=True).start()
@@ -307,8 +315,25 @@ class WorkerServer(flight.FlightServerBase):
             ("ping", "heartbeat"),
             ("cancel", "interrupt a running statement"),
             ("estimate", "cost estimate of a task"),
+            ("prefetch", "fetch the first files of a queued statement"),
+            ("release_prefetch", "drop a queued statement's prefetch"),
             ("shutdown", "stop serving"),
         ]
+
+
+def prefetch_action(engine: Any, kind: str, body: bytes, ttl_s: float) -> bytes:
+    """``prefetch`` (task json -> {"files": n}) or ``release_prefetch`` (statement id).
+
+    The queue timeout is the prefetch's time-to-live: past it the gateway has given up on
+    the statement. An engine without queued prefetch (a test double) answers 0 / false.
+    """
+    if kind == "prefetch":
+        start = getattr(engine, "prefetch", None)
+        files = start(task_from_json(body), ttl_s) if callable(start) else 0
+        return json.dumps({"files": files}).encode()
+    release = getattr(engine, "release_prefetch", None)
+    released = release(body.decode()) if callable(release) else False
+    return json.dumps({"released": released}).encode()
 
 
 def _empty(schema: pa.Schema) -> pa.RecordBatch:
@@ -462,6 +487,7 @@ __all__ = [
     "estimate_from_json",
     "estimate_to_json",
     "inline_limit_message",
+    "prefetch_action",
     "run_worker",
     "serve_template",
     "task_from_json",
