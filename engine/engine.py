@@ -22,6 +22,7 @@ from engine import translate
 from engine.catalog import LakeCatalog
 from engine.errors import EngineError
 from engine.io import DataFile, LakeIO
+from engine.io.queued import QueuedPrefetches
 from engine.result import BATCH_ROWS, Interrupter, ResultStream, translate_error
 from engine.writes import write_result
 from sqlgate.settings import EngineSettings
@@ -44,6 +45,9 @@ class Engine:
         except duckdb.Error as exc:
             raise EngineError(f"cannot start DuckDB: {exc}") from exc
         self.io = LakeIO(settings)
+        self.queued = QueuedPrefetches(self.io, settings.prefetch_queued_files,
+                                       settings.prefetch_queued_bytes,
+                                       settings.prefetch_queued_max)
         self._lock = threading.Lock()
         self._running: dict[str, Interrupter] = {}
         self._closed = False
@@ -86,10 +90,32 @@ class Engine:
             kind="write" if analysis.kind in ("ctas", "insert") else "scan",
         )
 
+    def prefetch(self, task: StatementTask, ttl_s: float) -> int:
+        """Fetch the first data files of a statement that waits in the queue; how many.
+
+        Analyses the statement like `estimate` (resolve and prune, no execution) and starts
+        a background scan of its leading files, bounded by ``prefetch_queued_files`` /
+        ``prefetch_queued_bytes`` and ``prefetch_queued_max`` statements at once. The scan
+        is released after ``ttl_s``, by `release_prefetch`, or taken over by `execute`.
+        0 for a local lake, a metadata statement, or when the bounds are reached.
+        """
+        if self._closed or not self.queued.accepting(task.statement_id):
+            return 0
+        analysis = self._analyze(task)
+        files = [DataFile(f.uri, f.size) for s in analysis.scans for f in s.files]
+        if analysis.kind in ("metadata", "constant") or not files:
+            return 0
+        return self.queued.start(task.statement_id, files, ttl_s)
+
+    def release_prefetch(self, statement_id: str) -> bool:
+        """Drop a queued statement's prefetch (it ran elsewhere, or left the queue)."""
+        return self.queued.release(statement_id)
+
     def execute(self, task: StatementTask) -> ResultStream:
         """Start a statement; the returned stream yields its Arrow batches."""
         if self._closed:
             raise EngineError("the engine is closed")
+        self.queued.adopt(task.statement_id)
         analysis = self._analyze(task)
         if analysis.kind == "metadata":
             assert analysis.metadata is not None
@@ -115,6 +141,7 @@ class Engine:
             running = list(self._running.values())
         for r in running:
             r.stop("cancelled")
+        self.queued.close()
         self.io.close()
         self._db.close()
 

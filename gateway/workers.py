@@ -5,8 +5,8 @@ A seam you can fake: the pool only holds `WorkerProvider` and `Worker`.
 - `LocalProcessProvider` starts ``sqlgate worker`` as a child process on this host and
   waits for the location it writes to its ready pipe;
 - `FlightWorker` is a started worker as the pool sees it: run a task, cancel, ping,
-  estimate, stop. It would work the same against a worker on another host; only
-  `exit_cause` (why the process died) needs the local process.
+  estimate, prefetch a queued task's first files, stop. It would work the same against a
+  worker on another host; only `exit_cause` (why the process died) needs the local process.
 
 Every call here blocks; the pool runs them in threads, never on the event loop.
 """
@@ -206,6 +206,25 @@ class FlightWorker:
         """Ask the worker to interrupt a statement; best effort, errors are swallowed."""
         with contextlib.suppress(flight.FlightError, pa.ArrowException, OSError):
             self._action("cancel", statement_id.encode(), timeout=5.0)
+
+    def prefetch(self, task: StatementTask) -> int:
+        """Ask the worker to fetch a queued statement's first data files; how many it fetches.
+
+        Best effort, like `cancel`: an error (a statement that will fail anyway, a worker that
+        went away) answers 0 and the statement simply runs without it.
+        """
+        with contextlib.suppress(flight.FlightError, pa.ArrowException, OSError, ValueError):
+            answer = json.loads(self._action("prefetch", task_to_json(task), 30.0) or b"{}")
+            return int(answer.get("files") or 0)
+        return 0
+
+    def release_prefetch(self, statement_id: str) -> bool:
+        """Drop a queued statement's prefetch on the worker; best effort."""
+        with contextlib.suppress(flight.FlightError, pa.ArrowException, OSError, ValueError):
+            answer = json.loads(
+                self._action("release_prefetch", statement_id.encode(), 5.0) or b"{}")
+            return bool(answer.get("released"))
+        return False
 
     def ping(self, timeout: float) -> dict[str, Any]:
         """Heartbeat; raises flight.FlightError (or OSError) when the worker does not answer."""

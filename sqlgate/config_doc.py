@@ -32,6 +32,9 @@ MEANINGS: dict[str, str] = {
     "prefetch_depth": "Blocks a scan may fetch ahead of its reader.",
     "prefetch_concurrency": "Block fetches in flight at once per worker.",
     "prefetch_memory_bytes": "Bytes of fetched-but-unread blocks a worker may hold.",
+    "prefetch_queued_files": "Leading data files of a queued long statement a worker fetches while it waits.",
+    "prefetch_queued_bytes": "Bytes of a queued long statement a worker fetches while it waits.",
+    "prefetch_queued_max": "Queued statements a worker prefetches for at once.",
     "cache_dir": "Directory of the on-disk block cache (survives worker restarts).",
     "cache_bytes": "Size cap of the block cache; least recently used blocks go first.",
     "cache_write_backlog_bytes": "Bytes waiting for the cache writer; past it a block is not cached rather than stall the scan.",
@@ -67,6 +70,7 @@ MEANINGS: dict[str, str] = {
     "long_aging_s": "Seconds after which a queued long statement goes before newer short ones.",
     "queue_limit": "Statements queued per warehouse; past it 429 RESOURCE_EXHAUSTED with Retry-After.",
     "queue_timeout_s": "Seconds a statement may wait in the queue.",
+    "prefetch_queued": "Ask a worker to fetch a waiting long statement's first files (object-store lakes).",
     "fifo": "One lane, first come first served (the benchmark's baseline).",
     "scale_cooldown_s": "Seconds of low load before the pool gives back a worker.",
     # gateway

@@ -60,6 +60,12 @@ class EngineSettings:
     # is not cached this time rather than making the scan wait for the disk.
     cache_write_backlog_bytes: int = 128 * MiB
     io_retries: int = 3
+    # Prefetch for a long statement waiting in the queue (pool setting prefetch_queued):
+    # at most this many of its leading data files and bytes, for at most
+    # prefetch_queued_max queued statements per worker at once.
+    prefetch_queued_files: int = 32
+    prefetch_queued_bytes: int = 64 * MiB
+    prefetch_queued_max: int = 2
 
     def lake_storage_options(self) -> dict[str, str]:
         """Storage options for deltalake/pyarrow, only those explicitly set."""
@@ -130,6 +136,9 @@ class PoolSettings:
     long_aging_s: float = 30.0
     queue_limit: int = 1000
     queue_timeout_s: float = 600.0
+    # Ask a worker to fetch the first data files of a long statement that has to wait for a
+    # slot (object-store lakes only; bounds in the engine's prefetch_queued_* settings).
+    prefetch_queued: bool = False
     fifo: bool = False
     # Seconds of low load (and since the last resize) before the pool gives back a worker;
     # the hysteresis that keeps it from thrashing.

@@ -85,6 +85,18 @@ class LakeIO:
             paths.append(staged or scan_path(statement_id, base + i, file))
         return paths
 
+    def prefetch(self, statement_id: str, files: Sequence[DataFile]) -> int:
+        """Start fetching ``files`` for a statement that is still queued; how many it fetches.
+
+        Nothing for a local lake or with prefetch off. The blocks land in memory (evicted
+        first when a running scan needs room) and in the block cache; when the statement runs,
+        its `scan_paths` extends this scan and finds them. `release` drops it.
+        """
+        if not self.remote or not self.prefetcher.enabled or not files:
+            return 0
+        self.prefetcher.open_scan(statement_id, files, background=True)
+        return len(files)
+
     def _stage(self, statement_id: str, index: int, file: DataFile) -> str | None:
         """A local hard link to the cached whole file, or None when it is not cached whole."""
         blocks = file_blocks(file)

@@ -58,6 +58,9 @@ class Scan:
     consumed: set[BlockKey] = field(default_factory=set)
     cancelled: threading.Event = field(default_factory=threading.Event)
     error: EngineError | None = None
+    # A queued statement's early fetch: nobody reads yet, so its blocks are marked read as
+    # they land and a running scan that needs room evicts them first (the disk cache has them).
+    background: bool = False
 
 
 class Prefetcher:
@@ -92,14 +95,19 @@ class Prefetcher:
         self.recent_failures: OrderedDict[str, EngineError] = OrderedDict()
         self.recent_released: OrderedDict[str, None] = OrderedDict()
 
-    def open_scan(self, statement_id: str, files: Sequence[DataFile]) -> Scan:
-        """Start (or extend) the read-ahead of a statement's files."""
+    def open_scan(self, statement_id: str, files: Sequence[DataFile],
+                  background: bool = False) -> Scan:
+        """Start (or extend) the read-ahead of a statement's files.
+
+        ``background`` is for a statement still queued; a later foreground open adopts it.
+        """
         with self._lock:
             scan = self._scans.get(statement_id)
             self.recent_released.pop(statement_id, None)
             if scan is None or scan.cancelled.is_set():
                 scan = Scan(statement_id, [], [])
                 self._scans[statement_id] = scan
+            scan.background = background
             base = len(scan.files)
             scan.files.extend(files)
             for index, key in scan_plan(files):
@@ -304,5 +312,7 @@ class Prefetcher:
                 self._held -= len(data)
             else:
                 scan.ready[key] = data
+                if scan.background:
+                    scan.consumed.add(key)
         self._pump()
         return data
