@@ -18,6 +18,8 @@
   other workers, where the long scans go, at a lower CPU priority (`long_worker_nice`),
   so on a machine with fewer cores than threads a short statement still gets the cores
   first. FIFO mode does neither: same pool, same slots, one lane.
+- A long statement that has to wait may have its first data files fetched meanwhile
+  (`prefetch_queued`, gateway/prefetch.py).
 - Every blocking call (process start, Flight) runs in the pool's own thread pool.
 """
 
@@ -37,6 +39,7 @@ from gateway.backend import StatementEvents, StatementFailed, StatementResult
 from gateway.errors import TemporarilyUnavailable
 from gateway.fingerprint import fingerprint
 from gateway.placement import Member
+from gateway.prefetch import QueuedPrefetch
 from gateway.scheduler import Lane, Scheduler, Slot
 from gateway.workers import Call, LocalProcessProvider, WorkerProvider
 from sqlgate.settings import Settings
@@ -93,6 +96,7 @@ class WarehousePool:
         self._tasks: list[asyncio.Task[None]] = []
         threads = self._ps.max_workers * (self._ps.worker_concurrency + 2) + 8
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="sqlgate-pool")
+        self._early = QueuedPrefetch(settings, self._executor)
 
     # -- Warehouse --------------------------------------------------------------------------
 
@@ -211,9 +215,15 @@ class WarehousePool:
         except BaseException:
             self.scheduler._leave(slot)
             raise
-        await self.scheduler.wait(slot)
+        early = self._early.ask(task, slot, self._members)
+        try:
+            await self.scheduler.wait(slot)
+        except BaseException:
+            self._early.end(early, None)  # cancelled, timed out, warehouse stopped
+            raise
         demote: asyncio.TimerHandle | None = None
         member = placement.pick(self._members, slot.lane, self._ps)
+        self._early.end(early, member)
         call = Call(task.statement_id)
         try:
             if member is None:
