@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import re
 import time
@@ -28,7 +29,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from fetch import open_store
+from fetch import LocalStore, open_store
+from fetch.linkserver import LinkServer, listener_url
 from gateway import openapi, statements, thrift, warehouses
 from gateway.auth import DEFAULT_WORKSPACE, Authenticator
 from gateway.backend import Backend, StatementResult
@@ -147,8 +149,23 @@ def build_app(
     generated: str | None = None
     if authenticator is None:
         authenticator, generated = Authenticator.from_settings(settings.gateway)
+    g = settings.gateway
+    if g.links_port > 0 and g.tls_cert and g.tls_key:
+        # The listener speaks plain HTTP; links must not downgrade an HTTPS gateway.
+        raise ValueError("links_port needs a plain-HTTP gateway: with TLS set links_port=0 "
+                         "(links are then served by the gateway's HTTPS /_results/ route)")
     if store is None:
-        store = open_store(settings.fetch)
+        fetch_settings = settings.fetch
+        if g.links_port > 0:
+            # Local-store links point at the sendfile listener instead of this app's route.
+            fetch_settings = dataclasses.replace(fetch_settings, public_url=listener_url(
+                g.host, g.links_port, g.links_public_url))
+        store = open_store(fetch_settings)
+    link_server = (
+        LinkServer(store, host=g.host, port=g.links_port,
+                   max_connections=g.links_max_connections, idle_s=g.links_idle_s)
+        if g.links_port > 0 and isinstance(store, LocalStore) else None
+    )
     metrics = Metrics()
 
     async def delete_chunks(stmt: Statement, result: StatementResult) -> None:
@@ -206,13 +223,23 @@ def build_app(
         if DEFAULT_WORKSPACE in authenticator.workspaces:
             await houses.tenant(DEFAULT_WORKSPACE)
         gw.tasks.append(asyncio.create_task(_sweeper(gw), name="sqlgate-sweeper"))
+        if link_server is not None:
+            try:
+                link_server.start()
+            except OSError as exc:
+                await _shutdown(gw)
+                raise RuntimeError(f"cannot listen for result links on "
+                                   f"{g.host}:{g.links_port}: {exc}") from exc
         try:
             yield
         finally:
+            if link_server is not None:
+                await asyncio.to_thread(link_server.stop)
             await _shutdown(gw)
 
     app = Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
     app.state.gateway = gw
+    app.state.link_server = link_server
     app.add_middleware(_AuthAndTiming, gateway=gw)
     app.add_middleware(CatchAllMiddleware)
     return app

@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 import uvicorn
 
+from fetch.linkserver import listener_url
 from gateway.app import build_app
 from gateway.warehouses import warehouse_id_for
 from sqlgate.settings import FetchSettings, Settings
@@ -40,6 +41,20 @@ def with_public_url(settings: Settings) -> Settings:
     )
 
 
+def resolve_links(settings: Settings) -> Settings:
+    """Settle `links_port` = -1 (auto): port + 1 on a plain-HTTP gateway, off with TLS.
+
+    With TLS the listener stays off (it has no TLS of its own) and links keep going through
+    the gateway's HTTPS route; port 0 (a free port) has no "next" port, so it is off too.
+    """
+    g = settings.gateway
+    if g.links_port != -1:
+        return settings
+    tls = bool(g.tls_cert and g.tls_key)
+    port = g.port + 1 if g.port > 0 and not tls and g.port < 65535 else 0
+    return dataclasses.replace(settings, gateway=dataclasses.replace(g, links_port=port))
+
+
 def banner(
     settings: Settings, token: str | None, *, demo: bool, generated: bool = True
 ) -> str:
@@ -48,6 +63,10 @@ def banner(
     wid = warehouse_id_for(settings, "default")
     shown = token or "<your SQLGATE_TOKEN>"
     lines = [f"sqlgate listening on {url}  (warehouse {wid})"]
+    g = settings.gateway
+    if g.links_port > 0 and not settings.fetch.results.startswith("s3://"):
+        links = listener_url(g.host, g.links_port, g.links_public_url)
+        lines.append(f"result links (sendfile listener) on {links}")
     if token and generated:
         lines.append(f"generated API token (shown once, only its hash is kept): {token}")
     if demo:
@@ -109,8 +128,12 @@ def serve(settings: Settings, demo: bool = False, *, out: TextIO | None = None) 
         level=settings.gateway.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    settings = with_public_url(settings)
-    app = build_app(settings)
+    settings = resolve_links(with_public_url(settings))
+    try:
+        app = build_app(settings)
+    except ValueError as exc:
+        print(f"sqlgate: {exc}", file=sys.stderr)
+        return 1
     token = app.state.gateway.generated_token
     generated = token is not None
     if demo and token is None and settings.gateway.token:
@@ -134,4 +157,4 @@ def serve(settings: Settings, demo: bool = False, *, out: TextIO | None = None) 
     return 0 if server.started else 1
 
 
-__all__ = ["banner", "make_server", "serve", "with_public_url"]
+__all__ = ["banner", "make_server", "resolve_links", "serve", "with_public_url"]

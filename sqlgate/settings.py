@@ -175,6 +175,16 @@ class GatewaySettings:
     statement_abandon_s: float = 900.0
     shutdown_grace_s: float = 10.0
     log_level: str = "info"
+    # Port of the zero-copy listener for local-store links (sendfile, plain HTTP only).
+    # -1 = auto: `sqlgate serve` uses port + 1 without TLS and the gateway's own route with
+    # TLS; 0 = off (links go to the gateway's /_results/ route); > 0 = that port.
+    links_port: int = -1
+    # Base URL clients reach that listener at; empty = http://<host>:<links_port>.
+    links_public_url: str = ""
+    # Connections the link listener serves at once (a thread each); more get 503.
+    links_max_connections: int = 64
+    # Seconds an idle keep-alive connection to the link listener is kept open.
+    links_idle_s: float = 15.0
 
 
 @dataclass(frozen=True)
