@@ -84,7 +84,8 @@ class CloudFetch:
 
 @pytest.fixture(
     scope="module",
-    params=["local", pytest.param("s3", marks=pytest.mark.s3)],
+    # local-links: the local store's links served by the sendfile listener (links_port).
+    params=["local", "local-links", pytest.param("s3", marks=pytest.mark.s3)],
 )
 def cf(
     request: pytest.FixtureRequest, engine_settings: EngineSettings,
@@ -102,6 +103,10 @@ def cf(
         results = f"s3://{bucket}/results"
         extra = dict(results_endpoint_url=endpoint, results_access_key_id=ACCESS_KEY_ID,
                      results_secret_access_key=SECRET_ACCESS_KEY, results_region=REGION)
+    if kind == "local-links":
+        probe = free_socket()
+        extra = dict(links_port=probe.getsockname()[1])
+        probe.close()
     sock = free_socket()
     settings = server_settings(
         engine_settings, results, sock.getsockname()[1], chunk_target_bytes=CHUNK_BYTES,
@@ -279,6 +284,8 @@ def test_links_fresh_tampered_expired(cf: CloudFetch) -> None:
     time.sleep(1.1)  # both stores sign with one-second resolution
     again = _link(cf, r.statement_id, 0)
     assert again.external_link != first.external_link
+    if cf.kind == "local-links":  # served by the listener, not the gateway's route
+        assert f"127.0.0.1:{cf.settings.gateway.links_port}/" in first.external_link
     assert again.expiration > first.expiration  # ISO-8601 UTC with Z: sorts as text
     for link in (first, again):  # either works, and without any Authorization header
         assert httpx.get(link.external_link, timeout=30).status_code == 200
