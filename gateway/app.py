@@ -8,7 +8,9 @@ Each workspace's warehouse is its own backend (gateway.warehouses), created at f
 the default workspace's is created at startup when some token belongs to it, so `demo` is
 warm. The lifespan also runs a periodic retention sweep, and on shutdown closes in order,
 each step bounded: statements get ``shutdown_grace_s`` to finish and the rest are cancelled
-(and logged), then every warehouse, then the result store.
+(and logged), then every warehouse, then the result store. With ``links_port`` > 0 and a
+local store, the lifespan also runs `fetch.linkserver.LinkServer` (local-store links point at
+it; the ``/_results/`` route stays mounted) and stops it before the rest.
 """
 
 from __future__ import annotations

@@ -154,3 +154,44 @@ def test_listener_url() -> None:
     assert listener_url("0.0.0.0", 8001) == "http://127.0.0.1:8001"
     assert listener_url("::1", 8001) == "http://[::1]:8001"
     assert listener_url("10.0.0.5", 8001, "https://links.example/") == "https://links.example"
+
+
+def test_links_port_auto_and_tls() -> None:
+    from gateway.app import build_app
+    from gateway.server import resolve_links
+    from sqlgate.settings import Settings
+
+    assert resolve_links(Settings().replace(port=9000)).gateway.links_port == 9001
+    assert resolve_links(Settings().replace(port=0)).gateway.links_port == 0
+    tls = Settings().replace(port=9000, tls_cert="c.pem", tls_key="k.pem")
+    assert resolve_links(tls).gateway.links_port == 0  # HTTPS keeps the gateway's route
+    assert resolve_links(Settings().replace(links_port=7000)).gateway.links_port == 7000
+    with pytest.raises(ValueError, match="plain-HTTP"):
+        build_app(tls.replace(links_port=9001))
+
+
+def test_app_lifespan_runs_the_listener(tmp_path: Path) -> None:
+    from gateway.app import build_app
+    from sqlgate.settings import Settings
+    from tests.fixtures.server import running_gateway
+    from tests.gateway.fakes import FakeBackend
+
+    probe = socket.create_server(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    settings = Settings().replace(results=str(tmp_path), links_port=port, token="t",
+                                  signing_secret="s", log_level="warning")
+    app = build_app(settings, backend=FakeBackend())
+    store = app.state.gateway.store
+    store.put(KEY, DATA)
+    link = store.link(KEY).url
+    assert link.startswith(f"http://127.0.0.1:{port}/_results/")
+    before = set(threading.enumerate())
+    with running_gateway(settings, app=app):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", _target(link))
+        assert conn.getresponse().read() == DATA
+        conn.close()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=2)
+    assert not [t for t in set(threading.enumerate()) - before if "links" in t.name]
