@@ -138,7 +138,9 @@ class PoolSettings:
     queue_timeout_s: float = 600.0
     # Ask a worker to fetch the first data files of a long statement that has to wait for a
     # slot (object-store lakes only; bounds in the engine's prefetch_queued_* settings).
-    prefetch_queued: bool = False
+    # Measured at 20 ms per request (bench/prefetch_queued.py): a 64 x 1 MB scan ran 1.5x
+    # faster once it got its slot; a 256-file scan, 32 of its files prefetched, no slower.
+    prefetch_queued: bool = True
     fifo: bool = False
     # Seconds of low load (and since the last resize) before the pool gives back a worker;
     # the hysteresis that keeps it from thrashing.
