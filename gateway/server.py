@@ -41,6 +41,17 @@ def with_public_url(settings: Settings) -> Settings:
     )
 
 
+def _bindable(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def resolve_links(settings: Settings) -> Settings:
     """Settle `links_port` = -1 (auto): port + 1 on a plain-HTTP gateway, off with TLS.
 
@@ -52,6 +63,10 @@ def resolve_links(settings: Settings) -> Settings:
         return settings
     tls = bool(g.tls_cert and g.tls_key)
     port = g.port + 1 if g.port > 0 and not tls and g.port < 65535 else 0
+    if port and not _bindable(g.host, port):
+        # Auto must never stop the gateway from starting: links fall back to its route.
+        log.warning("port %d is taken: result links served by the gateway itself", port)
+        port = 0
     return dataclasses.replace(settings, gateway=dataclasses.replace(g, links_port=port))
 
 
