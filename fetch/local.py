@@ -140,9 +140,13 @@ class LocalStore(ResultStore):
         if not base.is_dir():
             return []
         keys = []
-        for path in base.rglob("*"):
-            if path.is_file() and not path.name.startswith(_TMP):
-                key = path.relative_to(self.root).as_posix()
+        # os.walk, not Path.rglob: a folder deleted by a concurrent close or sweep while we walk
+        # is skipped (walk ignores listing errors), where rglob raises FileNotFoundError.
+        for folder, _dirs, files in os.walk(base):
+            for name in files:
+                if name.startswith(_TMP):
+                    continue
+                key = (Path(folder) / name).relative_to(self.root).as_posix()
                 if key.startswith(prefix):
                     keys.append(key)
         return sorted(keys)

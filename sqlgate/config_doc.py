@@ -92,7 +92,7 @@ MEANINGS: dict[str, str] = {
     "statement_abandon_s": "Seconds an unfinished statement may go unpolled before it is cancelled (0: never).",
     "shutdown_grace_s": "Seconds running statements get to finish when the gateway stops.",
     "log_level": "Log level (debug, info, warning, error).",
-    "links_port": "Port of the sendfile listener for local-store links: -1 auto (port + 1 without TLS, else off), 0 off (the gateway's /_results/ route), > 0 that port.",
+    "links_port": "Port of the sendfile listener for local-store links: 0 off (the gateway's /_results/ route, the default), > 0 that port, -1 auto (port + 1 without TLS, else off).",
     "links_public_url": "Base URL clients reach the link listener at; empty: http://<host>:<links_port>.",
     "links_max_connections": "Connections the link listener serves at once (a thread each); more get 503.",
     "links_idle_s": "Seconds an idle keep-alive connection to the link listener stays open.",

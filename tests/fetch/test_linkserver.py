@@ -161,12 +161,14 @@ def test_links_port_auto_and_tls() -> None:
     from gateway.server import resolve_links
     from sqlgate.settings import Settings
 
-    assert resolve_links(Settings().replace(port=9000)).gateway.links_port == 9001
+    assert resolve_links(Settings().replace(port=9000)).gateway.links_port == 0  # default off
+    auto = Settings().replace(links_port=-1)
+    assert resolve_links(auto.replace(port=9000)).gateway.links_port == 9001
     with socket.create_server(("127.0.0.1", 0)) as taken:  # auto falls back, never fails
         busy = taken.getsockname()[1] - 1
-        assert resolve_links(Settings().replace(port=busy)).gateway.links_port == 0
-    assert resolve_links(Settings().replace(port=0)).gateway.links_port == 0
-    tls = Settings().replace(port=9000, tls_cert="c.pem", tls_key="k.pem")
+        assert resolve_links(auto.replace(port=busy)).gateway.links_port == 0
+    assert resolve_links(auto.replace(port=0)).gateway.links_port == 0
+    tls = auto.replace(port=9000, tls_cert="c.pem", tls_key="k.pem")
     assert resolve_links(tls).gateway.links_port == 0  # HTTPS keeps the gateway's route
     assert resolve_links(Settings().replace(links_port=7000)).gateway.links_port == 7000
     with pytest.raises(ValueError, match="plain-HTTP"):
