@@ -21,7 +21,8 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        self.server.connections.add(id(self.connection))
+        # the client's (address, port) names the connection; id() of a closed socket is reused
+        self.server.connections.add(self.client_address)
         self.server.paths.append(self.path)
         mode = self.path.split("?")[0].strip("/")
         if mode == "ok":
@@ -59,7 +60,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    connections: set[int]
+    connections: set[tuple[str, int]]
     paths: list[str]
 
     def handle_error(self, request: object, client_address: object) -> None:
