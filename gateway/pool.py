@@ -9,10 +9,9 @@
 - A statement is fingerprinted and estimated (in a thread), put in a lane and admitted
   (429 when the queue is full, before anything runs). A STOPPED warehouse starts; the
   statement stays PENDING until a worker is ready.
-- The control loop grows the pool (up to max_workers) while statements wait, shrinks it
-  (down to min_workers) after `scale_cooldown_s` of low load, stops it after
-  `auto_stop_seconds` with nothing running or queued, replaces dead workers and pings
-  live ones every `heartbeat_s`; a worker missing `_MISSED_BEATS` pings is killed.
+- The control loop replaces dead workers and sizes the pool as gateway/autoscale.py
+  decides (grow while statements wait, shrink after a calm cool-down, stop when idle).
+  Live workers are pinged every `heartbeat_s`; one missing `_MISSED_BEATS` is killed.
 - A worker that dies fails only its own statements, with the cause in the message.
 - Dual mode keeps whole workers for short statements (gateway/placement.py) and runs the
   other workers, where the long scans go, at a lower CPU priority (`long_worker_nice`),
@@ -29,12 +28,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from gateway import placement
+from gateway.autoscale import Autoscaler
 from gateway.backend import StatementEvents, StatementFailed, StatementResult
 from gateway.errors import TemporarilyUnavailable
 from gateway.fingerprint import fingerprint
@@ -50,21 +49,13 @@ log = logging.getLogger("sqlgate.pool")
 STARTING, RUNNING, STOPPING, STOPPED = "STARTING", "RUNNING", "STOPPING", "STOPPED"
 _MISSED_BEATS = 3
 _TICK_S = 0.1
-# A waiting statement older than this asks for another worker (when below max_workers).
-_GROW_AFTER_WAIT_S = 0.2
 _CANCEL_WAIT_S = 5.0
 
 Estimator = Callable[[StatementTask], CostEstimate]
 
 
 class WarehousePool:
-    """Runs statements on a pool of workers; see the module docstring.
-
-    >>> pool = WarehousePool(Settings())      # doctest: +SKIP
-    >>> await pool.start_background()         # app lifespan start
-    >>> result = await pool.run(task, events)
-    >>> await pool.aclose()                   # app lifespan end
-    """
+    """Runs statements on a pool of workers; see the module docstring."""
 
     def __init__(
         self,
@@ -86,11 +77,7 @@ class WarehousePool:
         self._state = STOPPED
         self._closing = False
         self._restart_after_stop = False
-        self._last_active = clock()
-        self._last_resize = clock()
-        self._last_busy = clock()
-        self._cold_since: float | None = None
-        self._cold_starts: deque[float] = deque(maxlen=1000)
+        self._scaler = Autoscaler(self._ps, clock)
         self._lost = 0
         self._start_failures = 0
         self._tasks: list[asyncio.Task[None]] = []
@@ -98,7 +85,7 @@ class WarehousePool:
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="sqlgate-pool")
         self._early = QueuedPrefetch(settings, self._executor)
 
-    # -- Warehouse --------------------------------------------------------------------------
+    # -- Warehouse
 
     @property
     def state(self) -> str:
@@ -146,7 +133,7 @@ class WarehousePool:
             self._restart_after_stop = False
             self._ensure_started()
 
-    # -- lifespan ---------------------------------------------------------------------------
+    # -- lifespan
 
     async def start_background(self) -> None:
         """App startup: start the control and heartbeat loops and warm min_workers."""
@@ -195,7 +182,7 @@ class WarehousePool:
             await asyncio.get_running_loop().run_in_executor(self._executor, close)
         self._executor.shutdown(wait=False, cancel_futures=True)
 
-    # -- Backend ----------------------------------------------------------------------------
+    # -- Backend
 
     async def run(self, task: StatementTask, events: StatementEvents) -> StatementResult:
         """Queue, then run `task` on a worker; see gateway.backend.Backend."""
@@ -205,7 +192,7 @@ class WarehousePool:
         fp, estimate = await loop.run_in_executor(self._executor, self._prepare, task)
         lane = self.scheduler.classify(estimate, fp)
         slot = self.scheduler.admit(lane, fp)  # QueueFull (429) before anything runs
-        self._last_active = self.clock()
+        self._scaler.note_active(self.clock())
         try:
             if self._state == STOPPING:
                 self._restart_after_stop = True
@@ -252,7 +239,7 @@ class WarehousePool:
                 member.calls.pop(task.statement_id, None)
                 member.long.discard(task.statement_id)
             self.scheduler.release(slot)
-            self._last_active = self.clock()
+            self._scaler.note_active(self.clock())
 
     def _demote(self, slot: Slot, member: Member, statement_id: str) -> None:
         """The short budget ran out: the statement now counts as a long one, where it runs."""
@@ -275,9 +262,7 @@ class WarehousePool:
                 await asyncio.wait(pending, timeout=_CANCEL_WAIT_S)
             raise
 
-    def _explain(
-        self, member: Member | None, call: Call, exc: StatementFailed
-    ) -> StatementFailed:
+    def _explain(self, member: Member | None, call: Call, exc: StatementFailed) -> StatementFailed:
         """The error a statement reports: the stop or heartbeat reason wins over the symptom."""
         if member is None:
             return exc
@@ -309,7 +294,7 @@ class WarehousePool:
         est: CostEstimate = self._estimate_engine.estimate(task)
         return est
 
-    # -- membership -------------------------------------------------------------------------
+    # -- membership
 
     def _ready(self) -> list[Member]:
         return [m for m in self._members if m.ready]
@@ -324,8 +309,8 @@ class WarehousePool:
         if self._closing or self._state in (RUNNING, STARTING, STOPPING):
             return
         self._state = STARTING
-        self._cold_since = self.clock()
-        for _ in range(max(1, self._ps.min_workers)):
+        self._scaler.note_cold_start(self.clock())
+        for _ in range(self._scaler.initial_size()):
             self._spawn()
 
     def _spawn(self) -> None:
@@ -349,12 +334,10 @@ class WarehousePool:
             await loop.run_in_executor(self._executor, worker.stop, 1.0)
             return
         self._members.append(placement.join(self._members, worker, self._ps, self.clock()))
-        self._last_resize = self.clock()
+        self._scaler.note_resize(self.clock())
         if self._state == STARTING:
             self._state = RUNNING
-            if self._cold_since is not None:
-                self._cold_starts.append(self.clock() - self._cold_since)
-                self._cold_since = None
+            self._scaler.note_running(self.clock())
         self._capacity()
 
     def _lose(self, member: Member, reason: str) -> None:
@@ -370,8 +353,8 @@ class WarehousePool:
             call.hang_up()
         asyncio.get_running_loop().run_in_executor(self._executor, member.worker.kill)
         self._capacity()
-        wanted = self.scheduler.queued or self.scheduler.running or self._ps.min_workers
-        if self._state == RUNNING and not self._members and not self._spawns and wanted:
+        if self._scaler.replace_lost(self._state, self._members, len(self._spawns),
+                                     self.scheduler):
             self._spawn()
 
     async def _retire(self, members: list[Member], grace_s: float) -> None:
@@ -389,7 +372,7 @@ class WarehousePool:
         if stops:
             await asyncio.wait(stops, timeout=grace_s + 10)
 
-    # -- loops ------------------------------------------------------------------------------
+    # -- loops
 
     async def _control_loop(self) -> None:
         while True:
@@ -405,36 +388,15 @@ class WarehousePool:
                 self._lose(member, member.worker.exit_cause() or "worker process exited")
         if self._state not in (RUNNING, STARTING):
             return
-        now = self.clock()
-        sched = self.scheduler
-        size = len(self._members) + len(self._spawns)
-        below_min = size < self._ps.min_workers and self._state == RUNNING
-        waiting = (sched.queued and size < self._ps.max_workers and not self._spawns
-                   and (not self._members or sched.oldest_wait() >= _GROW_AFTER_WAIT_S))
-        if below_min or waiting:
+        decision = self._scaler.decide(self.clock(), self._state, self._members,
+                                       len(self._spawns), self.scheduler)
+        if decision.spawn:
             self._spawn()
-        idle_for = now - self._last_active
-        auto_stop = self._ps.auto_stop_seconds
-        if (self._state == RUNNING and auto_stop > 0 and not sched.running and not sched.queued
-                and idle_for >= auto_stop):
-            log.info("warehouse idle for %.1f s: stopping", idle_for)
+        if decision.stop:
             await self.stop()
             return
-        # Shrink one worker at a time, only after a calm cool-down, so load spikes never
-        # make the pool thrash between sizes.
-        conc = self._ps.worker_concurrency
-        if sched.queued or sched.running > (len(self._members) - 1) * conc // 2:
-            self._last_busy = now
-        if (len(self._members) > max(1, self._ps.min_workers) and not sched.queued
-                and sched.running <= (len(self._members) - 1) * conc // 2
-                and now - self._last_resize >= self._ps.scale_cooldown_s
-                and now - self._last_busy >= self._ps.scale_cooldown_s):
-            # Give back an unreserved worker first: the reserved one keeps short
-            # statements at full priority.
-            idle = placement.retire_order(self._members)
-            if idle:
-                self._last_resize = now
-                await self._retire([idle[0]], grace_s=2.0)
+        if decision.retire is not None:
+            await self._retire([decision.retire], grace_s=2.0)
 
     async def _heartbeat_loop(self) -> None:
         beat = self._ps.heartbeat_s
@@ -453,30 +415,23 @@ class WarehousePool:
                     self._lose(member, f"worker {member.worker.name} stopped answering "
                                f"heartbeats for {member.misses * beat:g} s and was killed")
 
-    # -- metrics ----------------------------------------------------------------------------
+    # -- metrics
 
     def metrics(self) -> dict[str, Any]:
         """Pool size, state, cold starts and their durations, plus the scheduler's metrics."""
-        cold = sorted(self._cold_starts)
         sched = self.scheduler.metrics()
         return {
             "state": self._state,
             "workers": self.num_workers,
             "workers_reserved_short": sum(1 for m in self._ready() if m.reserved),
             "workers_starting": len(self._spawns),
-            "min_workers": self._ps.min_workers,
-            "max_workers": self._ps.max_workers,
             "worker_concurrency": self._ps.worker_concurrency,
             "workers_lost": self._lost,
             "worker_start_failures": self._start_failures,
-            "cold_starts": len(cold),
-            "cold_start_last_s": self._cold_starts[-1] if cold else 0.0,
-            "cold_start_p50_s": cold[len(cold) // 2] if cold else 0.0,
-            "cold_start_max_s": cold[-1] if cold else 0.0,
-            "idle_s": self.clock() - self._last_active,
+            **self._scaler.metrics(self.clock()),
             "scheduler": sched,
-            # The same per-lane figures flat ({lane: value}), which /metrics renders as
-            # labelled gauges (it does not descend into nested mappings).
+            # The per-lane figures again, flat ({lane: value}): /metrics renders those as
+            # labelled gauges, not nested mappings.
             "mispredictions": sched["mispredictions"],
             **{f"lane_{name}": {lane: figures[name] for lane, figures in sched["lanes"].items()}
                for name in ("queued", "running", "wait_p50_s", "wait_p95_s", "wait_max_s")},
