@@ -24,7 +24,7 @@ test: $(STAMP)
 # The whole benchmark suite at the issues' sizes (TPC-H SF1, 32 streams), one scenario after
 # the other under the machine-wide lock shared with other benchmark runs; docs/benchmarks.md
 # records its figures. Smaller: make bench BENCH_ARGS="--sf 0.1 --streams 8 --duration 30".
-BENCH_ARGS ?= --sf 1 --streams 32 --duration 120 --repeats 3
+BENCH_ARGS ?= --sf 1 --streams 32 --duration 120 --repeats 3 --prefetch-files 1000
 bench: $(STAMP)
 	flock /tmp/sqlgate-bench.lock $(BIN)/sqlgate bench all --start-local $(BENCH_ARGS) --out bench-results
 
