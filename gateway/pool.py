@@ -32,11 +32,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from engine import fingerprint
 from gateway import placement
 from gateway.autoscale import Autoscaler
 from gateway.backend import StatementEvents, StatementFailed, StatementResult
 from gateway.errors import TemporarilyUnavailable
-from gateway.fingerprint import fingerprint
 from gateway.placement import Member
 from gateway.prefetch import QueuedPrefetch
 from gateway.scheduler import Lane, Scheduler, Slot

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from engine import fingerprint
 from gateway.backend import StatementFailed
-from gateway.fingerprint import fingerprint
 from gateway.scheduler import Lane, QueueFull, Scheduler, Slot
 from sqlgate.settings import PoolSettings
 from sqlgate.types import CostEstimate
