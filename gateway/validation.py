@@ -46,8 +46,9 @@ class ExecuteRequest:
     compression: str | None = None
 
 
-async def read_json_body(request: Request, max_bytes: int) -> Any:
-    """The request body parsed as JSON, read with a bound (not trusting Content-Length)."""
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The raw request body, read with a bound (413 early on a too-large Content-Length, and
+    while streaming, since Content-Length may be absent or lie)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise PayloadTooLarge(f"Request body is larger than the limit of {max_bytes} bytes")
@@ -58,7 +59,12 @@ async def read_json_body(request: Request, max_bytes: int) -> Any:
         if size > max_bytes:
             raise PayloadTooLarge(f"Request body is larger than the limit of {max_bytes} bytes")
         chunks.append(chunk)
-    raw = b"".join(chunks)
+    return b"".join(chunks)
+
+
+async def read_json_body(request: Request, max_bytes: int) -> Any:
+    """The request body parsed as JSON ({} when empty), read with `read_body`'s bound."""
+    raw = await read_body(request, max_bytes)
     if not raw.strip():
         return {}
     try:
@@ -190,5 +196,6 @@ __all__ = [
     "ExecuteRequest",
     "parse_execute",
     "parse_wait_timeout",
+    "read_body",
     "read_json_body",
 ]
