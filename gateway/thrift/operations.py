@@ -119,7 +119,6 @@ class Operation:
     caps: ClientCaps
     statement: Statement | None = None
     local: StatementResult | None = None
-    local_error: StatementError | None = None
     # Rows (inline) or rows covered by links already handed out.
     offset: int = 0
     closed: bool = False
@@ -133,17 +132,15 @@ class Operation:
 
     @property
     def state(self) -> StatementState:
-        """The statement state, or the local one."""
+        """The statement state; a local result is always SUCCEEDED."""
         if self.statement is not None:
             return self.statement.state
-        return StatementState.FAILED if self.local_error else StatementState.SUCCEEDED
+        return StatementState.SUCCEEDED
 
     @property
     def error(self) -> StatementError | None:
-        """Why it failed, if it did."""
-        if self.statement is not None:
-            return self.statement.error
-        return self.local_error
+        """Why the statement failed, if it did (a local result never fails)."""
+        return self.statement.error if self.statement is not None else None
 
     @property
     def result(self) -> StatementResult | None:
