@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 import threading
 from collections.abc import Iterator, Sequence
 
@@ -60,11 +59,10 @@ class Engine:
         nothing can be changed once the configuration is locked: so the order is fixed.
         """
         self.io.register(self._db)
-        dirs = list(self.io.allowed_directories())
-        if not self.catalog.remote:
-            dirs.append(self.catalog.root.rstrip("/") + "/")
+        # LakeIO names every directory a scan reads (the local lake root, or lakeio:// and
+        # its staging folder), already absolute and slash-terminated.
+        allowed = self.io.allowed_directories()
         con = self._db
-        allowed = [d if "://" in d else os.path.abspath(d).rstrip("/") + "/" for d in dirs]
         con.execute(f"SET allowed_directories={allowed!r}")
         con.execute("SET enable_external_access=false")
         con.execute("SET autoinstall_known_extensions=false")
