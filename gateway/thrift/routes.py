@@ -140,7 +140,6 @@ def thrift_routes(gateway: Any) -> list[Route]:
     store = gateway.store if getattr(gateway, "external_results", False) else None
     service = ThriftService(gateway.registry, gateway.settings, store)
     front = ThriftFront(service, gateway)
-    gateway.thrift = service
     return [
         Route("/sql/1.0/warehouses/{warehouse_id}", front.post, methods=["POST"]),
         Route("/sql/1.0/endpoints/{warehouse_id}", front.post, methods=["POST"]),

@@ -361,10 +361,5 @@ class ThriftService:
             with contextlib.suppress(NotFound):
                 await self.registry.close(op.statement.id, op.session.workspace)
 
-    def open_sessions(self) -> int:
-        """How many sessions are open (for metrics)."""
-        return len(self.sessions)
-
-
 
 __all__ = ["SERVER_PROTOCOL", "InvalidHandle", "ThriftService"]
