@@ -152,7 +152,7 @@ def build_app(
     if authenticator is None:
         authenticator, generated = Authenticator.from_settings(settings.gateway)
     g = settings.gateway
-    if g.links_port > 0 and g.tls_cert and g.tls_key:
+    if g.links_port > 0 and g.tls:
         # The listener speaks plain HTTP; links must not downgrade an HTTPS gateway.
         raise ValueError("links_port needs a plain-HTTP gateway: with TLS set links_port=0 "
                          "(links are then served by the gateway's HTTPS /_results/ route)")

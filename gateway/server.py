@@ -27,7 +27,7 @@ log = logging.getLogger("sqlgate.gateway")
 
 def _base_url(settings: Settings) -> str:
     g = settings.gateway
-    scheme = "https" if g.tls_cert and g.tls_key else "http"
+    scheme = "https" if g.tls else "http"
     host = "127.0.0.1" if g.host in ("0.0.0.0", "::", "") else g.host
     return f"{scheme}://{host}:{g.port}"
 
@@ -61,8 +61,7 @@ def resolve_links(settings: Settings) -> Settings:
     g = settings.gateway
     if g.links_port != -1:
         return settings
-    tls = bool(g.tls_cert and g.tls_key)
-    port = g.port + 1 if g.port > 0 and not tls and g.port < 65535 else 0
+    port = g.port + 1 if g.port > 0 and not g.tls and g.port < 65535 else 0
     if port and not _bindable(g.host, port):
         # Auto must never stop the gateway from starting: links fall back to its route.
         log.warning("port %d is taken: result links served by the gateway itself", port)
@@ -125,8 +124,8 @@ def make_server(
         app if app is not None else build_app(settings),
         host=g.host,
         port=g.port,
-        ssl_certfile=g.tls_cert if g.tls_cert and g.tls_key else None,
-        ssl_keyfile=g.tls_key if g.tls_cert and g.tls_key else None,
+        ssl_certfile=g.tls_cert if g.tls else None,
+        ssl_keyfile=g.tls_key if g.tls else None,
         log_level=log_level or g.log_level,
         lifespan="on",
         # uvicorn waits this long for open connections; the lifespan then drains statements.

@@ -189,6 +189,11 @@ class GatewaySettings:
     # Seconds an idle keep-alive connection to the link listener is kept open.
     links_idle_s: float = 15.0
 
+    @property
+    def tls(self) -> bool:
+        """Whether the gateway serves HTTPS: only with both a certificate and a key."""
+        return bool(self.tls_cert and self.tls_key)
+
 
 @dataclass(frozen=True)
 class Settings:
