@@ -177,27 +177,27 @@ def local_result(table: pa.Table) -> StatementResult:
                            batches=table.to_batches())
 
 
-_TYPE_INFO = [
-    ("BOOLEAN", 16, None), ("TINYINT", -6, 3), ("SMALLINT", 5, 5), ("INT", 4, 10),
-    ("BIGINT", -5, 19), ("FLOAT", 6, 7), ("DOUBLE", 8, 15), ("DECIMAL", 3, 38),
-    ("STRING", 12, None), ("BINARY", -2, None), ("DATE", 91, None), ("TIMESTAMP", 93, None),
-    ("TIMESTAMP_NTZ", 93, None), ("ARRAY", 2003, None), ("MAP", 2000, None),
-    ("STRUCT", 2002, None),
-]
+# The types GetTypeInfo lists, with their precision; DATA_TYPE comes from _JDBC_TYPES.
+_TYPE_INFO = {
+    "BOOLEAN": None, "TINYINT": 3, "SMALLINT": 5, "INT": 10, "BIGINT": 19, "FLOAT": 7,
+    "DOUBLE": 15, "DECIMAL": 38, "STRING": None, "BINARY": None, "DATE": None,
+    "TIMESTAMP": None, "TIMESTAMP_NTZ": None, "ARRAY": None, "MAP": None, "STRUCT": None,
+}
 
 
 def type_info() -> StatementResult:
     """GetTypeInfo: the types sqlgate serves, with the JDBC column names."""
-    names = [t[0] for t in _TYPE_INFO]
+    names = list(_TYPE_INFO)
+    precisions = list(_TYPE_INFO.values())
     table = pa.table({
         "TYPE_NAME": pa.array(names, pa.string()),
-        "DATA_TYPE": pa.array([t[1] for t in _TYPE_INFO], pa.int32()),
-        "PRECISION": pa.array([t[2] for t in _TYPE_INFO], pa.int32()),
+        "DATA_TYPE": pa.array([_JDBC_TYPES[n] for n in names], pa.int32()),
+        "PRECISION": pa.array(precisions, pa.int32()),
         "NULLABLE": pa.array([1] * len(names), pa.int16()),
         "CASE_SENSITIVE": pa.array([n == "STRING" for n in names], pa.bool_()),
         "SEARCHABLE": pa.array([3] * len(names), pa.int16()),
         "UNSIGNED_ATTRIBUTE": pa.array([False] * len(names), pa.bool_()),
-        "NUM_PREC_RADIX": pa.array([10 if t[2] else None for t in _TYPE_INFO], pa.int32()),
+        "NUM_PREC_RADIX": pa.array([10 if p else None for p in precisions], pa.int32()),
     })
     return local_result(table)
 
