@@ -69,16 +69,13 @@ class QueuedPrefetches:
     def accepting(self, statement_id: str) -> bool:
         """Whether `start` would take this statement now (checked before costly analysis)."""
         with self._lock:
-            return (self.enabled and statement_id not in self._ended
-                    and statement_id not in self._live
-                    and len(self._live) < self.max_statements)
+            return self._accepting_locked(statement_id)
 
     def start(self, statement_id: str, files: Sequence[DataFile], ttl_s: float) -> int:
         """Prefetch the first files of a queued statement; how many files (0: refused)."""
         chosen = first_files(files, self.max_files, self.max_bytes)
         with self._lock:
-            if not chosen or not self.enabled or statement_id in self._ended or (
-                    statement_id in self._live or len(self._live) >= self.max_statements):
+            if not chosen or not self._accepting_locked(statement_id):
                 return 0
             # Under the lock: an `adopt` racing this call either runs first (and the id is
             # in `_ended`) or finds the timer to cancel.
@@ -121,6 +118,10 @@ class QueuedPrefetches:
         """Release every prefetch (the worker stops)."""
         for statement_id in self.live():
             self.release(statement_id)
+
+    def _accepting_locked(self, statement_id: str) -> bool:
+        return (self.enabled and statement_id not in self._ended
+                and statement_id not in self._live and len(self._live) < self.max_statements)
 
     def _remember(self, statement_id: str) -> None:
         self._ended[statement_id] = None
