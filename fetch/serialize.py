@@ -101,10 +101,17 @@ def serialize_chunk(
 def arrow_stream_bytes(batches: Sequence[pa.RecordBatch], schema: pa.Schema) -> bytes:
     """A complete Arrow IPC stream: schema message, the batches, end-of-stream."""
     sink = pa.BufferOutputStream()
+    write_arrow_stream(sink, schema, batches)
+    return sink.getvalue().to_pybytes()
+
+
+def write_arrow_stream(
+    sink: pa.NativeFile, schema: pa.Schema, batches: Sequence[pa.RecordBatch]
+) -> None:
+    """Write a complete Arrow IPC stream of `batches` to `sink` (left open)."""
     with pa.ipc.new_stream(sink, schema) as writer:
         for batch in batches:
             writer.write_batch(batch)
-    return sink.getvalue().to_pybytes()
 
 
 def csv_bytes(batches: Sequence[pa.RecordBatch], schema: pa.Schema, *, header: bool) -> bytes:

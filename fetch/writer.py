@@ -36,6 +36,7 @@ from fetch.serialize import (
     chunk_extension,
     serialize_chunk,
     wire_schema,
+    write_arrow_stream,
 )
 from fetch.store import ResultStore, check_key
 from sqlgate.settings import FetchSettings
@@ -256,14 +257,8 @@ class ChunkWriter:
                 # Arrow's "lz4" stream codec writes the LZ4 *frame* format, one frame per
                 # stream: what lz4.frame.decompress and the connectors read.
                 with pa.CompressedOutputStream(sink, "lz4") as packed:
-                    _write_ipc(packed, self.schema, batches)
+                    write_arrow_stream(packed, self.schema, batches)
             else:
-                _write_ipc(sink, self.schema, batches)
+                write_arrow_stream(sink, self.schema, batches)
 
         return fill
-
-
-def _write_ipc(sink: pa.NativeFile, schema: pa.Schema, batches: list[pa.RecordBatch]) -> None:
-    with pa.ipc.new_stream(sink, schema) as writer:
-        for batch in batches:
-            writer.write_batch(batch)
