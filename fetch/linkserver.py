@@ -32,7 +32,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from fetch.errors import FetchError
 from fetch.local import LocalStore
-from fetch.serialize import MEDIA_TYPES
+from fetch.serialize import media_type
 
 log = logging.getLogger("sqlgate.fetch.links")
 
@@ -120,10 +120,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                              "message": "the result no longer exists"})
             return
         with fh:
-            size = _size(fh)
+            size = os.fstat(fh.fileno()).st_size
             self.send_response(200)
-            media = MEDIA_TYPES.get(path.suffix.lstrip("."), "application/octet-stream")
-            self.send_header("Content-Type", media)
+            self.send_header("Content-Type", media_type(path))
             self.send_header("Content-Length", str(size))
             self.send_header("Cache-Control", "private, no-store")
             self.end_headers()
@@ -149,10 +148,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Access logs off (like the gateway's); errors go to the module logger at debug."""
         log.debug("link %s: " + format, self.client_address[0], *args)
-
-
-def _size(fh: Any) -> int:
-    return os.fstat(fh.fileno()).st_size
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -268,8 +263,6 @@ class LinkServer:
         alive = server.close_connections(timeout_s)
         if alive:
             log.warning("link server: %d connection thread(s) still alive after stop", alive)
-
-
 
 
 def listener_url(host: str, port: int, public_url: str = "") -> str:

@@ -20,6 +20,7 @@ import csv
 import io
 import json
 from collections.abc import Sequence
+from pathlib import PurePath
 
 import lz4.frame
 import pyarrow as pa
@@ -62,6 +63,11 @@ def _wire_type(typ: pa.DataType) -> pa.DataType:
     if pa.types.is_binary_view(typ):
         return pa.binary()
     return typ
+
+
+def media_type(path: PurePath) -> str:
+    """The Content-Type a link serves for the chunk file `path` (by its last extension)."""
+    return MEDIA_TYPES.get(path.suffix.lstrip("."), "application/octet-stream")
 
 
 def chunk_extension(fmt: ResultFormat, compression: str | None = None) -> str:

@@ -17,7 +17,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from fetch import FetchError, LocalStore, ResultStore
-from fetch.serialize import MEDIA_TYPES
+from fetch.serialize import media_type
 
 
 class _ChunkFileResponse(FileResponse):
@@ -42,9 +42,8 @@ def links_routes(store: ResultStore) -> list[Route]:
             )
         except FetchError as exc:
             return JSONResponse(exc.body(), status_code=exc.http_status)
-        media_type = MEDIA_TYPES.get(path.suffix.lstrip("."), "application/octet-stream")
         return _ChunkFileResponse(
-            path, media_type=media_type, headers={"Cache-Control": "private, no-store"}
+            path, media_type=media_type(path), headers={"Cache-Control": "private, no-store"}
         )
 
     return [Route("/_results/{key:path}", serve_result, methods=["GET", "HEAD"])]
