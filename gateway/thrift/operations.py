@@ -131,6 +131,11 @@ class Operation:
         return bytes(self.handle.guid)
 
     @property
+    def workspace(self) -> str:
+        """The owning workspace: its session's."""
+        return self.session.workspace
+
+    @property
     def state(self) -> StatementState:
         """The statement state; a local result is always SUCCEEDED."""
         if self.statement is not None:
@@ -204,8 +209,7 @@ class HandleTable(Generic[T]):
         if item is None or not secrets.compare_digest(bytes(item.handle.secret),
                                                       bytes(ident.secret or b"")):
             return None
-        owner = item.workspace if isinstance(item, Session) else item.session.workspace
-        if owner != workspace:
+        if item.workspace != workspace:
             return None
         item.last_used = self.clock()
         return item
