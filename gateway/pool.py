@@ -200,7 +200,7 @@ class WarehousePool:
                 self._ensure_started()
             events.queued(estimate, lane.value)
         except BaseException:
-            self.scheduler._leave(slot)
+            self.scheduler.leave(slot)
             raise
         early = self._early.ask(task, slot, self._members)
         try:

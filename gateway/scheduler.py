@@ -186,17 +186,18 @@ class Scheduler:
         try:
             await asyncio.wait_for(asyncio.shield(slot.future), timeout)
         except TimeoutError as exc:
-            self._leave(slot)
+            self.leave(slot)
             self._lanes[slot.lane].timeouts += 1
             raise StatementFailed(StatementError(
                 "DEADLINE_EXCEEDED",
                 f"The statement waited in the queue longer than {timeout:g} s.",
             )) from exc
         except BaseException:
-            self._leave(slot)
+            self.leave(slot)
             raise
 
-    def _leave(self, slot: Slot) -> None:
+    def leave(self, slot: Slot) -> None:
+        """Withdraw a statement: out of its queue if waiting, its slot given back if granted."""
         if slot.granted:
             self.release(slot)
             return
