@@ -7,7 +7,8 @@ told to stop, its parent dies, or SIGTERM. The protocol works across hosts:
 - ``do_get(Ticket(task json))`` runs a statement. INLINE results stream back as Arrow
   batches; EXTERNAL_LINKS results (and HYBRID ones past the inline limit) are written to the
   result store as chunks and stream no rows. Either way the last message carries the
-  manifest as JSON app-metadata on an empty batch (see `RESULT_META_KEYS`).
+  manifest as JSON app-metadata on an empty batch (built at the end of
+  `WorkerServer._produce`; the gateway's reader is ``gateway.workers``).
 - Failures are ``FlightServerError`` whose ``extra_info`` is the JSON of a StatementError.
 - Actions: ``ping`` (heartbeat; answers even while statements run), ``cancel``
   (statement_id), ``estimate`` (task json -> CostEstimate json), ``prefetch`` /
@@ -46,10 +47,6 @@ from sqlgate.types import (
 
 # EXTERNAL_LINKS results are cut (truncated) here when the client set no byte_limit.
 EXTERNAL_DEFAULT_BYTE_LIMIT = 100 * 1024**3
-RESULT_META_KEYS = (
-    "columns", "total_row_count", "total_byte_count", "truncated", "external", "chunks",
-    "num_modified_rows", "compression",
-)
 # How long do_get waits for a free slot before refusing (the gateway never oversubscribes;
 # this only covers a cancelled statement still unwinding on the worker).
 _SLOT_WAIT_S = 30.0
@@ -479,7 +476,6 @@ def serve_template() -> int:
 
 
 __all__ = [
-    "RESULT_META_KEYS",
     "WorkerServer",
     "columns_from_json",
     "error_from_json",
