@@ -11,6 +11,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from sqlgate.types import Disposition, ResultFormat, StatementState
+
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _STATEMENT = {"$ref": "#/components/schemas/StatementResponse"}
 
@@ -51,8 +53,8 @@ _EXECUTE = {
         "row_limit": {"type": "integer", "format": "int64", "minimum": 0},
         "byte_limit": {"type": "integer", "format": "int64", "minimum": 0},
         "disposition": {"type": "string",
-                        "enum": ["INLINE", "EXTERNAL_LINKS", "INLINE_OR_EXTERNAL_LINKS"]},
-        "format": {"type": "string", "enum": ["JSON_ARRAY", "ARROW_STREAM", "CSV"]},
+                        "enum": [d.value for d in Disposition]},
+        "format": {"type": "string", "enum": [f.value for f in ResultFormat]},
         "wait_timeout": {"type": "string", "pattern": r"^(0|[5-9]|[1-4][0-9]|50)(\.0+)?s$",
                          "default": "10s"},
         "on_wait_timeout": {"type": "string", "enum": ["CONTINUE", "CANCEL"]},
@@ -76,8 +78,7 @@ _SCHEMAS: dict[str, Any] = {
                 "type": "object",
                 "required": ["state"],
                 "properties": {
-                    "state": {"type": "string", "enum": [
-                        "PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELED", "CLOSED"]},
+                    "state": {"type": "string", "enum": [s.value for s in StatementState]},
                     "error": _ERROR,
                     "sql_state": {"type": "string"},
                 },
