@@ -12,18 +12,19 @@ is a REST p50 of at most 5 ms.
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import duckdb
 import httpx
+
+from bench.clients import Target
+from bench.local import LocalError, LocalGateway
 
 WAREHOUSE = "sqlgate0000000001"
 TOKEN = "dapi-bench-token"
@@ -52,45 +53,30 @@ def timed(fn: Callable[[], object], n: int, warmup: int = 20) -> list[float]:
     return out
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
-def local_gateway(timeout_s: float = 90.0) -> Iterator[str]:
-    """A `sqlgate serve` subprocess on a free port with one warm worker; yields its URL."""
-    port = _free_port()
+def local_gateway(timeout_s: float = 90.0) -> Iterator[Target]:
+    """A `LocalGateway` over an empty lake with one warm worker, once `SELECT 1` succeeds."""
     with tempfile.TemporaryDirectory(prefix="sqlgate-bench-") as tmp:
-        lake = os.path.join(tmp, "lake")
-        os.makedirs(lake)
-        cmd = [sys.executable, "-m", "sqlgate.cli", "serve", "--lake", lake,
-               "--results", os.path.join(tmp, "results"), "--port", str(port),
-               "--token", TOKEN, "--set", "log_level=warning", "--set", "min_workers=1",
-               "--set", f"cache_dir={os.path.join(tmp, 'cache')}"]
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
-        url = f"http://127.0.0.1:{port}"
-        try:
+        work = Path(tmp)
+        (work / "lake").mkdir()
+        settings = {"log_level": "warning", "min_workers": "1",
+                    "cache_dir": str(work / "cache")}
+        with LocalGateway(work / "lake", work, settings) as gw, \
+                httpx.Client(base_url=gw.url, timeout=60) as client:
             deadline = time.monotonic() + timeout_s
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"gateway exited with {proc.returncode}")
-                try:
-                    if run_select_1(httpx.Client(base_url=url, timeout=60), check=False):
-                        break
-                except httpx.HTTPError:
-                    pass
+            # Healthy is not warm: wait until a statement runs on the pool's worker.
+            while not _answers(client, gw.token, gw.warehouse_id):
                 if time.monotonic() > deadline:
-                    raise RuntimeError("gateway did not become ready")
+                    raise LocalError("gateway did not become ready")
                 time.sleep(0.2)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            yield gw.target
+
+
+def _answers(client: httpx.Client, token: str, warehouse: str) -> bool:
+    try:
+        return run_select_1(client, token, check=False, warehouse=warehouse)
+    except httpx.HTTPError:
+        return False
 
 
 def run_select_1(
@@ -137,15 +123,15 @@ def main(argv: list[str] | None = None) -> int:
     duck = percentiles(measure_duckdb(args.n))
 
     @contextmanager
-    def target() -> Iterator[str]:
+    def target() -> Iterator[Target]:
         if args.url:
-            yield args.url
+            yield Target(args.url, args.token, WAREHOUSE)
         else:
-            with local_gateway() as url:
-                yield url
+            with local_gateway() as local:
+                yield local
 
-    with target() as url:
-        rest = percentiles(measure_rest(url, args.token, n=args.n))
+    with target() as t:
+        rest = percentiles(measure_rest(t.url, t.token, t.warehouse_id, n=args.n))
     print(f"SELECT 1, {args.n} sequential calls (ms)")
     print(f"{'path':<28}{'p50':>8}{'p90':>8}{'p99':>8}{'mean':>8}")
     for name, p in (("REST gateway (warm pool)", rest), ("DuckDB in-process", duck)):
