@@ -55,9 +55,16 @@ class Member:
         return not self.draining and self.lost_reason is None
 
 
-def pick(members: Sequence[Member], lane: Lane, ps: PoolSettings) -> Member | None:
-    """The least loaded worker with a free slot, within the lane's preference."""
-    free = [m for m in members if m.ready and len(m.calls) < ps.worker_concurrency]
+def pick(
+    members: Sequence[Member], lane: Lane, ps: PoolSettings, *, free_only: bool = True
+) -> Member | None:
+    """The least loaded worker with a free slot, within the lane's preference.
+
+    With `free_only` False any ready worker counts: where a statement still waiting for a
+    slot will likely run (the queued prefetch asks that worker).
+    """
+    free = [m for m in members
+            if m.ready and (not free_only or len(m.calls) < ps.worker_concurrency)]
     if not free:
         return None
     if ps.fifo:

@@ -25,6 +25,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
+from gateway import placement
 from gateway.placement import Member
 from gateway.scheduler import Lane, Slot
 from sqlgate.settings import Settings
@@ -47,7 +48,7 @@ class QueuedPrefetch:
 
     def __init__(self, settings: Settings, executor: Executor) -> None:
         self.enabled = settings.pool.prefetch_queued
-        self.fifo = settings.pool.fifo
+        self._ps = settings.pool
         self.per_worker = settings.engine.prefetch_queued_max
         self._executor = executor
         # Statement id -> its request, until the statement left the queue and the call answered.
@@ -57,10 +58,8 @@ class QueuedPrefetch:
         """Ask a worker to prefetch for `task` if it is a long one that must wait."""
         if not self.enabled or slot.lane is not Lane.LONG or slot.granted:
             return None
-        ready = [m for m in members if m.ready]
         # Where `placement.pick` will likely put it once a slot frees.
-        target = min(ready, default=None,
-                     key=lambda m: (m.reserved and not self.fifo, len(m.calls)))
+        target = placement.pick(members, Lane.LONG, self._ps, free_only=False)
         if target is None or sum(
                 1 for e in self.pending.values() if e.target is target) >= self.per_worker:
             return None
