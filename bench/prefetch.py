@@ -38,18 +38,13 @@ import numpy as np
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 
+from bench.local import free_port
 from engine.io import DataFile, LakeIO, S3Store
 from sqlgate.settings import EngineSettings
 
 ROWS_PER_FILE = 60_000  # about 1.0 MB of parquet with the columns below
 KEY, SECRET, REGION, BUCKET = "bench", "bench-secret", "us-east-1", "bench"
 QUERY = "SELECT count(*), sum(id), sum(qty), sum(price) FROM read_parquet({paths})"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_port(port: int, timeout_s: float = 30.0) -> None:
