@@ -15,11 +15,13 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
 import os
 import secrets
+import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -171,16 +173,25 @@ class LocalStore(ResultStore):
         """Delete files (temp files of crashed writers included) older than result_ttl_s."""
         cutoff = self._cutoff(now).timestamp()
         count = 0
-        for path in self.root.rglob("*"):
-            try:
-                if path.is_file() and path.stat().st_mtime < cutoff:
-                    path.unlink()
-                    count += 1
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                raise StoreIOError(f"cannot sweep result store: {exc}") from exc
-        self._prune_dirs()
+        # One bottom-up os.walk (see list_keys: a folder a concurrent close deletes mid-walk is
+        # skipped): a folder's old files go, then the folder itself if that left it empty,
+        # after its subfolders, so a statement dir, then its day dir, can go in one pass.
+        for folder, _dirs, files in os.walk(self.root, topdown=False):
+            for name in files:
+                path = Path(folder) / name
+                try:
+                    info = path.stat()
+                    if stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff:
+                        path.unlink()
+                        count += 1
+                except FileNotFoundError:
+                    continue
+                except OSError as exc:
+                    raise StoreIOError(f"cannot sweep result store: {exc}") from exc
+            if folder != str(self.root):
+                # not empty, or a concurrent writer just created something in it
+                with contextlib.suppress(OSError):
+                    os.rmdir(folder)
         return count
 
     def _prune_up(self, directory: Path) -> None:
@@ -191,12 +202,3 @@ class LocalStore(ResultStore):
             except OSError:
                 return
             directory = directory.parent
-
-    def _prune_dirs(self) -> None:
-        # Deepest first, so a statement dir, then its day dir, can go in one pass.
-        dirs = sorted((p for p in self.root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts))
-        for d in dirs:
-            try:
-                d.rmdir()
-            except OSError:
-                continue  # not empty, or a concurrent writer just created something in it

@@ -138,3 +138,47 @@ def test_put_stream_writes_in_place_and_a_failed_fill_leaves_nothing(
     # neither the object nor its temp file: a reader never sees half a chunk
     assert local_store.list_keys(prefix) == [prefix + "0.csv"]
     assert sorted(p.name for p in (local_store.root / prefix).iterdir()) == ["0.csv"]
+
+
+def test_sweep_skips_a_folder_deleted_while_it_walks(
+    local_store: LocalStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gone = result_prefix("ws", "closing")
+    old = result_prefix("ws", "old") + "0.arrow"
+    local_store.put(gone + "0.arrow", b"x")
+    local_store.put(old, b"y")
+    two_hours_ago = time.time() - 7200
+    os.utime(local_store.path(old), (two_hours_ago, two_hours_ago))
+    day = (local_store.root / gone).parent
+    real_scandir = os.scandir
+
+    class Listed:
+        """A scandir result read whole up front, so a deletion after it is not seen."""
+
+        def __init__(self, path: str) -> None:
+            with real_scandir(path) as it:
+                self.entries = iter(list(it))
+
+        def __enter__(self) -> Listed:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+        def __iter__(self) -> Listed:
+            return self
+
+        def __next__(self) -> os.DirEntry[str]:
+            return next(self.entries)
+
+    def scandir(path: str) -> Listed:
+        listed = Listed(path)
+        if os.path.samefile(path, day):
+            # a statement closed concurrently, after its day folder was listed
+            local_store.delete_prefix(gone)
+        return listed
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    assert local_store.sweep() == 1
+    monkeypatch.undo()
+    assert local_store.list_keys() == []
