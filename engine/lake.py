@@ -21,7 +21,7 @@ import pyarrow.dataset as pads
 from deltalake import WriterProperties, write_deltalake
 from deltalake.exceptions import DeltaError
 
-from engine.catalog import LakeCatalog, TableName, table_uri
+from engine.catalog import LakeCatalog, TableName
 from engine.errors import AlreadyExists, EngineError, InvalidParameter, LakeIOError
 from sqlgate.settings import EngineSettings
 
@@ -107,10 +107,16 @@ def write_table(
     data: pa.RecordBatchReader | pa.Table,
     mode: str = "error",
     partition_by: Sequence[str] | None = None,
+    *,
+    catalog: LakeCatalog | None = None,
 ) -> None:
-    """Write Arrow data as (a new version of) the Delta table `name`."""
-    uri = table_uri(settings, name)
-    catalog = LakeCatalog(settings)
+    """Write Arrow data as (a new version of) the Delta table `name`.
+
+    ``catalog`` is the caller's, when it has one (the engine, a batch of writes): building
+    a catalog opens a file system, which need not happen once per write.
+    """
+    catalog = catalog or LakeCatalog(settings)
+    uri = catalog.uri(name)
     if mode == "error" and catalog.exists(name):
         raise AlreadyExists(f"[TABLE_OR_VIEW_ALREADY_EXISTS] Cannot create table `{name}` "
                             "because it already exists.")
@@ -181,11 +187,13 @@ def write_tpch(
     parquet (the tests use it as the oracle); otherwise a temporary directory is used.
     """
     names = []
+    lake = LakeCatalog(settings)
     with tempfile.TemporaryDirectory(prefix="sqlgate-tpch-") as tmp:
         src = generate_tpch_parquet(parquet_dir or tmp, scale_factor)
         for table in TPCH_TABLES:
             name = TableName(catalog, schema, table)
-            write_table(settings, name, _reader([src / f"{table}.parquet"]), mode="overwrite")
+            write_table(settings, name, _reader([src / f"{table}.parquet"]), mode="overwrite",
+                        catalog=lake)
             names.append(name)
     return names
 

@@ -44,7 +44,8 @@ def write_result(settings: EngineSettings, catalog: LakeCatalog, analysis: Analy
             yield pa.RecordBatch.from_arrays(arrays, schema=schema)
 
     reader = pa.RecordBatchReader.from_batches(schema, batches())
-    write_table(settings, target, reader, mode="append" if mode == "error" else mode)
+    write_table(settings, target, reader, mode="append" if mode == "error" else mode,
+                catalog=catalog)
     return written[0]
 
 
