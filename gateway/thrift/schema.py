@@ -105,17 +105,13 @@ def table_schema(schema: pa.Schema) -> ttypes.TTableSchema:
     )
 
 
-def _is_complex(t: pa.DataType) -> bool:
-    return pa.types.is_nested(t)
-
-
 def wire_type(t: pa.DataType, native: NativeTypes) -> pa.DataType:
     """The Arrow type a column travels as, given what the client reads natively."""
     if pa.types.is_decimal(t) and not native.decimal:
         return pa.string()
     if pa.types.is_timestamp(t) and not native.timestamp:
         return pa.string()
-    if _is_complex(t) and not native.complex:
+    if pa.types.is_nested(t) and not native.complex:
         return pa.string()
     if (pa.types.is_interval(t) or pa.types.is_duration(t)) and not native.interval:
         return pa.string()
