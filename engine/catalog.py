@@ -166,6 +166,20 @@ class LakeCatalog:
             )
         return [t for t in self._subdirs(catalog, schema) if self._is_table(catalog, schema, t)]
 
+    def all_tables(self) -> list[TableName]:
+        """Every table under the root, each level listed once.
+
+        `schemas` and `tables` re-list the levels above to check they exist; a walk down
+        from `catalogs` needs no such check, and on an object store every listing is a request.
+        """
+        return [
+            TableName(cat, sch, t)
+            for cat in self.catalogs()
+            for sch in self._subdirs(cat)
+            for t in self._subdirs(cat, sch)
+            if self._is_table(cat, sch, t)
+        ]
+
     def exists(self, name: TableName) -> bool:
         """Whether a table exists, without loading it."""
         try:

@@ -10,7 +10,7 @@ import pyarrow as pa
 from sqlglot.errors import TokenError
 from sqlglot.tokens import Tokenizer, TokenType
 
-from engine.catalog import LakeCatalog, TableName
+from engine.catalog import LakeCatalog
 from engine.columns import databricks_ddl_type, type_name
 from engine.errors import EngineError, ParseError, SchemaNotFound
 
@@ -84,14 +84,6 @@ def describe(schema: pa.Schema, partition_columns: tuple[str, ...]) -> pa.Table:
     return _strings(col_name=list(names), data_type=types, comment=comments)
 
 
-def _tables(catalog: LakeCatalog) -> list[TableName]:
-    out = []
-    for cat in catalog.catalogs():
-        for sch in catalog.schemas(cat):
-            out += [TableName(cat, sch, t) for t in catalog.tables(cat, sch)]
-    return out
-
-
 def information_schema(view: str, catalog: LakeCatalog) -> pa.Table:
     """One information_schema view (catalogs, schemata, tables, columns) as an Arrow table."""
     builder = _VIEWS.get(view.lower())
@@ -118,7 +110,7 @@ def _schemata(catalog: LakeCatalog) -> pa.Table:
 
 
 def _tables_view(catalog: LakeCatalog) -> pa.Table:
-    names = _tables(catalog)
+    names = catalog.all_tables()
     return _strings(
         table_catalog=[n.catalog for n in names], table_schema=[n.schema for n in names],
         table_name=[n.table for n in names], table_type=["EXTERNAL"] * len(names),
@@ -133,7 +125,7 @@ def _columns_view(catalog: LakeCatalog) -> pa.Table:
         "is_nullable", "data_type", "full_data_type", "numeric_precision", "numeric_scale",
         "comment", "partition_index",
     )}
-    for name in _tables(catalog):
+    for name in catalog.all_tables():
         try:
             snap = catalog.snapshot(name)
         except EngineError:
