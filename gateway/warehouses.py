@@ -131,10 +131,6 @@ class Warehouses:
                 f"Warehouse {warehouse_id} does not exist.", error_code="RESOURCE_DOES_NOT_EXIST"
             )
 
-    def peek(self, workspace: str) -> Tenant | None:
-        """The workspace's warehouse if it was created, without creating it."""
-        return self._tenants.get(workspace)
-
     def tenants(self) -> list[Tenant]:
         """Every warehouse created so far."""
         return list(self._tenants.values())
