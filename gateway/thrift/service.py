@@ -21,6 +21,7 @@ from typing import Any
 from databricks.sql.thrift_api.TCLIService import ttypes
 
 from fetch.store import ResultStore
+from gateway.backend import StatementResult
 from gateway.errors import GatewayError, NotFound, ResourceExhausted
 from gateway.registry import StatementRegistry, new_statement_id
 from gateway.thrift import metadata as md
@@ -235,13 +236,8 @@ class ThriftService:
                                             results=rowset, resultSetMetadata=meta)
         op = self._op(req.operationHandle, ws)
         result = await self._result(op)
-        async with op.lock:
-            if req.orientation == ttypes.TFetchOrientation.FETCH_FIRST:
-                op.offset = 0
-            fetched = await self._page(op, req.maxRows, req.maxBytes)
-        return ttypes.TFetchResultsResp(
-            status=results.OK, hasMoreRows=fetched.has_more, results=fetched.rowset,
-            resultSetMetadata=results.metadata(op, result))
+        return await self._fetch(op, result, req.maxRows, req.maxBytes,
+                                 restart=req.orientation == ttypes.TFetchOrientation.FETCH_FIRST)
 
     async def CancelOperation(self, req: ttypes.TCancelOperationReq, ws: str) -> Any:
         """Cancel the statement (a finished one stays as it is)."""
@@ -321,16 +317,20 @@ class ThriftService:
             raise GatewayError("The operation's result is closed", error_code="INVALID_STATE")
         return result
 
-    async def _page(self, op: Operation, max_rows: int | None,
-                    max_bytes: int | None) -> results.Fetched:
-        result = op.result
-        assert result is not None
+    async def _fetch(self, op: Operation, result: StatementResult, max_rows: int | None,
+                     max_bytes: int | None, *, restart: bool = False) -> Any:
+        """The next page as a TFetchResultsResp; the offset moves under the operation's lock."""
         cap = self.settings.fetch.chunk_target_bytes
-        fetched = await asyncio.to_thread(
-            results.next_page, op, result, max_rows or DEFAULT_FETCH_ROWS,
-            min(max_bytes or cap, cap), self.store)
-        op.offset += fetched.rows
-        return fetched
+        async with op.lock:
+            if restart:
+                op.offset = 0
+            fetched = await asyncio.to_thread(
+                results.next_page, op, result, max_rows or DEFAULT_FETCH_ROWS,
+                min(max_bytes or cap, cap), self.store)
+            op.offset += fetched.rows
+        return ttypes.TFetchResultsResp(
+            status=results.OK, hasMoreRows=fetched.has_more, results=fetched.rowset,
+            resultSetMetadata=results.metadata(op, result))
 
     async def _direct(self, op: Operation, want: ttypes.TSparkGetDirectResults | None) -> Any:
         if want is None:
@@ -341,14 +341,10 @@ class ThriftService:
         result = op.result
         if op.state is not StatementState.SUCCEEDED or result is None:
             return direct
-        async with op.lock:
-            fetched = await self._page(op, want.maxRows, want.maxBytes)
-        direct.resultSetMetadata = results.metadata(op, result)
-        direct.resultSet = ttypes.TFetchResultsResp(
-            status=results.OK, hasMoreRows=fetched.has_more, results=fetched.rowset,
-            resultSetMetadata=direct.resultSetMetadata)
+        direct.resultSet = await self._fetch(op, result, want.maxRows, want.maxBytes)
+        direct.resultSetMetadata = direct.resultSet.resultSetMetadata
         # Links point at chunks that closing would delete: those wait for CloseOperation.
-        if not fetched.has_more and not result.manifest.external:
+        if not direct.resultSet.hasMoreRows and not result.manifest.external:
             await self._close_op(op)
             direct.closeOperation = ttypes.TCloseOperationResp(status=results.OK)
         return direct
