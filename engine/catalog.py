@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -118,8 +119,9 @@ class LakeCatalog:
         self._lock = threading.Lock()
         # latest snapshots: name -> (DeltaTable, checked_at, Snapshot)
         self._latest: dict[TableName, tuple[DeltaTable, float, Snapshot]] = {}
-        # time-travel snapshots never change, so they are cached by exact version
-        self._versions: dict[tuple[TableName, int], Snapshot] = {}
+        # time-travel snapshots never change, so they are cached by exact version; least
+        # recently used out first past `snapshot_cache_versions` (each holds a file list)
+        self._versions: OrderedDict[tuple[TableName, int], Snapshot] = OrderedDict()
 
     # -- listing -------------------------------------------------------------------
 
@@ -230,6 +232,8 @@ class LakeCatalog:
         key = (name, version)
         with self._lock:
             cached = self._versions.get(key)
+            if cached is not None:
+                self._versions.move_to_end(key)
         if cached is not None:
             return cached
         if dt is None:
@@ -243,6 +247,8 @@ class LakeCatalog:
         snap = build_snapshot(name, self.uri(name), dt)
         with self._lock:
             self._versions[key] = snap
+            while len(self._versions) > max(0, self.settings.snapshot_cache_versions):
+                self._versions.popitem(last=False)
         return snap
 
     def _latest_snapshot(self, name: TableName) -> Snapshot:

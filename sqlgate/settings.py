@@ -46,6 +46,9 @@ class EngineSettings:
     statement_timeout_s: float = 3600.0
     # Seconds a cached Delta snapshot is trusted before the log's latest version is checked.
     snapshot_check_s: float = 0.0
+    # Time-travel snapshots (VERSION/TIMESTAMP AS OF) kept per worker, least recently used
+    # out first; each holds its version's file list.
+    snapshot_cache_versions: int = 64
     prefetch: bool = True
     # Blocks fetched ahead of the reader, and fetches in flight at once. At 20 ms per request
     # 16 threads capped a 1,000 x 1 MB scan at ~62 round trips of latency (1.25 s); 64 threads

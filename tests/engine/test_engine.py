@@ -208,3 +208,20 @@ def test_closed_engine_refuses(tmp_path: Path) -> None:
     eng.close()
     with pytest.raises(EngineError):
         run(eng, "SELECT 1")
+
+
+def test_time_travel_snapshots_are_a_bounded_cache(tmp_path: Path) -> None:
+    settings = EngineSettings(lake=str(tmp_path / "lake"), threads=1, memory_limit="512MB",
+                              cache_dir=str(tmp_path / "cache"), snapshot_cache_versions=2)
+    uri = str(tmp_path / "lake" / "main" / "default" / "t")
+    for k in range(4):
+        write_deltalake(uri, pa.table({"k": pa.array([k], pa.int64())}), mode="append")
+    eng = Engine(settings)
+    try:
+        for version in (0, 1, 2, 3, 1):
+            got = run(eng, f"SELECT count(*) AS n FROM t VERSION AS OF {version}", schema=None)
+            assert got.to_pylist() == [{"n": version + 1}]
+        # the two most recently used versions stay; the oldest went first
+        assert [v for (_, v) in eng.catalog._versions] == [3, 1]
+    finally:
+        eng.close()
