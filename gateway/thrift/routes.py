@@ -26,13 +26,13 @@ from thrift.Thrift import TApplicationException
 
 from gateway.errors import (
     GatewayError,
-    PayloadTooLarge,
     ResourceExhausted,
     Unauthenticated,
     error_response,
 )
 from gateway.thrift import wire
 from gateway.thrift.service import ThriftService
+from gateway.validation import read_body
 
 log = logging.getLogger("sqlgate.gateway.thrift")
 
@@ -75,19 +75,6 @@ class ThriftFront:
         header = bearer_header(request.headers.get("authorization"))
         return str(self.gateway.auth.authenticate(header).workspace)
 
-    async def _body(self, request: Request) -> bytes:
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_body:
-            raise PayloadTooLarge(f"Request body is over {self.max_body} bytes")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self.max_body:
-                raise PayloadTooLarge(f"Request body is over {self.max_body} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
-
     async def post(self, request: Request) -> Response:
         """One Thrift call."""
         try:
@@ -100,7 +87,7 @@ class ThriftFront:
             warehouse_id = request.path_params.get("warehouse_id")
             if warehouse_id is not None:
                 self.gateway.warehouses.check(warehouse_id, workspace)
-            body = await self._body(request)
+            body = await read_body(request, self.max_body)
         except GatewayError as exc:
             return error_response(exc)
         try:
