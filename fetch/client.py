@@ -160,7 +160,7 @@ def _plan(source: Any, session: _Session, compression: str | None) -> _Plan:
 
 def _download_one(
     session: _Session, plan: _Plan, index: int, retries: int, backoff_s: float
-) -> bytes | bytearray:
+) -> bytes | bytearray | pa.Buffer:
     link = plan.links.get(index)
     failure = "no attempt"
     for attempt in range(retries + 1):
@@ -200,10 +200,10 @@ def download_chunks(
     timeout_s: float = 60.0,
     http: httpx.Client | None = None,
     ssl_context: ssl.SSLContext | None = None,
-) -> Iterator[bytes | bytearray]:
+) -> Iterator[bytes | bytearray | pa.Buffer]:
     """Each chunk's (decompressed) bytes, in chunk order, downloaded `max_in_flight` at a time.
 
-    A chunk comes as ``bytearray`` (the buffer it was received into, no copy) or ``bytes``.
+    A chunk comes as the buffer it was received into (no copy) or ``bytes``.
     `ssl_context` verifies https links and API calls (default: the system's trust store).
     """
     if max_in_flight <= 0:
@@ -214,7 +214,7 @@ def download_chunks(
         plan = _plan(source, session, compression)
         if statement_id is not None:
             plan.statement_id = statement_id
-        window: deque[Future[bytes | bytearray]] = deque()
+        window: deque[Future[bytes | bytearray | pa.Buffer]] = deque()
         submitted = 0
         while submitted < plan.count or window:
             while submitted < plan.count and len(window) < max_in_flight:

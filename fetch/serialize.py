@@ -141,7 +141,9 @@ def json_array_bytes(batches: Sequence[pa.RecordBatch]) -> bytes:
     return json.dumps(rows, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def decompress_chunk(data: bytes | bytearray, compression: str | None) -> bytes | bytearray:
+def decompress_chunk(
+    data: bytes | bytearray | pa.Buffer, compression: str | None
+) -> bytes | bytearray | pa.Buffer:
     """The plain bytes of a chunk downloaded from a link."""
     if check_compression(compression) == LZ4_FRAME:
         return lz4.frame.decompress(data)
