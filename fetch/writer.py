@@ -9,6 +9,10 @@
             writer.write(batch)
     infos = writer.close()            # ChunkInfo per chunk: index, row offset, rows, bytes, key
 
+`finished()` answers, without blocking, the chunks whose upload completed since it was last
+called (in completion order): the worker reports them while the statement still runs, so a
+client can download the first chunks while DuckDB is still producing the last ones.
+
 Memory stays bounded whatever the result size: the writer buffers at most one chunk of
 batches, and at most `upload_concurrency` serialized chunks are in flight (a further `write`
 blocks until an upload finishes, which pushes back on the producer).
@@ -81,6 +85,8 @@ class ChunkWriter:
         self._slots = threading.BoundedSemaphore(upload_concurrency)
         self._pool = ThreadPoolExecutor(upload_concurrency, thread_name_prefix="chunk-upload")
         self._futures: list[Future[ChunkInfo]] = []
+        self._finished: list[ChunkInfo] = []
+        self._finished_lock = threading.Lock()
         self._error: BaseException | None = None
         self._state = "open"
 
@@ -149,6 +155,12 @@ class ChunkWriter:
         except BaseException:
             self.abort()
             raise
+
+    def finished(self) -> list[ChunkInfo]:
+        """The chunks stored since the last call (completion order; never blocks)."""
+        with self._finished_lock:
+            done, self._finished = self._finished, []
+        return done
 
     def close(self) -> tuple[ChunkInfo, ...]:
         """Upload the last chunk, wait for every upload; returns the chunks in order."""
@@ -242,7 +254,10 @@ class ChunkWriter:
                 size = len(data)
             else:
                 size = self.store.put_stream(info.key, self._arrow_filler(payload))
-            return ChunkInfo(info.chunk_index, info.row_offset, info.row_count, size, info.key)
+            done = ChunkInfo(info.chunk_index, info.row_offset, info.row_count, size, info.key)
+            with self._finished_lock:
+                self._finished.append(done)
+            return done
         except BaseException as exc:
             self._error = self._error or exc
             raise

@@ -212,3 +212,21 @@ def test_arrow_chunks_report_their_stored_size(local_store: LocalStore) -> None:
         for info in infos:
             assert info.key is not None
             assert info.byte_count == len(local_store.get(info.key)) > 0
+
+
+def test_finished_reports_each_stored_chunk_once(local_settings: FetchSettings) -> None:
+    store = SlowStore(local_settings)
+    writer = ChunkWriter(store, result_prefix("ws", "live"), ResultFormat.ARROW_STREAM, SCHEMA,
+                         target_bytes=4000, upload_concurrency=2)
+    seen = []
+    for batch in batches(30, 200):
+        writer.write(batch)
+        for info in writer.finished():
+            # reported only once stored: the object is there, whole, with its final size
+            assert len(store.get(info.key)) == info.byte_count > 0
+            seen.append(info)
+    assert seen, "no chunk was reported before close()"
+    infos = writer.close()
+    seen += writer.finished()
+    assert sorted(seen, key=lambda i: i.chunk_index) == list(infos)
+    assert writer.finished() == []
