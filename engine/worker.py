@@ -8,7 +8,9 @@ told to stop, its parent dies, or SIGTERM. The protocol works across hosts:
   batches; EXTERNAL_LINKS results (and HYBRID ones past the inline limit) are written to the
   result store as chunks and stream no rows. Either way the last message carries the
   manifest as JSON app-metadata on an empty batch (built at the end of
-  `WorkerServer._produce`; the gateway's reader is ``gateway.workers``).
+  `WorkerServer._produce`; the gateway's reader is ``gateway.workers``). Before it, each
+  chunk stored while the statement still runs is announced the same way as
+  ``{"chunk": ChunkInfo}`` (`_progress`), so its link can be handed out early.
 - Failures are ``FlightServerError`` whose ``extra_info`` is the JSON of a StatementError.
 - Actions: ``ping`` (heartbeat; answers even while statements run), ``cancel``
   (statement_id), ``estimate`` (task json -> CostEstimate json), ``prefetch`` /
@@ -210,6 +212,7 @@ class WorkerServer(flight.FlightServerBase):
                             writer.write(held)
                         pending.clear()
                         writer.write(batch)
+                        yield from _progress(schema, writer.finished())
                     elif task.disposition is Disposition.INLINE:
                         yield batch
                     else:
@@ -331,6 +334,17 @@ def prefetch_action(engine: Any, kind: str, body: bytes, ttl_s: float) -> bytes:
     release = getattr(engine, "release_prefetch", None)
     released = release(body.decode()) if callable(release) else False
     return json.dumps({"released": released}).encode()
+
+
+def _progress(schema: pa.Schema, stored: list[Any]) -> Iterator[Any]:
+    """One ``{"chunk": ChunkInfo}`` message per chunk stored while the statement still runs.
+
+    The gateway hands out links to these at once, so a client downloads the first chunks
+    while DuckDB produces the last (the final manifest lists every chunk again).
+    """
+    for info in stored:
+        body = json.dumps({"chunk": dataclasses.asdict(info)}).encode()
+        yield _empty(schema), pa.py_buffer(body)
 
 
 def _empty(schema: pa.Schema) -> pa.RecordBatch:

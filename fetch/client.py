@@ -30,20 +30,28 @@ import httpx
 import pyarrow as pa
 
 from fetch.errors import DownloadError
-from fetch.serialize import decompress_chunk
+from fetch.serialize import LZ4_FRAME, decompress_chunk
 from fetch.store import Link
 from fetch.transport import LinkResponse, LinkTransport, TransportError
 
 # Renew a link this close to expiry rather than race it (the SEA connector does the same).
 EXPIRY_MARGIN_S = 5.0
 _REFRESH_STATUS = frozenset({400, 401, 403, 404})
+# A running statement's chunk is asked for again at most this often (servers that answer
+# "not yet" at once; sqlgate waits for the chunk up to its chunk_wait_s).
+_LIVE_POLL_S = 0.1
+_LZ4_MAGIC = b"\x04\x22\x4d\x18"
 
 
 @dataclass
 class _Plan:
-    """What to download: how many chunks, the links known so far, how to renew them."""
+    """What to download: how many chunks, the links known so far, how to renew them.
 
-    count: int
+    `count` is None while the statement still runs: links are then asked for chunk by
+    chunk (`_Session.live_link`) until the ended statement's manifest gives the count.
+    """
+
+    count: int | None
     links: dict[int, Link] = field(default_factory=dict)
     statement_id: str | None = None
     compression: str | None = None
@@ -86,20 +94,51 @@ class _Session:
         if self.links is not None:
             self.links.close()
 
-    def api_get(self, path: str) -> dict[str, Any]:
+    def api_call(self, path: str) -> httpx.Response:
+        """GET an API path with the Bearer token; any HTTP answer is returned."""
         if not self.host:
             raise DownloadError("a host (and token) is needed to call the statement API")
         headers = {"Accept": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         try:
-            resp = self.http.get(self.host + path, headers=headers)
+            return self.http.get(self.host + path, headers=headers)
         except httpx.HTTPError as exc:
             raise DownloadError(f"GET {path} failed: {exc}") from exc
+
+    def api_get(self, path: str) -> dict[str, Any]:
+        """GET an API path; anything but 200 is a DownloadError."""
+        resp = self.api_call(path)
         if resp.status_code != 200:
             raise DownloadError(f"GET {path} answered {resp.status_code}: {resp.text[:200]}")
         body: dict[str, Any] = resp.json()
         return body
+
+    def live_link(self, statement_id: str, index: int) -> Link | None:
+        """Chunk `index` of a statement that may still be running; None past its last chunk.
+
+        The gateway answers a chunk GET as soon as the worker stored that chunk (waiting a
+        bounded time); "no result yet" means ask again while the statement runs.
+        """
+        path = f"/api/2.0/sql/statements/{statement_id}/result/chunks/{index}"
+        while True:
+            asked = time.monotonic()
+            resp = self.api_call(path)
+            if resp.status_code == 200:
+                return _link_of(resp.json(), index)
+            if resp.status_code not in (400, 404):
+                raise DownloadError(f"GET {path} answered {resp.status_code}: {resp.text[:200]}")
+            body = self.api_get(f"/api/2.0/sql/statements/{statement_id}")
+            status = body.get("status") or {}
+            state = status.get("state")
+            if state == "SUCCEEDED":
+                count = (body.get("manifest") or {}).get("total_chunk_count") or 0
+                return self.fresh_link(statement_id, index) if index < int(count) else None
+            if state not in ("PENDING", "RUNNING"):
+                message = (status.get("error") or {}).get("message") or ""
+                raise DownloadError(f"statement {statement_id} is {state}: {message}".rstrip())
+            if time.monotonic() - asked < _LIVE_POLL_S:
+                time.sleep(_LIVE_POLL_S)  # a server that does not wait for chunks: no spinning
 
     def fresh_link(self, statement_id: str | None, index: int) -> Link:
         if statement_id is None or not self.host:
@@ -108,11 +147,7 @@ class _Session:
                 "host were given to renew it"
             )
         body = self.api_get(f"/api/2.0/sql/statements/{statement_id}/result/chunks/{index}")
-        for entry in body.get("external_links") or []:
-            got, link = parse_link(entry)
-            if got == index:
-                return link
-        raise DownloadError(f"the chunk endpoint returned no link for chunk {index}")
+        return _link_of(body, index)
 
     def get_chunk(self, link: Link) -> LinkResponse:
         """One link GET; raises TransportError when no whole HTTP answer came back."""
@@ -127,6 +162,14 @@ class _Session:
         return LinkResponse(resp.status_code, resp.content if resp.status_code == 200 else b"")
 
 
+def _link_of(body: Mapping[str, Any], index: int) -> Link:
+    for entry in body.get("external_links") or []:
+        got, link = parse_link(entry)
+        if got == index:
+            return link
+    raise DownloadError(f"the chunk endpoint returned no link for chunk {index}")
+
+
 def _plan(source: Any, session: _Session, compression: str | None) -> _Plan:
     if isinstance(source, str):
         source = session.api_get(f"/api/2.0/sql/statements/{source}")
@@ -134,6 +177,10 @@ def _plan(source: Any, session: _Session, compression: str | None) -> _Plan:
         source = source.as_dict()
     if isinstance(source, Mapping):
         state = (source.get("status") or {}).get("state")
+        if state in ("PENDING", "RUNNING") and source.get("statement_id") and session.host:
+            # Still running: download the chunks stored so far while the rest is written.
+            return _Plan(count=None, statement_id=source["statement_id"],
+                         compression=compression)
         if state not in (None, "SUCCEEDED"):
             raise DownloadError(f"statement is {state}, not SUCCEEDED")
         manifest = source.get("manifest") or {}
@@ -175,7 +222,7 @@ def _download_one(
             continue
         if resp.status == 200:
             try:
-                return decompress_chunk(resp.body, plan.compression)
+                return decompress_chunk(resp.body, plan.compression or _sniff(plan, resp.body))
             except RuntimeError as exc:  # lz4 reports a corrupt frame as RuntimeError
                 failure = f"corrupt chunk: {exc}"
                 continue
@@ -185,6 +232,30 @@ def _download_one(
             if plan.statement_id is None or not session.host:
                 break  # nothing to renew the link with; retrying the same URL cannot help
     raise DownloadError(f"chunk {index} could not be downloaded ({failure})")
+
+
+def _sniff(plan: _Plan, body: bytes | bytearray | pa.Buffer) -> str | None:
+    """LZ4_FRAME when a running statement's chunk starts with the LZ4 frame magic number.
+
+    The manifest (and its result_compression) comes only when the statement ends; an Arrow
+    IPC stream starts with 0xFFFFFFFF, CSV and JSON with text, so the magic cannot be
+    mistaken.
+    """
+    if plan.count is None and memoryview(body)[:4].tobytes() == _LZ4_MAGIC:
+        return LZ4_FRAME
+    return None
+
+
+def _download_live(
+    session: _Session, plan: _Plan, index: int, retries: int, backoff_s: float
+) -> bytes | bytearray | pa.Buffer | None:
+    """Chunk `index` of a running statement once it is stored; None if there is no such chunk."""
+    assert plan.statement_id is not None
+    link = session.live_link(plan.statement_id, index)
+    if link is None:
+        return None
+    plan.links[index] = link
+    return _download_one(session, plan, index, retries, backoff_s)
 
 
 def download_chunks(
@@ -214,15 +285,24 @@ def download_chunks(
         plan = _plan(source, session, compression)
         if statement_id is not None:
             plan.statement_id = statement_id
-        window: deque[Future[bytes | bytearray | pa.Buffer]] = deque()
+        window: deque[Future[bytes | bytearray | pa.Buffer | None]] = deque()
+        live = plan.count is None
+        ended = False  # a live download learnt where the result ends
         submitted = 0
-        while submitted < plan.count or window:
-            while submitted < plan.count and len(window) < max_in_flight:
-                window.append(
-                    pool.submit(_download_one, session, plan, submitted, retries, backoff_s)
-                )
+        while window or not ended:
+            while not ended and len(window) < max_in_flight:
+                if not live and submitted >= (plan.count or 0):
+                    ended = True
+                    break
+                step = _download_live if live else _download_one
+                window.append(pool.submit(step, session, plan, submitted, retries, backoff_s))
                 submitted += 1
+            if not window:
+                break
             data = window.popleft().result()
+            if data is None:
+                ended = True  # past the last chunk; the rest of the window is past it too
+                continue
             yield data
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -17,7 +17,7 @@ from typing import Protocol
 
 import pyarrow as pa
 
-from sqlgate.types import CostEstimate, ResultManifest, StatementError, StatementTask
+from sqlgate.types import ChunkInfo, CostEstimate, ResultManifest, StatementError, StatementTask
 
 
 @dataclass
@@ -43,6 +43,9 @@ class StatementEvents(Protocol):
     def queued(self, estimate: CostEstimate, lane: str) -> None: ...
 
     def running(self) -> None: ...
+
+    def chunk_stored(self, chunk: ChunkInfo) -> None:
+        """A result chunk was stored while the statement still runs (its link may go out)."""
 
 
 class Backend(Protocol):

@@ -42,7 +42,7 @@ from gateway.prefetch import QueuedPrefetch
 from gateway.scheduler import Lane, Scheduler, Slot
 from gateway.workers import Call, LocalProcessProvider, WorkerProvider
 from sqlgate.settings import Settings
-from sqlgate.types import CostEstimate, StatementError, StatementTask
+from sqlgate.types import ChunkInfo, CostEstimate, StatementError, StatementTask
 
 log = logging.getLogger("sqlgate.pool")
 
@@ -211,7 +211,13 @@ class WarehousePool:
         demote: asyncio.TimerHandle | None = None
         member = placement.pick(self._members, slot.lane, self._ps)
         self._early.end(early, member)
-        call = Call(task.statement_id)
+
+        def stored(info: ChunkInfo) -> None:
+            # From the reading thread to the registry on the loop: the chunk's link can be
+            # handed out before the statement ends.
+            loop.call_soon_threadsafe(events.chunk_stored, info)
+
+        call = Call(task.statement_id, on_chunk=stored)
         try:
             if member is None:
                 raise StatementFailed(StatementError(

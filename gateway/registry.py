@@ -32,7 +32,13 @@ from dataclasses import dataclass, field
 
 from gateway.backend import Backend, StatementFailed, StatementResult
 from gateway.errors import GatewayError, NotFound, ResourceExhausted
-from sqlgate.types import CostEstimate, StatementError, StatementState, StatementTask
+from sqlgate.types import (
+    ChunkInfo,
+    CostEstimate,
+    StatementError,
+    StatementState,
+    StatementTask,
+)
 
 log = logging.getLogger("sqlgate.gateway")
 
@@ -80,6 +86,10 @@ class Statement:
     rejection: GatewayError | None = None
     # Front-end caches derived from the result (e.g. the inline chunk layout).
     cache: dict[str, object] = field(default_factory=dict)
+    # Result chunks already stored while the statement runs, by index (emptied when it
+    # ends: the manifest has them all); `stored` is set and replaced on each new one.
+    early_chunks: dict[int, ChunkInfo] = field(default_factory=dict)
+    stored: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def id(self) -> str:
@@ -118,6 +128,14 @@ class _Events:
         if stmt.state is StatementState.PENDING:
             stmt.started_at = self._registry.clock()
             self._registry._transition(stmt, StatementState.RUNNING)
+
+    def chunk_stored(self, chunk: ChunkInfo) -> None:
+        stmt = self._stmt
+        if stmt.state.terminal:
+            return  # late news: the manifest (or the failure) already said everything
+        stmt.early_chunks[chunk.chunk_index] = chunk
+        event, stmt.stored = stmt.stored, asyncio.Event()
+        event.set()
 
 
 class StatementRegistry:
@@ -207,6 +225,23 @@ class StatementRegistry:
                 break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stmt.changed.wait(), left)
+        return stmt
+
+    async def wait_chunk(self, stmt: Statement, index: int, timeout: float) -> Statement:
+        """Wait until chunk `index` was stored early, the statement ended, or the timeout."""
+        deadline = self.clock() + timeout
+        stmt.polled_at = self.clock()
+        while not stmt.state.terminal and index not in stmt.early_chunks:
+            left = deadline - self.clock()
+            if left <= 0:
+                break
+            stored, changed = stmt.stored, stmt.changed
+            waits = [asyncio.ensure_future(stored.wait()), asyncio.ensure_future(changed.wait())]
+            try:
+                await asyncio.wait(waits, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waits:
+                    waiter.cancel()
         return stmt
 
     async def wait_change(self, stmt: Statement, timeout: float) -> Statement:
@@ -316,6 +351,7 @@ class StatementRegistry:
             return
         stmt.error = error
         stmt.ended_at = self.clock()
+        stmt.early_chunks.clear()
         if stmt.started_at is None and state is StatementState.SUCCEEDED:
             stmt.started_at = stmt.ended_at
         stmt.admitted.set()

@@ -18,7 +18,7 @@ import pyarrow as pa
 from fetch.jsonrows import rows_as_strings
 from gateway.errors import InvalidParameter, NotFound
 from gateway.registry import Statement
-from sqlgate.types import ColumnInfo, ResultManifest, StatementState
+from sqlgate.types import ChunkInfo, ColumnInfo, ResultManifest, StatementState
 
 # Arrow bytes per inline chunk; JSON text is typically 1-3x that.
 INLINE_CHUNK_BYTES = 2 * 1024 * 1024
@@ -158,13 +158,18 @@ def _external_chunk(stmt: Statement, index: int, store: LinkSigner | None) -> di
     assert stmt.result is not None
     chunks = stmt.result.manifest.chunks
     _check_index(stmt, index, len(chunks))
+    c = chunks[index]
+    return _link_entry(stmt, c, store, _next(stmt, index, len(chunks), c.row_offset + c.row_count))
+
+
+def _link_entry(
+    stmt: Statement, c: ChunkInfo, store: LinkSigner | None, nxt: dict[str, Any]
+) -> dict[str, Any]:
     if store is None:
         raise NotFound("No result store is configured for external results")
-    c = chunks[index]
     if c.key is None:
-        raise NotFound(f"Chunk {index} of statement {stmt.id} has no stored object")
+        raise NotFound(f"Chunk {c.chunk_index} of statement {stmt.id} has no stored object")
     link: LinkLike = store.link(c.key)
-    nxt = _next(stmt, index, len(chunks), c.row_offset + c.row_count)
     entry: dict[str, Any] = {
         "chunk_index": c.chunk_index,
         "row_offset": c.row_offset,
@@ -180,7 +185,16 @@ def _external_chunk(stmt: Statement, index: int, store: LinkSigner | None) -> di
 
 
 def chunk_json(stmt: Statement, index: int, store: LinkSigner | None) -> dict[str, Any]:
-    """The ResultData of chunk `index` (the body of GET …/result/chunks/{index})."""
+    """The ResultData of chunk `index` (the body of GET …/result/chunks/{index}).
+
+    While an external result is still being written, a chunk already stored is answered
+    too; its next_chunk_index then only says that more chunks may follow (the manifest, once
+    the statement SUCCEEDED, gives the count).
+    """
+    early = stmt.early_chunks.get(index)
+    if early is not None and not stmt.state.terminal:
+        offset = early.row_offset + early.row_count
+        return _link_entry(stmt, early, store, _next(stmt, index, index + 2, offset))
     if stmt.state is not StatementState.SUCCEEDED or stmt.result is None:
         if stmt.state is StatementState.CLOSED:
             raise NotFound(f"Statement {stmt.id} is closed; its result is no longer available")

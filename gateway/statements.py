@@ -3,6 +3,7 @@
     POST   /api/2.0/sql/statements                       execute (waits up to wait_timeout)
     GET    /api/2.0/sql/statements/{id}                  status, manifest, first chunk
     GET    /api/2.0/sql/statements/{id}/result/chunks/{n}  one chunk (row_offset ignored)
+                                                          (also while RUNNING: see get_chunk)
     POST   /api/2.0/sql/statements/{id}/cancel           {} (best effort)
     DELETE /api/2.0/sql/statements/{id}                  close: CLOSED, result dropped
 
@@ -91,9 +92,20 @@ async def get_statement(request: Request) -> Response:
 
 
 async def get_chunk(request: Request) -> Response:
-    """GET /api/2.0/sql/statements/{id}/result/chunks/{n}; `row_offset` is accepted, ignored."""
-    stmt = _gw(request).registry.get(request.path_params["id"], _workspace(request))
-    return await _respond(request, stmt, chunk=request.path_params["n"])
+    """GET /api/2.0/sql/statements/{id}/result/chunks/{n}; `row_offset` is accepted, ignored.
+
+    Beyond the Databricks API (which answers only SUCCEEDED statements): on a running
+    EXTERNAL_LINKS/HYBRID statement, chunk n is answered as soon as the worker stored it,
+    waiting up to ``chunk_wait_s``; past that, the usual "no result: RUNNING" error.
+    """
+    gw = _gw(request)
+    stmt = gw.registry.get(request.path_params["id"], _workspace(request))
+    index = request.path_params["n"]
+    if not stmt.state.terminal and stmt.task.disposition is not Disposition.INLINE:
+        # Chunks are stored while the statement runs: wait (bounded) for this one, so a
+        # client can download the first chunks while the last are still being produced.
+        await gw.registry.wait_chunk(stmt, index, gw.settings.gateway.chunk_wait_s)
+    return await _respond(request, stmt, chunk=index)
 
 
 async def cancel_statement(request: Request) -> Response:

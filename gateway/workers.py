@@ -23,7 +23,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -69,6 +69,8 @@ class Call:
     cancelled: bool = False
     # Why it was hung up on, for the statement's error (stop grace ran out, cancel, ...).
     reason: str | None = None
+    # Told of each result chunk stored while the statement runs (on the reading thread).
+    on_chunk: Callable[[ChunkInfo], None] | None = None
 
     def hang_up(self) -> None:
         """Stop reading (best effort); the worker sees the stream closed."""
@@ -147,7 +149,12 @@ class FlightWorker:
                 except StopIteration:
                     break
                 if chunk.app_metadata is not None:
-                    meta = json.loads(chunk.app_metadata.to_pybytes())
+                    message = json.loads(chunk.app_metadata.to_pybytes())
+                    if "chunk" in message:  # a chunk stored early, not the manifest
+                        if call.on_chunk is not None:
+                            call.on_chunk(ChunkInfo(**message["chunk"]))
+                        continue
+                    meta = message
                 data = chunk.data
                 if data is not None and data.num_rows:
                     inline_bytes += data.nbytes

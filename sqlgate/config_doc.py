@@ -90,6 +90,7 @@ MEANINGS: dict[str, str] = {
     "max_statements": "Statements the registry keeps; finished ones are forgotten first.",
     "statement_retention_s": "Seconds a finished statement stays visible before GET answers 404.",
     "sweep_interval_s": "Seconds between retention sweeps of statements, results and store orphans.",
+    "chunk_wait_s": "Longest a chunk GET waits for a chunk a running statement has not stored yet.",
     "statement_abandon_s": "Seconds an unfinished statement may go unpolled before it is cancelled (0: never).",
     "shutdown_grace_s": "Seconds running statements get to finish when the gateway stops.",
     "log_level": "Log level (debug, info, warning, error).",

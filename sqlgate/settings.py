@@ -178,6 +178,9 @@ class GatewaySettings:
     # Seconds a pending or running statement may go without its client polling it (REST GET,
     # Thrift status) before it is cancelled as abandoned; 0 disables. Databricks: 15 min.
     statement_abandon_s: float = 900.0
+    # Longest a chunk GET on a still-running EXTERNAL_LINKS statement waits for that chunk
+    # to be stored (it answers as soon as it is, or when the statement ends); 0 = no wait.
+    chunk_wait_s: float = 10.0
     shutdown_grace_s: float = 10.0
     log_level: str = "info"
     # Port of the zero-copy listener for local-store links (sendfile, plain HTTP only).

@@ -198,7 +198,12 @@ def _repeat(
 
 
 def _fetch_client(ctx: BenchContext, target: Target) -> Fetched:
-    """Execute with EXTERNAL_LINKS, then download through the project's Cloud Fetch client."""
+    """Execute with EXTERNAL_LINKS and download through the project's Cloud Fetch client.
+
+    The POST does not wait (``wait_timeout: 0s``): `download_arrow` takes the running
+    statement and fetches each chunk as soon as the worker stored it, while DuckDB is still
+    producing the rest (the chunk endpoint answers chunks of a running statement).
+    """
     from fetch.client import download_arrow
     from fetch.errors import FetchError
 
@@ -206,18 +211,20 @@ def _fetch_client(ctx: BenchContext, target: Target) -> Fetched:
                      catalog=ctx.catalog, schema=ctx.schema, timeout_s=ctx.query_timeout_s)
     try:
         resp = api.request("POST", "/api/2.0/sql/statements", {
-            "statement": QUERY, "warehouse_id": target.warehouse_id, "wait_timeout": "50s",
+            "statement": QUERY, "warehouse_id": target.warehouse_id, "wait_timeout": "0s",
             "disposition": "EXTERNAL_LINKS", "format": "ARROW_STREAM",
             "catalog": ctx.catalog, "schema": ctx.schema,
         })
-        if resp.get("status", {}).get("state") != "SUCCEEDED":
-            raise ClientError("INTERNAL_ERROR", f"statement not done in 50s: {resp.get('status')}")
+        state = resp.get("status", {}).get("state")
+        if state not in ("PENDING", "RUNNING", "SUCCEEDED"):
+            raise ClientError("INTERNAL_ERROR", f"statement {state}: {resp.get('status')}")
         try:
             table = download_arrow(resp, host=target.url, token=target.token,
                                    max_in_flight=_THREADS, timeout_s=ctx.query_timeout_s)
         except FetchError as exc:
             raise ClientError("IO_ERROR", str(exc)) from exc
-        chunks = int((resp.get("manifest") or {}).get("total_chunk_count") or 0)
+        done = api.request("GET", f"/api/2.0/sql/statements/{resp['statement_id']}")
+        chunks = int((done.get("manifest") or {}).get("total_chunk_count") or 0)
         api.request("DELETE", f"/api/2.0/sql/statements/{resp['statement_id']}")
         return Fetched(table.num_rows, table.nbytes, chunks)
     finally:

@@ -118,3 +118,17 @@ def test_settings_reach_the_worker(worker_settings: Settings) -> None:
     path.write_text(settings_toml(worker_settings))
     loaded = S.load(path, env={})
     assert dataclasses.asdict(loaded) == dataclasses.asdict(worker_settings)
+
+
+def test_chunks_are_announced_while_the_statement_runs(worker: FlightWorker) -> None:
+    # ~375k rows come out in several batches: chunks stored after one batch are announced
+    # before the next, long before the manifest.
+    early: list[object] = []
+    t = task("SELECT o.*, n.n_name FROM main.tpch.orders o, main.tpch.nation n",
+             disposition=Disposition.EXTERNAL_LINKS, format=ResultFormat.ARROW_STREAM)
+    result = worker.run(t, Call("x", on_chunk=early.append))
+    chunks = result.manifest.chunks
+    assert result.manifest.total_row_count == 375_000 and len(chunks) > 10
+    assert early, "no chunk was announced before the end"
+    assert len(early) < len(chunks)  # the last ones come with the manifest only
+    assert all(info == chunks[info.chunk_index] for info in early)  # type: ignore[attr-defined]

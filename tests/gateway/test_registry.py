@@ -5,12 +5,21 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
+import pyarrow as pa
 import pytest
 
-from gateway.backend import StatementResult
+from gateway.backend import StatementEvents, StatementResult
 from gateway.errors import NotFound, ResourceExhausted
 from gateway.registry import StatementRegistry, new_statement_id
-from sqlgate.types import StatementState, StatementTask
+from sqlgate.types import (
+    ChunkInfo,
+    CostEstimate,
+    Disposition,
+    ResultFormat,
+    ResultManifest,
+    StatementState,
+    StatementTask,
+)
 from tests.gateway.fakes import FakeBackend
 
 
@@ -189,5 +198,56 @@ def test_evicted_statement_deletes_its_external_chunks() -> None:
             await asyncio.sleep(0.01)
         assert closed == [first.id]
         await reg.aclose(grace_s=0.0)
+
+    asyncio.run(main())
+
+
+class ChunkingBackend:
+    """Stores chunk i when `release[i]` is set; the statement ends when `finish` is set."""
+
+    def __init__(self, chunks: int) -> None:
+        self.release = [asyncio.Event() for _ in range(chunks)]
+        self.finish = asyncio.Event()
+
+    async def run(self, task: StatementTask, events: StatementEvents) -> StatementResult:
+        events.queued(CostEstimate(kind="scan"), "long")
+        events.running()
+        infos = []
+        for i, gate in enumerate(self.release):
+            await gate.wait()
+            info = ChunkInfo(i, i * 10, 10, 100, f"ws/{task.statement_id}/{i}.arrow")
+            events.chunk_stored(info)
+            infos.append(info)
+        await self.finish.wait()
+        schema = pa.schema([("x", pa.int64())])
+        manifest = ResultManifest(format=ResultFormat.ARROW_STREAM, columns=(),
+                                  chunks=tuple(infos), total_row_count=10 * len(infos),
+                                  external=True)
+        return StatementResult(manifest, schema, [])
+
+
+def test_wait_chunk_wakes_on_the_chunk_or_the_end_and_times_out() -> None:
+    async def main() -> None:
+        backend = ChunkingBackend(2)
+        reg = StatementRegistry(backend)
+        stmt = await reg.submit(dataclasses.replace(
+            task("SELECT big"), disposition=Disposition.EXTERNAL_LINKS))
+        assert stmt.state is StatementState.RUNNING
+        await reg.wait_chunk(stmt, 0, 0.05)  # nothing stored yet: the timeout
+        assert not stmt.early_chunks and stmt.state is StatementState.RUNNING
+        waiter = asyncio.create_task(reg.wait_chunk(stmt, 1, 30))
+        backend.release[0].set()
+        await asyncio.sleep(0.01)
+        assert 0 in stmt.early_chunks and not waiter.done()  # chunk 0 is not the one it waits for
+        backend.release[1].set()
+        await asyncio.wait_for(waiter, 1)
+        assert stmt.early_chunks[1].row_offset == 10
+        past_end = asyncio.create_task(reg.wait_chunk(stmt, 2, 30))
+        await asyncio.sleep(0.01)
+        assert not past_end.done()
+        backend.finish.set()
+        await asyncio.wait_for(past_end, 1)  # the end wakes it: the manifest has the count
+        assert stmt.state is StatementState.SUCCEEDED and not stmt.early_chunks
+        assert stmt.result is not None and len(stmt.result.manifest.chunks) == 2
 
     asyncio.run(main())
