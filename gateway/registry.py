@@ -30,6 +30,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from engine.worker import inline_limit_message
 from gateway.backend import Backend, StatementFailed, StatementResult
 from gateway.errors import GatewayError, NotFound, ResourceExhausted
 from sqlgate.types import (
@@ -43,12 +44,6 @@ from sqlgate.types import (
 log = logging.getLogger("sqlgate.gateway")
 
 OnClose = Callable[["Statement", StatementResult], Awaitable[None]]
-
-INLINE_LIMIT_MESSAGE = (
-    "Inline byte limit exceeded. Statements executed with disposition=INLINE can have a "
-    "result size of at most {limit} bytes. Please execute the statement with "
-    "disposition=EXTERNAL_LINKS if you want to download the full result."
-)
 
 
 def new_statement_id() -> str:
@@ -337,7 +332,7 @@ class StatementRegistry:
         size = sum(b.nbytes for b in result.batches)
         if size <= limit:
             return None
-        return StatementError("BAD_REQUEST", INLINE_LIMIT_MESSAGE.format(limit=limit))
+        return StatementError("BAD_REQUEST", inline_limit_message(limit))
 
     def _transition(self, stmt: Statement, state: StatementState) -> None:
         stmt.state = state
@@ -444,4 +439,4 @@ class StatementRegistry:
             )
 
 
-__all__ = ["INLINE_LIMIT_MESSAGE", "Statement", "StatementRegistry", "new_statement_id"]
+__all__ = ["Statement", "StatementRegistry", "new_statement_id"]
