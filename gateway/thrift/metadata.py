@@ -105,7 +105,7 @@ def _jdbc_type_case(column: str) -> str:
 def columns_query(
     catalog: str | None, schema: str | None, table: str | None, column: str | None
 ) -> Query:
-    """GetColumns: the JDBC columns from TABLE_CAT to IS_NULLABLE."""
+    """GetColumns: the 23 JDBC columns from TABLE_CAT to IS_AUTO_INCREMENT, as Databricks."""
     return Query(
         "SELECT table_catalog AS TABLE_CAT, table_schema AS TABLE_SCHEM, "
         "table_name AS TABLE_NAME, column_name AS COLUMN_NAME, "
@@ -119,7 +119,10 @@ def columns_query(
         "CAST(NULL AS INT) AS SQL_DATA_TYPE, CAST(NULL AS INT) AS SQL_DATETIME_SUB, "
         "CAST(NULL AS INT) AS CHAR_OCTET_LENGTH, "
         "CAST(ordinal_position AS INT) AS ORDINAL_POSITION, "
-        "CASE WHEN is_nullable = 'NO' THEN 'NO' ELSE 'YES' END AS IS_NULLABLE "
+        "CASE WHEN is_nullable = 'NO' THEN 'NO' ELSE 'YES' END AS IS_NULLABLE, "
+        "CAST(NULL AS STRING) AS SCOPE_CATALOG, CAST(NULL AS STRING) AS SCOPE_SCHEMA, "
+        "CAST(NULL AS STRING) AS SCOPE_TABLE, CAST(NULL AS SMALLINT) AS SOURCE_DATA_TYPE, "
+        "'NO' AS IS_AUTO_INCREMENT "
         "FROM information_schema.columns "
         "WHERE table_catalog LIKE :cat AND table_schema LIKE :sch AND table_name LIKE :tbl "
         "AND column_name LIKE :col "

@@ -81,8 +81,15 @@ def test_catalog_rpcs(conn: sql.client.Connection) -> None:
         tables = {r.TABLE_NAME for r in cur.fetchall()}
         assert {"lineitem", "nation", "orders"} <= tables
         cur.columns(catalog_name="main", schema_name="tpch", table_name="nation")
-        cols = [(r.COLUMN_NAME, r.ORDINAL_POSITION) for r in cur.fetchall()]
+        rows = cur.fetchall()
+        cols = [(r.COLUMN_NAME, r.ORDINAL_POSITION) for r in rows]
         assert [c for c, _ in cols][:2] == ["n_nationkey", "n_name"]
+        # the JDBC DatabaseMetaData.getColumns layout, all 23 columns, in order
+        assert [d[0] for d in cur.description][-6:] == [
+            "IS_NULLABLE", "SCOPE_CATALOG", "SCOPE_SCHEMA", "SCOPE_TABLE", "SOURCE_DATA_TYPE",
+            "IS_AUTO_INCREMENT"]
+        assert len(cur.description) == 23
+        assert rows[0].IS_AUTO_INCREMENT == "NO" and rows[0].SOURCE_DATA_TYPE is None
 
 
 def test_sql_error_then_session_still_works(conn: sql.client.Connection) -> None:
