@@ -117,8 +117,10 @@ class LakeCatalog:
             s3_filesystem(settings) if self.remote else pafs.LocalFileSystem()
         )
         self._lock = threading.Lock()
-        # latest snapshots: name -> (DeltaTable, checked_at, Snapshot)
-        self._latest: dict[TableName, tuple[DeltaTable, float, Snapshot]] = {}
+        # latest snapshots: name -> (DeltaTable, checked_at, Snapshot); least recently used
+        # out first past `snapshot_cache_tables` (a lake can have more tables than memory)
+        self._latest: OrderedDict[TableName, tuple[DeltaTable, float, Snapshot]] = (
+            OrderedDict())
         # time-travel snapshots never change, so they are cached by exact version; least
         # recently used out first past `snapshot_cache_versions` (each holds a file list)
         self._versions: OrderedDict[tuple[TableName, int], Snapshot] = OrderedDict()
@@ -251,15 +253,23 @@ class LakeCatalog:
                 self._versions.popitem(last=False)
         return snap
 
+    def _remember(self, name: TableName, entry: tuple[DeltaTable, float, Snapshot]) -> None:
+        with self._lock:
+            self._latest[name] = entry
+            self._latest.move_to_end(name)
+            while len(self._latest) > max(1, self.settings.snapshot_cache_tables):
+                self._latest.popitem(last=False)
+
     def _latest_snapshot(self, name: TableName) -> Snapshot:
         now = time.monotonic()
         with self._lock:
             entry = self._latest.get(name)
+            if entry is not None:
+                self._latest.move_to_end(name)
         if entry is None:
             dt = self._open(name)
             snap = build_snapshot(name, self.uri(name), dt)
-            with self._lock:
-                self._latest[name] = (dt, now, snap)
+            self._remember(name, (dt, now, snap))
             return snap
         dt, checked_at, snap = entry
         if now - checked_at < self.settings.snapshot_check_s:
@@ -275,8 +285,7 @@ class LakeCatalog:
             raise LakeIOError(f"cannot refresh {name}: {exc}") from exc
         if dt.version() != snap.version:
             snap = build_snapshot(name, self.uri(name), dt)
-        with self._lock:
-            self._latest[name] = (dt, now, snap)
+        self._remember(name, (dt, now, snap))
         return snap
 
 

@@ -49,6 +49,7 @@ class EngineSettings:
     # Time-travel snapshots (VERSION/TIMESTAMP AS OF) kept per worker, least recently used
     # out first; each holds its version's file list.
     snapshot_cache_versions: int = 64
+    snapshot_cache_tables: int = 1024
     prefetch: bool = True
     # Blocks fetched ahead of the reader, and fetches in flight at once. At 20 ms per request
     # 16 threads capped a 1,000 x 1 MB scan at ~62 round trips of latency (1.25 s); 64 threads

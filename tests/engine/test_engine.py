@@ -225,3 +225,20 @@ def test_time_travel_snapshots_are_a_bounded_cache(tmp_path: Path) -> None:
         assert [v for (_, v) in eng.catalog._versions] == [3, 1]
     finally:
         eng.close()
+
+
+def test_latest_snapshots_are_a_bounded_cache(tmp_path: Path) -> None:
+    settings = EngineSettings(lake=str(tmp_path / "lake"), threads=1, memory_limit="512MB",
+                              cache_dir=str(tmp_path / "cache"), snapshot_cache_tables=2)
+    for name in ("a", "b", "c"):
+        write_deltalake(str(tmp_path / "lake" / "main" / "default" / name),
+                        pa.table({"k": pa.array([1], pa.int64())}))
+    eng = Engine(settings)
+    try:
+        for name in ("a", "b", "c", "b"):
+            assert run(eng, f"SELECT count(*) AS n FROM {name}", schema=None).to_pylist() == [
+                {"n": 1}]
+        # the two most recently used tables stay; "a" went first
+        assert [t.table for t in eng.catalog._latest] == ["c", "b"]
+    finally:
+        eng.close()
