@@ -6,11 +6,16 @@ the object URI, the object's size and the byte range. Entries are plain files un
 so a reader never sees half a block, and the cache survives a worker restart (the index is
 rebuilt from the directory, oldest access first, from file mtimes that hits refresh).
 
-Writes happen off the read path: `put_later` hands a block to one writer thread and returns.
+Writes happen off the read path: `put_later` hands a block to the writer threads and returns.
 Writing 1 GB of 1 MB files cost 1-2 s of kernel time on the benchmark machine, as much as the
 whole scan, so a fetch thread that wrote its block before handing it over made DuckDB wait.
 The backlog is bounded (``write_backlog`` bytes); a block that does not fit is not cached
 this time (`CacheStats.skipped`) rather than slowing the scan, and a later read caches it.
+Two writers, not one: during a cold scan that keeps both cores busy, a lone writer (several
+GIL hand-offs per block, against 64 fetch threads and DuckDB) fell behind and 500-600 of
+1,000 blocks were skipped, so the next scan was barely warm (1.9 s against 0.45 s from local
+disk); two writers skipped 0-8 and the warm scan took 0.5 s, for the same cold scan time
+(2.5-2.8 s, bench/prefetch.py). Four made the cold scan slower (2.7-3.25 s).
 
 Several worker processes may share one directory. Each keeps its own index, so a block
 another process evicted is simply a miss here (`get` returns None), never an error.
@@ -28,6 +33,8 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+
+_WRITERS = 2
 
 
 @dataclass(frozen=True)
@@ -60,7 +67,7 @@ class BlockCache:
     """An on-disk LRU of blocks, capped at ``capacity`` bytes; 0 disables it."""
 
     def __init__(self, directory: str | Path, capacity: int,
-                 write_backlog: int = 128 * 1024 * 1024) -> None:
+                 write_backlog: int = 128 * 1024 * 1024, writers: int = _WRITERS) -> None:
         self.directory = Path(directory).resolve() / "blocks"
         self.capacity = max(0, capacity)
         self.write_backlog = max(0, write_backlog)
@@ -71,7 +78,8 @@ class BlockCache:
         self._pending: dict[BlockKey, bytes] = {}
         self._pending_bytes = 0
         self._queue: queue.SimpleQueue[BlockKey | None] = queue.SimpleQueue()
-        self._writer: threading.Thread | None = None
+        self._writer_count = max(1, writers)
+        self._writers: list[threading.Thread] = []
         if self.capacity:
             self.directory.mkdir(parents=True, exist_ok=True)
             self._load()
@@ -140,7 +148,7 @@ class BlockCache:
         return True
 
     def put_later(self, key: BlockKey, data: bytes) -> None:
-        """Queue a block for the writer thread; skipped when the backlog is full."""
+        """Queue a block for the writer threads; skipped when the backlog is full."""
         if not self.enabled or len(data) > self.capacity:
             return
         with self._lock:
@@ -151,10 +159,14 @@ class BlockCache:
                 return
             self._pending[key] = data
             self._pending_bytes += len(data)
-            if self._writer is None:
-                self._writer = threading.Thread(target=self._write_loop, daemon=True,
-                                                name="sqlgate-cache-writer")
-                self._writer.start()
+            if not self._writers:
+                self._writers = [
+                    threading.Thread(target=self._write_loop, daemon=True,
+                                     name=f"sqlgate-cache-writer-{n}")
+                    for n in range(self._writer_count)
+                ]
+                for writer in self._writers:
+                    writer.start()
         self._queue.put(key)
 
     def flush(self, timeout_s: float = 30.0) -> bool:
@@ -168,11 +180,12 @@ class BlockCache:
         return False
 
     def close(self) -> None:
-        """Write what is queued (bounded by the backlog) and stop the writer thread."""
+        """Write what is queued (bounded by the backlog) and stop the writer threads."""
         with self._lock:
-            writer, self._writer = self._writer, None
-        if writer is not None:
-            self._queue.put(None)
+            writers, self._writers = self._writers, []
+        for _ in writers:
+            self._queue.put(None)  # one stop mark each, behind the queued blocks
+        for writer in writers:
             writer.join(timeout=30)
 
     def _write_loop(self) -> None:

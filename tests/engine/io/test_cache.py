@@ -91,3 +91,25 @@ def test_writes_later_off_the_read_path(tmp_path: Path) -> None:
     reopened = BlockCache(tmp_path, capacity=10_000)
     assert reopened.get(key(0)) == b"\x00" * 100 and reopened.get(key(1)) == b"\x01" * 100
     assert reopened.get(key(2)) is None
+
+
+def test_two_writers_write_at_once(tmp_path: Path) -> None:
+    """Blocks are written by two threads together, so one slow write does not hold the rest."""
+    cache = BlockCache(tmp_path, capacity=10_000, writers=2)
+    together = threading.Barrier(2, timeout=10)
+    real_put = cache.put
+
+    def paired_put(k: BlockKey, data: bytes) -> None:
+        together.wait()  # passes only when the other writer is inside a write too
+        real_put(k, data)
+
+    cache.put = paired_put  # type: ignore[method-assign,assignment]
+    try:
+        cache.put_later(key(0), b"a" * 100)
+        cache.put_later(key(1), b"b" * 100)
+        assert cache.flush(timeout_s=30)
+    finally:
+        cache.close()
+    assert not together.broken
+    reopened = BlockCache(tmp_path, capacity=10_000)
+    assert reopened.get(key(0)) == b"a" * 100 and reopened.get(key(1)) == b"b" * 100
