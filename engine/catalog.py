@@ -26,6 +26,8 @@ from deltalake import DeltaTable
 from deltalake.exceptions import DeltaError, TableNotFoundError
 
 from engine.errors import LakeIOError, SchemaNotFound, TableNotFound, Unsupported
+from engine.io.store import is_remote as store_is_remote
+from engine.io.store import local_path
 from sqlgate.settings import EngineSettings
 
 
@@ -71,16 +73,16 @@ class Snapshot:
 
 
 def is_remote(root: str) -> bool:
-    """True for an object-store root (``s3://...``)."""
-    return "://" in root
+    """True for an object-store root (``s3://...``); a ``file://`` root is local."""
+    return store_is_remote(root)
 
 
 def lake_root(settings: EngineSettings) -> str:
-    """The lake root without a trailing slash; local roots made absolute."""
+    """The lake root without a trailing slash; local roots (``file://`` too) made absolute."""
     root = settings.lake
     if is_remote(root):
         return root.rstrip("/")
-    return os.path.abspath(root)
+    return os.path.abspath(local_path(root))
 
 
 def table_uri(settings: EngineSettings, name: TableName) -> str:

@@ -242,3 +242,15 @@ def test_latest_snapshots_are_a_bounded_cache(tmp_path: Path) -> None:
         assert [t.table for t in eng.catalog._latest] == ["c", "b"]
     finally:
         eng.close()
+
+
+def test_a_file_url_lake_root_is_a_local_lake(tmp_path: Path) -> None:
+    write_deltalake(str(tmp_path / "lake" / "main" / "default" / "t"),
+                    pa.table({"k": pa.array([1, 2], pa.int64())}))
+    eng = Engine(EngineSettings(lake=(tmp_path / "lake").as_uri(), threads=1,
+                                memory_limit="512MB", cache_dir=str(tmp_path / "cache")))
+    try:
+        assert not eng.catalog.remote
+        assert run(eng, "SELECT sum(k) AS s FROM t", schema=None).to_pylist() == [{"s": 3}]
+    finally:
+        eng.close()
