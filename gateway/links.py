@@ -6,24 +6,61 @@ Mounted by the app only when the store is a `fetch.LocalStore` (S3 links go to S
 
 A link needs no Authorization header: the HMAC signature and expiry in its query string are
 the credential. A tampered, expired or unknown link gets 403 ``PERMISSION_DENIED`` and no data.
-The file is streamed (FileResponse), never read whole into memory.
+The file is sent from a memory map in slices (`_ChunkFileResponse`), never read into memory.
 """
 
 from __future__ import annotations
 
+import mmap
+import os
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from fetch import FetchError, LocalStore, ResultStore
 from fetch.serialize import media_type
 
+# Bytes per ASGI body message: large enough that a 16 MiB chunk is a few event-loop turns.
+_SLICE = 4 * 1024 * 1024
 
-class _ChunkFileResponse(FileResponse):
-    # Starlette reads 64 KiB per thread hop; a 16 MiB chunk is then 256 hops and the link
-    # route tops out near 600 MB/s on 2 cores. 1 MiB reads serve ~1.5 GB/s (bench fetch).
-    chunk_size = 1024 * 1024
+
+class _ChunkFileResponse(Response):
+    """One chunk file, sent from a read-only memory map of it in slices.
+
+    The map is made when the response is built (in a worker thread), so a chunk deleted
+    afterwards is still sent whole (a mapping survives unlink), and a chunk already gone is
+    an OSError the route turns into 403. Sending slices of the map skips the read() copy that
+    Starlette's FileResponse makes: with uvicorn's httptools/uvloop transports each slice goes
+    from the page cache to the socket in one kernel copy. Measured on a 1 GB result
+    (62 x 16 MiB chunks): gateway CPU 0.65 -> 0.30 s, the same as a sendfile listener, and
+    the download ~10% faster end to end (docs/benchmarks.md, fetch).
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], media_type: str, headers: dict[str, str]
+    ) -> None:
+        super().__init__(media_type=media_type, headers=headers)
+        with open(path, "rb") as fh:
+            self.size = os.fstat(fh.fileno()).st_size
+            # (the map holds its own reference to the file; an empty file cannot be mapped)
+            self.view = (memoryview(mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ))
+                         if self.size else memoryview(b""))
+        self.headers["content-length"] = str(self.size)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        if scope["method"] == "HEAD" or not self.size:
+            await send({"type": "http.response.body", "body": b""})
+            return
+        # The map is never closed here: the transport may still hold a slice it has not
+        # sent; it is unmapped when the last slice is garbage.
+        for start in range(0, self.size, _SLICE):
+            end = min(start + _SLICE, self.size)
+            await send({"type": "http.response.body", "body": self.view[start:end],
+                        "more_body": end < self.size})
 
 
 def links_routes(store: ResultStore) -> list[Route]:
@@ -42,9 +79,12 @@ def links_routes(store: ResultStore) -> list[Route]:
             )
         except FetchError as exc:
             return JSONResponse(exc.body(), status_code=exc.http_status)
-        return _ChunkFileResponse(
-            path, media_type=media_type(path), headers={"Cache-Control": "private, no-store"}
-        )
+        try:
+            return await run_in_threadpool(
+                _ChunkFileResponse, path, media_type(path), {"Cache-Control": "private, no-store"})
+        except OSError:  # deleted (closed, expired) since the signature was checked
+            return JSONResponse({"error_code": "PERMISSION_DENIED",
+                                 "message": "the result no longer exists"}, status_code=403)
 
     return [Route("/_results/{key:path}", serve_result, methods=["GET", "HEAD"])]
 

@@ -328,8 +328,16 @@ def test_no_objects_left_after_close(cf: CloudFetch) -> None:
     r = _run(cf, QUERY.format(lineitem="main.tpch.lineitem"))
     assert r.manifest is not None and r.statement_id
     assert len(_statement_keys(cf, r.statement_id)) == r.manifest.total_chunk_count
+    link = _link(cf, r.statement_id, 0)
+    if cf.kind != "s3":  # (a presigned S3 URL is signed for GET only)
+        head = httpx.head(link.external_link, timeout=30)
+        assert head.status_code == 200 and head.content == b""
+        assert int(head.headers["content-length"]) == link.byte_count
     _close(cf, r.statement_id)
     assert _wait_for(lambda: not _statement_keys(cf, r.statement_id or ""))
+    if cf.kind != "s3":  # (moto serves presigned GETs without checking them)
+        gone = httpx.get(link.external_link, timeout=30)  # still signed, still fresh: gone
+        assert gone.status_code == 403 and gone.json()["error_code"] == "PERMISSION_DENIED"
 
 
 def test_no_objects_left_after_cancel(cf: CloudFetch) -> None:
