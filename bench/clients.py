@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
@@ -48,6 +49,8 @@ class Fetched:
     rows: int
     bytes: int = 0
     chunks: int = 0
+    # Work after the rows arrived (closing the statement), run once the clock stopped.
+    cleanup: Callable[[], None] | None = field(default=None, compare=False, repr=False)
 
 
 class Client(Protocol):
