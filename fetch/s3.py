@@ -39,7 +39,7 @@ class S3Store(ResultStore):
             # Path style: custom endpoints (moto, MinIO) rarely resolve bucket subdomains.
             s3={"addressing_style": "path" if settings.results_endpoint_url else "auto"},
             retries={"max_attempts": 3, "mode": "standard"},
-            max_pool_connections=max(10, 2 * settings.uploads_in_flight),
+            max_pool_connections=max(10, 2 * settings.upload_concurrency),
         )
         session = boto3.session.Session()  # private session: thread-safe client, no globals
         self._client: Any = session.client(

@@ -104,7 +104,7 @@ class ChunkWriter:
         return cls(
             store, prefix, format, schema, compression,
             target_bytes=settings.chunk_target_bytes,
-            upload_concurrency=settings.uploads_in_flight,
+            upload_concurrency=settings.upload_concurrency,
             max_chunks=settings.max_chunks,
         )
 

@@ -52,7 +52,7 @@ MEANINGS: dict[str, str] = {
     "link_ttl_s": "Seconds a result link stays valid (at most 900, as Databricks).",
     "result_ttl_s": "Seconds results are kept after success before the statement is CLOSED.",
     "chunk_target_bytes": "Target size of one result chunk in the store.",
-    "upload_concurrency": "Chunks a worker uploads at once (and so holds in memory at most); 0: 2 for a local store, 4 for S3.",
+    "upload_concurrency": "Chunks a worker uploads at once (and so holds in memory at most).",
     "max_chunks": "Most chunks of one result; past it the statement fails.",
     # pool
     "min_workers": "Workers kept warm while the warehouse runs.",

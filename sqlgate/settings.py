@@ -102,18 +102,8 @@ class FetchSettings:
     link_ttl_s: int = 900
     result_ttl_s: int = 3600
     chunk_target_bytes: int = 16 * MiB
-    # Chunks a worker writes at once; 0 = by store. A local store's writes are memory copies
-    # on the cores DuckDB uses: 2 writers delivered a 1 GB result 14% sooner than 4 (bench
-    # fetch, same run), 1 was slower. S3 uploads wait on the network, so there 4.
-    upload_concurrency: int = 0
+    upload_concurrency: int = 4
     max_chunks: int = 100_000
-
-    @property
-    def uploads_in_flight(self) -> int:
-        """`upload_concurrency`, with 0 resolved for the kind of store."""
-        if self.upload_concurrency > 0:
-            return self.upload_concurrency
-        return 4 if self.results.startswith("s3://") else 2
 
 
 @dataclass(frozen=True)

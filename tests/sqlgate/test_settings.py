@@ -68,9 +68,3 @@ def test_cli_bad_set_is_a_clean_exit() -> None:
     args = cli.parser().parse_args(["serve", "--set", "threads"])
     with pytest.raises(SystemExit, match="FIELD=VALUE"):
         cli.build_settings(args, env={})
-
-
-def test_upload_concurrency_zero_is_resolved_by_store() -> None:
-    assert Settings().fetch.uploads_in_flight == 2  # local store: writes share DuckDB's cores
-    assert Settings().replace(results="s3://b/r").fetch.uploads_in_flight == 4
-    assert Settings().replace(upload_concurrency=3).fetch.uploads_in_flight == 3
