@@ -22,6 +22,7 @@ from engine import (
     Timeout,
     Unsupported,
 )
+from engine.result import BATCH_ROWS
 from sqlgate.settings import EngineSettings
 from sqlgate.types import StatementTask
 from tests.engine.conftest import run
@@ -91,10 +92,11 @@ def test_row_limit_sets_truncated(engine: Engine) -> None:
 
 
 def test_large_result_streams_in_batches(engine: Engine) -> None:
-    sql = "SELECT * FROM lineitem, (VALUES (1), (2)) AS v(x)"
+    sql = "SELECT * FROM lineitem, (VALUES (1), (2), (3), (4)) AS v(x)"
     with engine.execute(StatementTask("b", sql, schema="tpch")) as rs:
         sizes = [b.num_rows for b in rs]
-    assert sum(sizes) == 2 * 60175 and len(sizes) > 1
+    assert sum(sizes) == 4 * 60175 and len(sizes) > 1
+    assert max(sizes) <= BATCH_ROWS
 
 
 def test_interrupt_cancels_promptly(engine: Engine) -> None:
