@@ -186,8 +186,9 @@ class GatewaySettings:
     log_level: str = "info"
     # Port of the zero-copy listener for local-store links (sendfile, plain HTTP only).
     # 0 = off (links go to the gateway's /_results/ route); > 0 = that port; -1 = auto:
-    # port + 1 without TLS, off with TLS. Off by default: it measured ~8% faster on a 1 GB
-    # download, within run-to-run noise, and a second port is one more thing to expose.
+    # port + 1 without TLS, off with TLS. Off by default: the route now sends from a memory
+    # map as cheaply (0.30 CPU-s per GB either way), the listener slowed httpx clients, and
+    # a second port is one more thing to expose (docs/benchmarks.md, fetch).
     links_port: int = 0
     # Base URL clients reach that listener at; empty = http://<host>:<links_port>.
     links_public_url: str = ""
