@@ -144,6 +144,9 @@ SPEC: dict[str, Any] = {
             "responses": {"200": _json({"type": "object"}), **_errors(401, 404)}}},
         "/api/2.0/sql/statements/{id}/result/chunks/{chunk_index}": {"get": {
             "operationId": "getStatementResultChunk",
+            "description": ("One chunk of a SUCCEEDED statement's result; on a running "
+                            "EXTERNAL_LINKS statement, a chunk already stored (the call "
+                            "waits up to chunk_wait_s for it)."),
             "parameters": [
                 _ID_PARAM,
                 {"name": "chunk_index", "in": "path", "required": True,
