@@ -13,6 +13,11 @@ at once and chunks are yielded in order. A failed GET is retried with backoff; a
 has expired (or is refused with 4xx) is renewed through
 ``GET {host}/api/2.0/sql/statements/{id}/result/chunks/{n}`` with the Bearer token. The token
 only ever goes to `host`: link GETs carry the link's own `http_headers` and no Authorization.
+
+A statement still PENDING or RUNNING (say, a POST with ``wait_timeout: "0s"``) is downloaded
+while it runs: chunk 0, 1, … are asked for through the chunk endpoint, which sqlgate answers
+as soon as each chunk is stored, until the statement's manifest says where the result ends
+(its FAILED or CANCELED error is raised as a DownloadError). That needs `host` and `token`.
 """
 
 from __future__ import annotations
