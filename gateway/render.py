@@ -194,6 +194,7 @@ def chunk_json(stmt: Statement, index: int, store: LinkSigner | None) -> dict[st
     early = stmt.early_chunks.get(index)
     if early is not None and not stmt.state.terminal:
         offset = early.row_offset + early.row_count
+        # The count is not known yet: a total one past the next index says "more may follow".
         return _link_entry(stmt, early, store, _next(stmt, index, index + 2, offset))
     if stmt.state is not StatementState.SUCCEEDED or stmt.result is None:
         if stmt.state is StatementState.CLOSED:
