@@ -19,7 +19,7 @@ import io
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ from sqlgate.settings import EngineSettings, Settings
 from sqlgate.types import StatementTask
 from tests.fixtures.s3 import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, s3_client
 from tests.fixtures.server import TOKEN, free_socket, running_gateway, server_settings
+from tests.fixtures.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 WH = "sqlgate0000000001"
@@ -157,15 +158,6 @@ def _chunks(cf: CloudFetch, r: StatementResponse) -> Iterator[tuple[Any, bytes]]
 
 def _close(cf: CloudFetch, sid: str) -> None:
     cf.w.api_client.do("DELETE", f"/api/2.0/sql/statements/{sid}")
-
-
-def _wait_for(cond: Callable[[], bool], timeout_s: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.1)
-    return cond()
 
 
 def _inline_rows(cf: CloudFetch, sql: str) -> list[list[str | None]]:
@@ -334,7 +326,7 @@ def test_no_objects_left_after_close(cf: CloudFetch) -> None:
         assert head.status_code == 200 and head.content == b""
         assert int(head.headers["content-length"]) == link.byte_count
     _close(cf, r.statement_id)
-    assert _wait_for(lambda: not _statement_keys(cf, r.statement_id or ""))
+    assert eventually(lambda: not _statement_keys(cf, r.statement_id or ""))
     if cf.kind != "s3":  # (moto serves presigned GETs without checking them)
         gone = httpx.get(link.external_link, timeout=30)  # still signed, still fresh: gone
         assert gone.status_code == 403 and gone.json()["error_code"] == "PERMISSION_DENIED"
@@ -347,11 +339,11 @@ def test_no_objects_left_after_cancel(cf: CloudFetch) -> None:
     )
     sid = r.statement_id or ""
     # Cancel once the worker is visibly writing chunks, so the cancel lands mid-write.
-    assert _wait_for(lambda: len(_statement_keys(cf, sid)) >= 2, 60), "no chunks were written"
+    assert eventually(lambda: len(_statement_keys(cf, sid)) >= 2, 60), "no chunks were written"
     cf.w.statement_execution.cancel_execution(sid)
     status = cf.w.statement_execution.get_statement(sid).status
     assert status is not None and status.state == StatementState.CANCELED
-    assert _wait_for(lambda: not _statement_keys(cf, sid)), _statement_keys(cf, sid)[:3]
+    assert eventually(lambda: not _statement_keys(cf, sid)), _statement_keys(cf, sid)[:3]
 
 
 def test_failure_half_way(cf: CloudFetch, engine_settings: EngineSettings) -> None:
@@ -374,7 +366,7 @@ def test_failure_half_way(cf: CloudFetch, engine_settings: EngineSettings) -> No
     err = r.status.error
     assert err is not None and "[CAST_INVALID_INPUT]" in (err.message or "")
     assert "worker error" not in (err.message or "")  # translated, not an internal error
-    assert _wait_for(lambda: not _statement_keys(cf, r.statement_id or "")), "chunks left"
+    assert eventually(lambda: not _statement_keys(cf, r.statement_id or "")), "chunks left"
 
 
 def test_no_objects_left_after_expiry(cf: CloudFetch) -> None:
@@ -392,7 +384,7 @@ def test_no_objects_left_after_expiry(cf: CloudFetch) -> None:
     finally:
         registry.clock = real_clock
     assert got.status is not None and got.status.state == StatementState.CLOSED
-    assert _wait_for(lambda: not _statement_keys(cf, sid))
+    assert eventually(lambda: not _statement_keys(cf, sid))
     # Orphans (a gateway restarted and forgot its statements) go by age in the store sweep.
     orphan = f"default/20000101/{sid}-{uuid.uuid4().hex}/0.arrow"
     cf.store.put(orphan, b"orphan")
@@ -434,7 +426,7 @@ def test_chunks_go_out_while_the_statement_runs(cf: CloudFetch) -> None:
     finally:
         cf.w.statement_execution.cancel_execution(sid)
     # Cancelled: the chunks already handed out are deleted too, and asking says why.
-    assert _wait_for(lambda: not _statement_keys(cf, sid)), _statement_keys(cf, sid)[:3]
+    assert eventually(lambda: not _statement_keys(cf, sid)), _statement_keys(cf, sid)[:3]
     got = httpx.get(chunk0, headers=auth, timeout=60)
     assert got.status_code == 400 and "CANCELED" in got.json()["message"]
 
@@ -457,4 +449,4 @@ def test_download_while_running_reports_a_late_failure(cf: CloudFetch) -> None:
     r = _post(cf, statement=FAILS_LATE)
     with pytest.raises(DownloadError, match="FAILED"):
         download_arrow(r, host=cf.url, token=TOKEN)
-    assert _wait_for(lambda: not _statement_keys(cf, r["statement_id"])), "chunks left"
+    assert eventually(lambda: not _statement_keys(cf, r["statement_id"])), "chunks left"

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +18,10 @@ from sqlgate.settings import Settings
 from sqlgate.types import StatementTask
 from tests.engine.conftest import run
 from tests.fixtures.s3 import s3_engine_settings
+from tests.fixtures.waiting import eventually
 
 SQL = "SELECT g, count(*) AS n, sum(id) AS s FROM main.raw.parts GROUP BY g ORDER BY g"
 GROUPS = 6  # one data file per group
-
-
-def wait_for(pred: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -57,7 +50,7 @@ def test_prefetched_blocks_are_taken_over_by_the_run(lake: dict[str, Any]) -> No
         task = StatementTask("q1", SQL)
         assert eng.prefetch(task, ttl_s=60) == 4
         assert eng.queued.live() == ["q1"]
-        wait_for(lambda: eng.io.stats.requests == 4)
+        assert eventually(lambda: eng.io.stats.requests == 4)
         with eng.execute(task) as rs:
             got = rs.read_all().to_pylist()
         assert got == EXPECTED
@@ -96,7 +89,7 @@ def test_bounded_in_files_bytes_and_statements(lake: dict[str, Any]) -> None:
         assert eng.prefetch(StatementTask("b", SQL), ttl_s=60) == 0  # one statement at a time
         assert eng.release_prefetch("a") and not eng.release_prefetch("a")
         assert eng.io.prefetcher.scan("a") is None
-        wait_for(lambda: eng.io.prefetcher.held_bytes == 0)
+        assert eventually(lambda: eng.io.prefetcher.held_bytes == 0)
         assert eng.prefetch(StatementTask("a", SQL), ttl_s=60) == 0  # released: not again
     finally:
         eng.close()
@@ -113,9 +106,9 @@ def test_time_to_live_releases(lake: dict[str, Any]) -> None:
     eng = make_engine(lake)
     try:
         assert eng.prefetch(StatementTask("t", SQL), ttl_s=0.2) == GROUPS
-        wait_for(lambda: not eng.queued.live())
+        assert eventually(lambda: not eng.queued.live())
         assert eng.io.prefetcher.scan("t") is None
-        wait_for(lambda: eng.io.prefetcher.held_bytes == 0)
+        assert eventually(lambda: eng.io.prefetcher.held_bytes == 0)
     finally:
         eng.close()
 

@@ -21,6 +21,7 @@ from gateway.scheduler import QueueFull
 from gateway.workers import LocalProcessProvider
 from sqlgate.settings import Settings
 from sqlgate.types import CostEstimate, StatementTask
+from tests.fixtures.waiting import until
 from tests.gateway.test_pool_fakes import fake_estimate
 
 FAKE_WORKER = [sys.executable, "-m", "tests.gateway.test_pool_fakes"]
@@ -98,13 +99,6 @@ def _all_children() -> list[int]:
 
 def task(sql: str, n: int = 0) -> StatementTask:
     return StatementTask(statement_id=f"s{n}-{time.monotonic_ns()}", sql=sql)
-
-
-async def until(pred: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.05)
 
 
 def run(fn: Callable[[], Awaitable[Any]], timeout: float = 60.0) -> Any:

@@ -14,7 +14,8 @@ from gateway.backend import StatementFailed
 from gateway.pool import RUNNING, STOPPED, WarehousePool
 from sqlgate.settings import EngineSettings, Settings
 from sqlgate.types import StatementTask
-from tests.gateway.test_pool import Events, _baseline_children, children, until
+from tests.fixtures.waiting import until
+from tests.gateway.test_pool import Events, _baseline_children, children
 
 # The same baseline of pre-existing children as test_pool (pytest collects imported fixtures).
 __all__ = ["_baseline_children"]

@@ -24,6 +24,7 @@ from gateway.scheduler import Lane, Slot
 from gateway.workers import Call
 from sqlgate.settings import Settings
 from sqlgate.types import CostEstimate, ResultFormat, ResultManifest, StatementTask
+from tests.fixtures.waiting import until
 from tests.gateway.test_pool import Events
 
 
@@ -107,13 +108,6 @@ async def open_pool(**kw: Any) -> AsyncIterator[tuple[WarehousePool, FakeWorker]
         for w in provider.workers:
             w.gate.set()
         await pool.aclose()
-
-
-async def until(pred: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.02)
 
 
 def run(fn: Callable[[], Awaitable[None]]) -> None:

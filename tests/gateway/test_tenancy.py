@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from gateway.pool import WarehousePool
 from gateway.warehouses import warehouse_id_for
 from gateway.workers import LocalProcessProvider
 from sqlgate.settings import Settings
+from tests.fixtures.waiting import eventually
 from tests.gateway.conftest import TestClient
 from tests.gateway.test_pool_fakes import fake_estimate
 
@@ -43,13 +43,6 @@ def _children() -> set[int]:
             if int(fields[1]) == me and fields[0] != "Z":
                 found.add(int(entry.name))
     return found
-
-
-def _until(pred: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -79,7 +72,7 @@ def tenants(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     with TestClient(build_app(settings, backend_factory=factory)) as client:
         yield client, settings, pools
     # The ordered shutdown closed every workspace's pool: no worker left behind.
-    _until(lambda: _children() <= before, timeout=10.0)
+    assert eventually(lambda: _children() <= before, timeout=10.0)
 
 
 def _run(c: TestClient, headers: dict[str, str], wh: str, sql: str) -> dict[str, object]:
@@ -106,7 +99,7 @@ def test_stop_in_one_workspace_leaves_the_other_running(
     assert len(pools) == 2 and pools[0] is not pools[1]
 
     assert c.post(f"/api/2.0/sql/warehouses/{wh_a}/stop", headers=A).json() == {}
-    _until(lambda: _state(c, A, wh_a) == "STOPPED")
+    assert eventually(lambda: _state(c, A, wh_a) == "STOPPED")
     assert _state(c, B, wh_b) == "RUNNING"
     assert c.get(f"/api/2.0/sql/warehouses/{wh_b}", headers=B).json()["num_clusters"] == 1
     assert _run(c, B, wh_b, "SELECT 3")["result"]["data_array"] == [["3"]]  # type: ignore[index]
