@@ -26,8 +26,7 @@ from deltalake import DeltaTable
 from deltalake.exceptions import DeltaError, TableNotFoundError
 
 from engine.errors import LakeIOError, SchemaNotFound, TableNotFound, Unsupported
-from engine.io.store import is_remote as store_is_remote
-from engine.io.store import local_path
+from engine.io.store import is_remote, local_path
 from sqlgate.settings import EngineSettings
 
 
@@ -70,11 +69,6 @@ class Snapshot:
     @property
     def total_bytes(self) -> int:
         return sum(f.size for f in self.files)
-
-
-def is_remote(root: str) -> bool:
-    """True for an object-store root (``s3://...``); a ``file://`` root is local."""
-    return store_is_remote(root)
 
 
 def lake_root(settings: EngineSettings) -> str:
