@@ -82,7 +82,8 @@ class Statement:
     # Front-end caches derived from the result (e.g. the inline chunk layout).
     cache: dict[str, object] = field(default_factory=dict)
     # Result chunks already stored while the statement runs, by index (emptied when it
-    # ends: the manifest has them all); `stored` is set and replaced on each new one.
+    # ends: the manifest has them all); `stored` is set and replaced on each new one and
+    # on every state change, so a waiter for a chunk also wakes when the statement ends.
     early_chunks: dict[int, ChunkInfo] = field(default_factory=dict)
     stored: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -102,6 +103,12 @@ class Statement:
         if self.started_at is None:
             return None
         return (self.started_at - (self.queued_at or self.submitted_at)) * 1000.0
+
+
+def _wake(stmt: Statement) -> None:
+    """Wake whoever waits for a stored chunk (set, then replace, the `stored` event)."""
+    event, stmt.stored = stmt.stored, asyncio.Event()
+    event.set()
 
 
 class _Events:
@@ -129,8 +136,7 @@ class _Events:
         if stmt.state.terminal:
             return  # late news: the manifest (or the failure) already said everything
         stmt.early_chunks[chunk.chunk_index] = chunk
-        event, stmt.stored = stmt.stored, asyncio.Event()
-        event.set()
+        _wake(stmt)
 
 
 class StatementRegistry:
@@ -230,13 +236,8 @@ class StatementRegistry:
             left = deadline - self.clock()
             if left <= 0:
                 break
-            stored, changed = stmt.stored, stmt.changed
-            waits = [asyncio.ensure_future(stored.wait()), asyncio.ensure_future(changed.wait())]
-            try:
-                await asyncio.wait(waits, timeout=left, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for waiter in waits:
-                    waiter.cancel()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stmt.stored.wait(), left)
         return stmt
 
     async def wait_change(self, stmt: Statement, timeout: float) -> Statement:
@@ -338,6 +339,7 @@ class StatementRegistry:
         stmt.state = state
         event, stmt.changed = stmt.changed, asyncio.Event()
         event.set()
+        _wake(stmt)
 
     def _finish(
         self, stmt: Statement, state: StatementState, error: StatementError | None = None
