@@ -3,7 +3,10 @@
 - EXTERNAL_LINKS + ARROW_STREAM, chunks downloaded in parallel straight from the store
   (the harness's own client, and the project's `fetch.client.download_arrow`);
 - INLINE + JSON_ARRAY through the gateway, with the inline limit raised so it fits;
-- DuckDB in-process reading the same rows into Arrow (the floor).
+- DuckDB in-process reading the same rows into Arrow (the baseline of the goal);
+- the bare path (bench/fetch_floor.py): the same stages as separate processes with nothing of
+  sqlgate in them (DuckDB reader -> IPC chunk files -> sendfile -> recv_into), the floor of
+  this architecture on this machine.
 
 Every path must return the same row count; a mismatch is reported as an error. Goals of
 issue 8: EXTERNAL_LINKS >= 10x the throughput of INLINE, and within 2x of DuckDB. For a
@@ -30,6 +33,7 @@ from bench.stats import percentile, ratio
 
 QUERY = "SELECT * FROM lineitem"
 BASELINE = "duckdb in-process"
+FLOOR = "bare path (floor)"
 _INLINE_LIMIT = str(2 * 1024**3)
 _THREADS = 8
 GOAL_VS_INLINE = 10.0
@@ -50,7 +54,7 @@ def run(ctx: BenchContext) -> Section:
     with ctx.gateway({"inline_byte_limit": _INLINE_LIMIT}, name="fetch") as target:
         clients: list[RestClient] = []
         if target is None:
-            section.notes.append("no gateway: DuckDB floor only")
+            section.notes.append("no gateway: DuckDB and the bare path only")
         else:
             ext = RestClient(target, disposition="EXTERNAL_LINKS", format="ARROW_STREAM",
                              catalog=ctx.catalog, schema=ctx.schema,
@@ -74,6 +78,8 @@ def run(ctx: BenchContext) -> Section:
         duck.close()
     finally:
         conn.close()
+
+    _bare_path(ctx, lake.files["lineitem"], samples, section)
 
     summary: dict[str, Any] = {}
     for name, runs in samples.items():
@@ -119,11 +125,30 @@ def run(ctx: BenchContext) -> Section:
     return section
 
 
+def _bare_path(
+    ctx: BenchContext, files: list[str], samples: dict[str, list[dict[str, Any]]],
+    section: Section,
+) -> None:
+    """Time the bare path with the gateway's engine threads, uploaders and chunk target."""
+    from bench.fetch_floor import BarePath
+
+    s = ctx.gateway_settings({"inline_byte_limit": _INLINE_LIMIT})
+    try:
+        with BarePath(files, threads=s.engine.threads, writers=s.fetch.upload_concurrency,
+                      chunk_bytes=s.fetch.chunk_target_bytes, connections=_THREADS,
+                      work=ctx.work / "fetch-floor") as bare:
+            samples[FLOOR] = _repeat(ctx, FLOOR, bare.run)
+    except (OSError, ValueError, ClientError) as exc:
+        section.notes.append(f"bare path failed: {exc}")
+
+
 def _goals(summary: dict[str, Any]) -> Table:
     """Throughput of EXTERNAL_LINKS against INLINE and DuckDB, with the issue's goals."""
-    ext, inline, duck = (summary.get(k, {}) for k in (EXTERNAL, INLINE, BASELINE))
+    ext, inline, duck, floor = (summary.get(k, {}) for k in (EXTERNAL, INLINE, BASELINE, FLOOR))
     vs_inline = ratio(inline.get("p50_s"), ext.get("p50_s"))
     vs_duck = ratio(ext.get("p50_s"), duck.get("p50_s"))
+    floor_vs_duck = ratio(floor.get("p50_s"), duck.get("p50_s"))
+    vs_floor = ratio(ext.get("p50_s"), floor.get("p50_s"))
 
     def verdict(ok: bool | None) -> str | None:
         return None if ok is None else "met" if ok else "MISSED"
@@ -133,6 +158,10 @@ def _goals(summary: dict[str, Any]) -> Table:
          verdict(None if vs_inline is None else vs_inline >= GOAL_VS_INLINE)],
         ["EXTERNAL_LINKS time ÷ DuckDB (x)", vs_duck, f"<= {GOAL_VS_DUCKDB}",
          verdict(None if vs_duck is None else vs_duck <= GOAL_VS_DUCKDB)],
+        ["bare path (the architecture's floor here) ÷ DuckDB (x)", floor_vs_duck,
+         "(context)", None],
+        ["EXTERNAL_LINKS time ÷ bare path (x): sqlgate's own cost", vs_floor,
+         "(context)", None],
     ])
 
 

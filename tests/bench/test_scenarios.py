@@ -89,6 +89,10 @@ def test_fetch_reads_every_lineitem_row(
     expected = sum(pq.ParquetFile(f).metadata.num_rows for f in bench_lake.files["lineitem"])
     duck = section["summary"]["duckdb in-process"]
     assert duck["rows"] == expected and duck["n"] == 2
+    # the bare path (producer and sender processes, recv_into) delivered every row too
+    bare = section["summary"]["bare path (floor)"]
+    assert bare["rows"] == expected and bare["n"] == 2 and bare["errors"] == 0
+    assert "bare path (the architecture's floor here)" in doc["_report"]
 
 
 def test_peers_runs_roapi_when_installed(tmp_path: Path, bench_data: Path) -> None:
