@@ -46,6 +46,7 @@ from typing import IO, Any
 import pyarrow as pa
 
 from bench.clients import ClientError, Fetched
+from fetch.transport import RECEIVE_POOL  # the client's allocator: receiving pays alike
 
 # One announcement: chunk index and byte size; index -1 ends a result (size = chunk count).
 _HEADER = struct.Struct("<qq")
@@ -72,7 +73,6 @@ class BarePath:
             "files": files, "threads": threads, "writers": writers,
             "chunk_bytes": chunk_bytes, "dir": str(self.chunks),
         }))
-        self._pool = _jemalloc()
         self._conns: list[socket.socket] = []
         self._procs: list[subprocess.Popen[bytes]] = []
         listener = socket.create_server(("127.0.0.1", 0))
@@ -164,7 +164,7 @@ class BarePath:
                 index, size = _HEADER.unpack(bytes(_recv_exactly(conn, _HEADER.size)))
                 if index == _END:
                     return
-                buf = _recv_exactly(conn, size, pa.allocate_buffer(size, memory_pool=self._pool))
+                buf = _recv_exactly(conn, size, pa.allocate_buffer(size, memory_pool=RECEIVE_POOL))
                 parts[index] = pa.ipc.open_stream(buf).read_all()
         except (OSError, EOFError, pa.ArrowException) as exc:
             errors.append(exc)
@@ -182,14 +182,6 @@ def _recv_exactly(
             raise EOFError(f"connection closed after {got} of {size} bytes")
         got += n
     return target
-
-
-def _jemalloc() -> pa.MemoryPool:
-    # the same allocator as fetch.transport, so the receiving side pays what the client pays
-    try:
-        return pa.jemalloc_memory_pool()
-    except NotImplementedError:
-        return pa.system_memory_pool()
 
 
 def _root_on_path() -> str:

@@ -39,7 +39,9 @@ def _pool() -> pa.MemoryPool:
         return pa.system_memory_pool()
 
 
-_POOL = _pool()
+# Where received chunks live (jemalloc: uninitialised, fast to fault in; see above). Public
+# so a measurement of the same receive path (bench/fetch_floor.py) allocates alike.
+RECEIVE_POOL = _pool()
 
 
 class TransportError(Exception):
@@ -152,7 +154,7 @@ class LinkTransport:
             raise TransportError(f"chunk of {size} bytes is over {self.max_chunk_bytes}")
         # Arrow's allocator hands back pooled memory without zero-filling it: a bytearray
         # would memset (and page-fault) every byte once more before the socket fills it.
-        buf = pa.allocate_buffer(size, memory_pool=_POOL)
+        buf = pa.allocate_buffer(size, memory_pool=RECEIVE_POOL)
         view = memoryview(buf).cast("B")
         got = 0
         while got < size:
@@ -163,4 +165,4 @@ class LinkTransport:
         return LinkResponse(200, buf)
 
 
-__all__ = ["MAX_CHUNK_BYTES", "LinkResponse", "LinkTransport", "TransportError"]
+__all__ = ["MAX_CHUNK_BYTES", "RECEIVE_POOL", "LinkResponse", "LinkTransport", "TransportError"]
