@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import queue
 import shutil
 import socket
@@ -38,6 +37,7 @@ import struct
 import subprocess
 import sys
 import threading
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -79,14 +79,13 @@ class BarePath:
         listener.settimeout(_ROUND_TIMEOUT_S)
         try:
             port = listener.getsockname()[1]
-            env = {**os.environ, "PYTHONPATH": _root_on_path()}
             producer = subprocess.Popen(
                 [sys.executable, "-m", "bench.fetch_floor", "produce", str(spec)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
             self._procs.append(producer)
             self._procs.append(subprocess.Popen(
                 [sys.executable, "-m", "bench.fetch_floor", "send", str(spec), str(port),
-                 str(connections)], stdin=producer.stdout, env=env))
+                 str(connections)], stdin=producer.stdout))
             assert producer.stdout is not None
             producer.stdout.close()  # the sender holds it; it sees EOF when the producer exits
             for _ in range(connections):
@@ -184,20 +183,13 @@ def _recv_exactly(
     return target
 
 
-def _root_on_path() -> str:
-    root = str(Path(__file__).resolve().parent.parent)
-    rest = os.environ.get("PYTHONPATH")
-    return root if not rest else f"{root}{os.pathsep}{rest}"
-
-
 def _produce(spec: dict[str, Any], commands: IO[bytes], out: IO[bytes]) -> None:
     """For each ``go`` line: SELECT * into chunk files, announcing each one as it is stored."""
-    import duckdb
     import pyarrow.ipc as ipc
 
-    conn = duckdb.connect(config={"threads": spec["threads"]})
-    listing = ", ".join("'" + f.replace("'", "''") + "'" for f in spec["files"])
-    conn.execute(f"CREATE VIEW t AS SELECT * FROM read_parquet([{listing}])")
+    from bench.clients import duckdb_baseline
+
+    conn = duckdb_baseline({"t": spec["files"]}, spec["threads"])
     folder = Path(spec["dir"])
     lock = threading.Lock()
     writers = int(spec["writers"])
@@ -217,25 +209,30 @@ def _produce(spec: dict[str, Any], commands: IO[bytes], out: IO[bytes]) -> None:
 
     for _line in commands:
         reader = conn.sql("SELECT * FROM t").to_arrow_reader(122_880)
-        count, pending, pending_bytes = 0, [], 0
         with ThreadPoolExecutor(writers) as pool:
             futures = []
-            for batch in reader:
-                pending.append(batch)
-                pending_bytes += batch.nbytes
-                if pending_bytes >= spec["chunk_bytes"]:
-                    slots.acquire()  # as the worker: at most `writers` chunks in flight
-                    futures.append(pool.submit(write, count, pending, reader.schema))
-                    count, pending, pending_bytes = count + 1, [], 0
-            if pending:
-                slots.acquire()
-                futures.append(pool.submit(write, count, pending, reader.schema))
-                count += 1
+            for index, batches in enumerate(_chunked(reader, spec["chunk_bytes"])):
+                slots.acquire()  # as the worker: at most `writers` chunks in flight
+                futures.append(pool.submit(write, index, batches, reader.schema))
             for f in futures:
                 f.result()
         with lock:
-            out.write(_HEADER.pack(_END, count))
+            out.write(_HEADER.pack(_END, len(futures)))
             out.flush()
+
+
+def _chunked(batches: Iterable[pa.RecordBatch], target: int) -> Iterator[list[pa.RecordBatch]]:
+    """Batches grouped into chunks, each cut at the first batch that reaches `target` bytes."""
+    pending: list[pa.RecordBatch] = []
+    size = 0
+    for batch in batches:
+        pending.append(batch)
+        size += batch.nbytes
+        if size >= target:
+            yield pending
+            pending, size = [], 0
+    if pending:
+        yield pending
 
 
 def _send(port: int, connections: int, announcements: IO[bytes], folder: Path) -> None:
