@@ -23,6 +23,7 @@ as soon as each chunk is stored, until the statement's manifest says where the r
 from __future__ import annotations
 
 import datetime as dt
+import json
 import ssl
 import time
 from collections import deque
@@ -72,50 +73,69 @@ def parse_link(data: Mapping[str, Any]) -> tuple[int, Link]:
     return int(data["chunk_index"]), Link(str(data["external_link"]), expiration, headers)
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """Status and body of one statement-API call."""
+
+    status: int
+    body: bytes
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError as exc:
+            raise DownloadError(f"the statement API answered with no JSON: {exc}") from exc
+
+    @property
+    def text(self) -> str:
+        return self.body[:200].decode("utf-8", "replace")
+
+
 class _Session:
     """The HTTP side: link GETs (no auth) and chunk-endpoint calls (Bearer token).
 
-    Link GETs go through `LinkTransport` (one buffer per chunk, no copies) unless the caller
-    handed in its own httpx client, which then carries them too (proxies, mocks, auth hooks).
+    Both go through one `LinkTransport` (http.client, kept-alive connections; a link's body
+    lands in one buffer, no copies) unless the caller handed in its own httpx client, which
+    then carries them all (proxies, mocks, auth hooks).
     """
 
     def __init__(
         self, host: str | None, token: str | None, timeout_s: float, http: httpx.Client | None,
-        pool: int, ssl_context: ssl.SSLContext | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.host = host.rstrip("/") if host else None
         self.token = token
-        self._own = http is None
-        verify: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
-        self.http = http or httpx.Client(
-            timeout=timeout_s, follow_redirects=False, verify=verify,
-            limits=httpx.Limits(max_connections=pool + 2, max_keepalive_connections=pool + 2),
-        )
-        self.links = LinkTransport(timeout_s, ssl_context) if http is None else None
+        self.http = http
+        self.transport = LinkTransport(timeout_s, ssl_context) if http is None else None
 
     def close(self) -> None:
-        if self._own:
-            self.http.close()
-        if self.links is not None:
-            self.links.close()
+        if self.transport is not None:
+            self.transport.close()
 
-    def api_call(self, path: str) -> httpx.Response:
+    def api_call(self, path: str) -> _Answer:
         """GET an API path with the Bearer token; any HTTP answer is returned."""
         if not self.host:
             raise DownloadError("a host (and token) is needed to call the statement API")
         headers = {"Accept": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
+        if self.transport is not None:
+            try:
+                return _Answer(*self.transport.call(self.host + path, headers))
+            except TransportError as exc:
+                raise DownloadError(f"GET {path} failed: {exc}") from exc
+        assert self.http is not None
         try:
-            return self.http.get(self.host + path, headers=headers)
+            resp = self.http.get(self.host + path, headers=headers)
         except httpx.HTTPError as exc:
             raise DownloadError(f"GET {path} failed: {exc}") from exc
+        return _Answer(resp.status_code, resp.content)
 
     def api_get(self, path: str) -> dict[str, Any]:
         """GET an API path; anything but 200 is a DownloadError."""
         resp = self.api_call(path)
-        if resp.status_code != 200:
-            raise DownloadError(f"GET {path} answered {resp.status_code}: {resp.text[:200]}")
+        if resp.status != 200:
+            raise DownloadError(f"GET {path} answered {resp.status}: {resp.text}")
         body: dict[str, Any] = resp.json()
         return body
 
@@ -129,10 +149,10 @@ class _Session:
         while True:
             asked = time.monotonic()
             resp = self.api_call(path)
-            if resp.status_code == 200:
+            if resp.status == 200:
                 return _link_of(resp.json(), index)
-            if resp.status_code not in (400, 404):
-                raise DownloadError(f"GET {path} answered {resp.status_code}: {resp.text[:200]}")
+            if resp.status not in (400, 404):
+                raise DownloadError(f"GET {path} answered {resp.status}: {resp.text}")
             body = self.api_get(f"/api/2.0/sql/statements/{statement_id}")
             status = body.get("status") or {}
             state = status.get("state")
@@ -158,8 +178,9 @@ class _Session:
         """One link GET; raises TransportError when no whole HTTP answer came back."""
         # Only the link's own headers: a bearer token must never reach the storage layer.
         headers = {k: v for k, v in link.headers.items() if k.lower() != "authorization"}
-        if self.links is not None:
-            return self.links.get(link.url, headers)
+        if self.transport is not None:
+            return self.transport.get(link.url, headers)
+        assert self.http is not None
         try:
             resp = self.http.get(link.url, headers=headers)
         except httpx.HTTPError as exc:
@@ -284,7 +305,7 @@ def download_chunks(
     """
     if max_in_flight <= 0:
         raise ValueError("max_in_flight must be positive")
-    session = _Session(host, token, timeout_s, http, max_in_flight, ssl_context)
+    session = _Session(host, token, timeout_s, http, ssl_context)
     pool = ThreadPoolExecutor(max_in_flight, thread_name_prefix="chunk-download")
     try:
         plan = _plan(source, session, compression)

@@ -1,4 +1,4 @@
-"""Link GETs for the download client: http.client, each body read into one buffer.
+"""HTTP for the download client: http.client, each chunk body read into one buffer.
 
 httpx reads a body in 64 KiB pieces through h11 and joins them: for a 1 GB result that is
 ~16,000 Python-level events and a second copy of every byte, and it capped a parallel
@@ -10,6 +10,11 @@ took 1.4 s (jemalloc 0.45 s, bytearray 0.6 s, jemalloc once warm 0.28 s; /tmp mi
 62 x 16 MiB sendfile -> recv_into, 4 threads). Connections are kept alive per thread and per
 origin.
 
+The same connections carry the client's statement-API calls (`LinkTransport.call`: small JSON
+answers read whole, whatever the status): an httpx call cost the client 0.29 ms of CPU against
+0.07 ms here, and building an httpx client builds a TLS context (~17 ms) even for plain-HTTP
+hosts. One TLS context is made, on the first https connection, and shared.
+
 >>> transport = LinkTransport(timeout_s=5.0)
 >>> transport.close()
 """
@@ -19,7 +24,9 @@ from __future__ import annotations
 import http.client
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import pyarrow as pa
@@ -28,6 +35,9 @@ import pyarrow as pa
 MAX_CHUNK_BYTES = 4 * 1024**3
 # A refusal's body is read (so the connection stays usable) up to this much, then dropped.
 _ERROR_BODY_BYTES = 64 * 1024
+# The most bytes of a statement-API answer (`call`): a chunk answer lists a few links.
+MAX_API_BYTES = 16 * 1024 * 1024
+_T = TypeVar("_T")
 # A connection that sat idle may have been closed by the server: these mean "try afresh".
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
@@ -56,6 +66,10 @@ class LinkResponse:
     body: bytes | bytearray | pa.Buffer
 
 
+_Origin = tuple[str, str, int | None]
+_Conns = dict[_Origin, http.client.HTTPConnection]
+
+
 class LinkTransport:
     """Plain GETs with keep-alive connections per thread; safe to share between threads."""
 
@@ -71,27 +85,39 @@ class LinkTransport:
         self._lock = threading.Lock()
 
     def get(self, url: str, headers: dict[str, str]) -> LinkResponse:
-        """GET `url`; raises TransportError when no HTTP answer came back whole."""
+        """GET a link; raises TransportError when no HTTP answer came back whole."""
+        return self._request(url, headers, self._exchange)
+
+    def call(self, url: str, headers: dict[str, str]) -> tuple[int, bytes]:
+        """GET an API URL: (status, whole body) for any status, the body at most MAX_API_BYTES.
+
+        Raises TransportError when no HTTP answer came back whole.
+        """
+        return self._request(url, headers, _read_answer)
+
+    def _request(
+        self, url: str, headers: dict[str, str],
+        exchange: Callable[[http.client.HTTPConnection, str, dict[str, str]], _T],
+    ) -> _T:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise TransportError(f"not an http(s) link: {url[:80]!r}")
         origin = (parts.scheme, parts.hostname, parts.port)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
-        conns: dict[tuple[str, str, int | None], http.client.HTTPConnection] = getattr(
-            self._local, "conns", None) or {}
+        conns: _Conns = getattr(self._local, "conns", None) or {}
         self._local.conns = conns
         reused = origin in conns
         conn = conns.get(origin) or self._connect(origin, conns)
         try:
             try:
-                return self._exchange(conn, target, headers)
+                return exchange(conn, target, headers)
             except _STALE:
                 if not reused:
                     raise
                 # Kept-alive connection closed by the server while idle: once more, afresh.
                 self._drop(origin, conns)
                 conn = self._connect(origin, conns)
-                return self._exchange(conn, target, headers)
+                return exchange(conn, target, headers)
         except (OSError, http.client.HTTPException, TransportError) as exc:
             self._drop(origin, conns)
             if isinstance(exc, TransportError):
@@ -105,14 +131,15 @@ class LinkTransport:
         for conn in conns:
             conn.close()
 
-    def _connect(
-        self, origin: tuple[str, str, int | None],
-        conns: dict[tuple[str, str, int | None], http.client.HTTPConnection],
-    ) -> http.client.HTTPConnection:
+    def _connect(self, origin: _Origin, conns: _Conns) -> http.client.HTTPConnection:
         scheme, host, port = origin
         conn: http.client.HTTPConnection
         if scheme == "https":
-            context = self.ssl_context or ssl.create_default_context()
+            with self._lock:
+                # Loading the trust store takes ~17 ms: once per transport, not per thread.
+                if self.ssl_context is None:
+                    self.ssl_context = ssl.create_default_context()
+                context = self.ssl_context
             conn = http.client.HTTPSConnection(host, port, timeout=self.timeout_s,
                                                context=context)
         else:
@@ -122,10 +149,7 @@ class LinkTransport:
             self._all.append(conn)
         return conn
 
-    def _drop(
-        self, origin: tuple[str, str, int | None],
-        conns: dict[tuple[str, str, int | None], http.client.HTTPConnection],
-    ) -> None:
+    def _drop(self, origin: _Origin, conns: _Conns) -> None:
         conn = conns.pop(origin, None)
         if conn is not None:
             conn.close()
@@ -165,4 +189,18 @@ class LinkTransport:
         return LinkResponse(200, buf)
 
 
-__all__ = ["MAX_CHUNK_BYTES", "RECEIVE_POOL", "LinkResponse", "LinkTransport", "TransportError"]
+def _read_answer(
+    conn: http.client.HTTPConnection, target: str, headers: dict[str, str]
+) -> tuple[int, bytes]:
+    conn.request("GET", target, headers=headers)
+    resp = conn.getresponse()
+    body = resp.read(MAX_API_BYTES + 1)
+    if len(body) > MAX_API_BYTES:
+        raise TransportError(f"API answer larger than {MAX_API_BYTES} bytes")
+    return resp.status, body
+
+
+__all__ = [
+    "MAX_API_BYTES", "MAX_CHUNK_BYTES", "RECEIVE_POOL", "LinkResponse", "LinkTransport",
+    "TransportError",
+]

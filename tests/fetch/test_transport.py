@@ -147,3 +147,21 @@ def test_unreachable_and_non_http_links_raise_transport_errors() -> None:
     with pytest.raises(TransportError, match="not an http"):
         transport.get("file:///etc/passwd", {})
     transport.close()
+
+
+def test_api_calls_return_any_status_with_its_body_on_the_same_connection(
+    server: tuple[_Server, str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    srv, url = server
+    transport = LinkTransport(timeout_s=5.0)
+    try:
+        assert transport.call(f"{url}/denied", {}) == (403, b'{"error_code":"PERMISSION_DENIED"}')
+        assert transport.call(f"{url}/ok", {"Authorization": "Bearer t"}) == (200, BODY)
+        assert transport.get(f"{url}/ok", {}).body == BODY  # links share the connection
+        assert len(srv.connections) == 1
+        monkeypatch.setattr("fetch.transport.MAX_API_BYTES", 1000)
+        with pytest.raises(TransportError, match="larger than 1000"):
+            transport.call(f"{url}/ok", {})
+        assert transport.call(f"{url}/denied", {})[0] == 403  # a fresh connection after that
+    finally:
+        transport.close()
