@@ -82,10 +82,12 @@ class Statement:
     # Front-end caches derived from the result (e.g. the inline chunk layout).
     cache: dict[str, object] = field(default_factory=dict)
     # Result chunks already stored while the statement runs, by index (emptied when it
-    # ends: the manifest has them all); `stored` is set and replaced on each new one and
-    # on every state change, so a waiter for a chunk also wakes when the statement ends.
+    # ends: the manifest has them all). A request waiting for chunk n waits on
+    # `chunk_waiters[n]`, set when chunk n is stored, and (all of them) on every state change,
+    # so it also wakes when the statement ends. Per index, not one event for all: a client
+    # downloading 8 chunks at once would otherwise wake 8 waiters for every chunk stored.
     early_chunks: dict[int, ChunkInfo] = field(default_factory=dict)
-    stored: asyncio.Event = field(default_factory=asyncio.Event)
+    chunk_waiters: dict[int, asyncio.Event] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -105,10 +107,14 @@ class Statement:
         return (self.started_at - (self.queued_at or self.submitted_at)) * 1000.0
 
 
-def _wake(stmt: Statement) -> None:
-    """Wake whoever waits for a stored chunk (set, then replace, the `stored` event)."""
-    event, stmt.stored = stmt.stored, asyncio.Event()
-    event.set()
+def _wake(stmt: Statement, index: int | None = None) -> None:
+    """Wake the requests waiting for chunk `index` (None: every chunk waiter)."""
+    if index is None:
+        waiters, stmt.chunk_waiters = stmt.chunk_waiters, {}
+        for event in waiters.values():
+            event.set()
+    elif index in stmt.chunk_waiters:
+        stmt.chunk_waiters.pop(index).set()
 
 
 class _Events:
@@ -136,7 +142,7 @@ class _Events:
         if stmt.state.terminal:
             return  # late news: the manifest (or the failure) already said everything
         stmt.early_chunks[chunk.chunk_index] = chunk
-        _wake(stmt)
+        _wake(stmt, chunk.chunk_index)
 
 
 class StatementRegistry:
@@ -236,8 +242,10 @@ class StatementRegistry:
             left = deadline - self.clock()
             if left <= 0:
                 break
+            event = stmt.chunk_waiters.setdefault(index, asyncio.Event())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stmt.stored.wait(), left)
+                async with asyncio.timeout(left):
+                    await event.wait()
         return stmt
 
     async def wait_change(self, stmt: Statement, timeout: float) -> Statement:

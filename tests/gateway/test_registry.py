@@ -239,6 +239,7 @@ def test_wait_chunk_wakes_on_the_chunk_or_the_end_and_times_out() -> None:
         backend.release[0].set()
         await asyncio.sleep(0.01)
         assert 0 in stmt.early_chunks and not waiter.done()  # chunk 0 is not the one it waits for
+        assert set(stmt.chunk_waiters) == {1}  # and its waiter was not even woken by it
         backend.release[1].set()
         await asyncio.wait_for(waiter, 1)
         assert stmt.early_chunks[1].row_offset == 10
@@ -248,6 +249,7 @@ def test_wait_chunk_wakes_on_the_chunk_or_the_end_and_times_out() -> None:
         backend.finish.set()
         await asyncio.wait_for(past_end, 1)  # the end wakes it: the manifest has the count
         assert stmt.state is StatementState.SUCCEEDED and not stmt.early_chunks
+        assert not stmt.chunk_waiters
         assert stmt.result is not None and len(stmt.result.manifest.chunks) == 2
 
     asyncio.run(main())
