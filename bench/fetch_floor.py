@@ -46,7 +46,7 @@ from typing import IO, Any
 import pyarrow as pa
 
 from bench.clients import ClientError, Fetched
-from fetch.transport import RECEIVE_POOL  # the client's allocator: receiving pays alike
+from fetch.transport import RECEIVE_POOL, fill  # the client's allocator: receiving pays alike
 
 # One announcement: chunk index and byte size; index -1 ends a result (size = chunk count).
 _HEADER = struct.Struct("<qq")
@@ -173,13 +173,9 @@ def _recv_exactly(
     conn: socket.socket, size: int, buf: pa.Buffer | bytearray | None = None
 ) -> pa.Buffer | bytearray:
     target = bytearray(size) if buf is None else buf
-    view = memoryview(target).cast("B")
-    got = 0
-    while got < size:
-        n = conn.recv_into(view[got:])
-        if not n:
-            raise EOFError(f"connection closed after {got} of {size} bytes")
-        got += n
+    got = fill(conn.recv_into, memoryview(target).cast("B")[:size])
+    if got < size:
+        raise EOFError(f"connection closed after {got} of {size} bytes")
     return target
 
 

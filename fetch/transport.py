@@ -179,14 +179,24 @@ class LinkTransport:
         # Arrow's allocator hands back pooled memory without zero-filling it: a bytearray
         # would memset (and page-fault) every byte once more before the socket fills it.
         buf = pa.allocate_buffer(size, memory_pool=RECEIVE_POOL)
-        view = memoryview(buf).cast("B")
-        got = 0
-        while got < size:
-            n = resp.readinto(view[got:])
-            if not n:
-                raise TransportError(f"connection closed after {got} of {size} bytes")
-            got += n
+        got = fill(resp.readinto, memoryview(buf).cast("B"))
+        if got < size:
+            raise TransportError(f"connection closed after {got} of {size} bytes")
         return LinkResponse(200, buf)
+
+
+def fill(read_into: Callable[[memoryview], int | None], view: memoryview) -> int:
+    """Call `read_into` on the unfilled rest of `view` until it is full or reads nothing.
+
+    Returns the bytes read: fewer than ``len(view)`` means the peer closed the stream early.
+    """
+    got = 0
+    while got < len(view):
+        n = read_into(view[got:])
+        if not n:
+            break
+        got += n
+    return got
 
 
 def _read_answer(
@@ -202,5 +212,5 @@ def _read_answer(
 
 __all__ = [
     "MAX_API_BYTES", "MAX_CHUNK_BYTES", "RECEIVE_POOL", "LinkResponse", "LinkTransport",
-    "TransportError",
+    "TransportError", "fill",
 ]
