@@ -27,19 +27,8 @@ from deltalake.exceptions import DeltaError, TableNotFoundError
 
 from engine.errors import LakeIOError, SchemaNotFound, TableNotFound, Unsupported
 from engine.io.store import is_remote, local_path
+from engine.location import Locations, TableName, check_parts
 from sqlgate.settings import EngineSettings
-
-
-@dataclass(frozen=True)
-class TableName:
-    """A resolved three-level name."""
-
-    catalog: str
-    schema: str
-    table: str
-
-    def __str__(self) -> str:
-        return f"{self.catalog}.{self.schema}.{self.table}"
 
 
 @dataclass(frozen=True)
@@ -80,8 +69,8 @@ def lake_root(settings: EngineSettings) -> str:
 
 
 def table_uri(settings: EngineSettings, name: TableName) -> str:
-    """Where a table's Delta log lives."""
-    return f"{lake_root(settings)}/{name.catalog}/{name.schema}/{name.table}"
+    """Where a table's Delta log lives (checked by `Locations.table`)."""
+    return Locations(lake_root(settings)).table(name)
 
 
 def s3_filesystem(settings: EngineSettings) -> pafs.S3FileSystem:
@@ -108,6 +97,8 @@ class LakeCatalog:
         self.settings = settings
         self.root = lake_root(settings)
         self.remote = is_remote(self.root)
+        # the one place a name becomes a location: every path below comes from it
+        self.locations = Locations(self.root)
         self.storage_options = settings.lake_storage_options() if self.remote else None
         self._fs: pafs.FileSystem = (
             s3_filesystem(settings) if self.remote else pafs.LocalFileSystem()
@@ -123,28 +114,35 @@ class LakeCatalog:
 
     # -- listing -------------------------------------------------------------------
 
-    def _fs_path(self, *parts: str) -> str:
-        base = self.root.split("://", 1)[1] if self.remote else self.root
-        return "/".join([base.rstrip("/"), *parts])
+    def _location(self, *parts: str) -> str:
+        """The checked location of the root (no parts), a catalog, a schema or a table."""
+        loc = self.locations
+        if len(parts) == 3:
+            return loc.table(TableName(*parts))
+        if len(parts) == 2:
+            return loc.schema(*parts)
+        return loc.catalog(parts[0]) if parts else loc.root
 
     def _subdirs(self, *parts: str) -> list[str]:
-        path = self._fs_path(*parts)
+        path = self.locations.fs_path(self._location(*parts))
         try:
             infos = self._fs.get_file_info(pafs.FileSelector(path, allow_not_found=True))
         except (OSError, pa.ArrowException) as exc:
-            raise LakeIOError(f"cannot list {path}: {exc}") from exc
+            what = ".".join(parts) or "the lake"
+            raise LakeIOError(f"cannot list {what}: {self.locations.scrub(str(exc))}") from exc
         return sorted(
             i.base_name
             for i in infos
             if i.type == pafs.FileType.Directory and not i.base_name.startswith((".", "_"))
         )
 
-    def _is_table(self, *parts: str) -> bool:
-        info = self._fs.get_file_info(self._fs_path(*parts, "_delta_log"))
+    def _is_table(self, catalog: str, schema: str, table: str) -> bool:
+        log = self.locations.fs_path(self._location(catalog, schema, table)) + "/_delta_log"
+        info = self._fs.get_file_info(log)
         return info.type == pafs.FileType.Directory or (
             # object stores have no directories: probe for the first commit or checkpoint
             self.remote and bool(self._fs.get_file_info(
-                pafs.FileSelector(self._fs_path(*parts, "_delta_log"), allow_not_found=True)
+                pafs.FileSelector(log, allow_not_found=True)
             ))
         )
 
@@ -154,12 +152,14 @@ class LakeCatalog:
 
     def schemas(self, catalog: str) -> list[str]:
         """Schema names in a catalog; SchemaNotFound if the catalog does not exist."""
+        check_parts(catalog)
         if catalog not in self.catalogs():
             raise SchemaNotFound(f"[NO_SUCH_CATALOG_EXCEPTION] Catalog '{catalog}' not found.")
         return self._subdirs(catalog)
 
     def tables(self, catalog: str, schema: str) -> list[str]:
         """Table names in a schema (directories holding a _delta_log)."""
+        check_parts(catalog, schema)
         if schema not in self.schemas(catalog):
             raise SchemaNotFound(
                 f"[SCHEMA_NOT_FOUND] The schema `{catalog}`.`{schema}` cannot be found."
@@ -181,7 +181,8 @@ class LakeCatalog:
         ]
 
     def exists(self, name: TableName) -> bool:
-        """Whether a table exists, without loading it."""
+        """Whether a table exists, without loading it; an invalid name raises AnalysisError."""
+        self.locations.table(name)
         try:
             return self._is_table(name.catalog, name.schema, name.table)
         except (OSError, pa.ArrowException):
@@ -190,8 +191,8 @@ class LakeCatalog:
     # -- snapshots -----------------------------------------------------------------
 
     def uri(self, name: TableName) -> str:
-        """The table's location."""
-        return table_uri(self.settings, name)
+        """The table's location (a checked name, under its catalog's root)."""
+        return self.locations.table(name)
 
     def _open(self, name: TableName, version: int | None = None) -> DeltaTable:
         if not self.exists(name):
@@ -201,7 +202,8 @@ class LakeCatalog:
         except TableNotFoundError as exc:
             raise TableNotFound(str(name)) from exc
         except (DeltaError, OSError, ValueError) as exc:
-            raise LakeIOError(f"cannot read the Delta log of {name}: {exc}") from exc
+            raise LakeIOError(f"cannot read the Delta log of {name}: "
+                              f"{self.locations.scrub(str(exc))}") from exc
 
     def snapshot(
         self,
@@ -218,13 +220,36 @@ class LakeCatalog:
                 when = (datetime.fromisoformat(timestamp) if isinstance(timestamp, str)
                         else timestamp)
                 # Spark reads a zone-less timestamp in the session zone, which is UTC here
-                dt.load_as_version(when if when.tzinfo else when.replace(tzinfo=UTC))
+                when = when if when.tzinfo else when.replace(tzinfo=UTC)
+                dt.load_as_version(when)
             except (DeltaError, ValueError, OSError) as exc:
                 raise Unsupported(
-                    f"cannot time travel {name} to {timestamp}: {exc}", sql_state="22000"
+                    f"cannot time travel {name} to {timestamp}: "
+                    f"{self.locations.scrub(str(exc))}", sql_state="22000"
                 ) from exc
+            self._check_not_before(name, dt.version(), when)
             return self._at_version(name, dt.version(), dt)
         return self._latest_snapshot(name)
+
+    def _check_not_before(self, name: TableName, version: int, when: datetime) -> None:
+        """Refuse a timestamp before the commit deltalake picked for it.
+
+        deltalake answers a timestamp older than the table with its first version, which
+        would be data the table did not hold then; Spark raises an error instead.
+        """
+        log = f"{self.locations.fs_path(self.uri(name))}/_delta_log/{version:020d}.json"
+        try:
+            committed = self._fs.get_file_info(log).mtime
+        except (OSError, pa.ArrowException):
+            return  # the commit file is gone (a checkpoint stands in): nothing to compare
+        if committed is None:
+            return
+        committed = committed if committed.tzinfo else committed.replace(tzinfo=UTC)
+        if when < committed:
+            raise Unsupported(
+                f"[DELTA_TIMESTAMP_EARLIER_THAN_COMMIT_RETENTION] The provided timestamp "
+                f"({when.isoformat()}) is before the earliest version available to table "
+                f"{name} ({committed.isoformat()}).", sql_state="42816")
 
     def _at_version(self, name: TableName, version: int, dt: DeltaTable | None = None) -> Snapshot:
         key = (name, version)
@@ -242,7 +267,7 @@ class LakeCatalog:
                     f"[DELTA_VERSION_NOT_FOUND] cannot time travel {name} to version {version}",
                     sql_state="22003",
                 ) from exc
-        snap = build_snapshot(name, self.uri(name), dt)
+        snap = build_snapshot(name, self.uri(name), dt, self.locations)
         with self._lock:
             self._versions[key] = snap
             while len(self._versions) > max(0, self.settings.snapshot_cache_versions):
@@ -264,7 +289,7 @@ class LakeCatalog:
                 self._latest.move_to_end(name)
         if entry is None:
             dt = self._open(name)
-            snap = build_snapshot(name, self.uri(name), dt)
+            snap = build_snapshot(name, self.uri(name), dt, self.locations)
             self._remember(name, (dt, now, snap))
             return snap
         dt, checked_at, snap = entry
@@ -278,9 +303,9 @@ class LakeCatalog:
                 self._latest.pop(name, None)
             if not self.exists(name):
                 raise TableNotFound(str(name)) from exc
-            raise LakeIOError(f"cannot refresh {name}: {exc}") from exc
+            raise LakeIOError(f"cannot refresh {name}: {self.locations.scrub(str(exc))}") from exc
         if dt.version() != snap.version:
-            snap = build_snapshot(name, self.uri(name), dt)
+            snap = build_snapshot(name, self.uri(name), dt, self.locations)
         self._remember(name, (dt, now, snap))
         return snap
 
@@ -315,21 +340,27 @@ def _deletion_vectors_in_use(dt: DeltaTable) -> bool:
         return True  # an unreadable vector is still a vector: refuse rather than guess
 
 
-def build_snapshot(name: TableName, uri: str, dt: DeltaTable) -> Snapshot:
-    """Read a DeltaTable's schema and add actions into a Snapshot."""
+def build_snapshot(name: TableName, uri: str, dt: DeltaTable,
+                   locations: Locations | None = None) -> Snapshot:
+    """Read a DeltaTable's schema and add actions into a Snapshot.
+
+    Data files resolve through `locations` (the table's lake by default), which refuses
+    a log that points outside the lake.
+    """
+    locations = locations or Locations(uri)
     try:
         actions = pa.table(dt.get_add_actions(flatten=True))
         schema = pa.schema(dt.schema().to_arrow())
         partition_columns = tuple(dt.metadata().partition_columns)
         version = dt.version()
     except (DeltaError, OSError, ValueError) as exc:
-        raise LakeIOError(f"cannot read the Delta log of {name}: {exc}") from exc
+        raise LakeIOError(f"cannot read the Delta log of {name}: "
+                          f"{locations.scrub(str(exc))}") from exc
     _check_features(name, dt, actions)
-    base = uri.rstrip("/")
     files = []
     for row in actions.to_pylist():
         path = unquote(row["path"])
-        file_uri = path if "://" in path or path.startswith("/") else f"{base}/{path}"
+        file_uri = locations.data_file(name, uri, path)
         mins, maxs, nulls, part = {}, {}, {}, {}
         for key, value in row.items():
             prefix, _, col = key.partition(".")

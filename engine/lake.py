@@ -23,6 +23,7 @@ from deltalake.exceptions import DeltaError
 
 from engine.catalog import LakeCatalog, TableName
 from engine.errors import AlreadyExists, EngineError, InvalidParameter, LakeIOError
+from engine.location import part_problem
 from sqlgate.settings import EngineSettings
 
 TPCH_TABLES = ("region", "nation", "supplier", "customer", "part", "partsupp", "orders", "lineitem")
@@ -44,8 +45,9 @@ def parse_name(
         parts.insert(0, default_schema)
     if len(parts) == 2:
         parts.insert(0, default_catalog)
-    if any("/" in p or p in (".", "..") for p in parts):
-        raise InvalidParameter(f"invalid table name {name!r}")
+    problems = [part_problem(p) for p in parts]
+    if any(problems):
+        raise InvalidParameter(f"invalid table name {name!r}: {next(p for p in problems if p)}")
     return TableName(*parts)
 
 
@@ -133,7 +135,7 @@ def write_table(
         }
         write_deltalake(uri, data, **options)
     except (DeltaError, pa.ArrowException, OSError, ValueError) as exc:
-        raise LakeIOError(f"cannot write {name}: {exc}") from exc
+        raise LakeIOError(f"cannot write {name}: {catalog.locations.scrub(str(exc))}") from exc
 
 
 def import_files(

@@ -7,8 +7,9 @@ import fnmatch
 from collections.abc import Callable, Sequence
 
 import pyarrow as pa
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import TokenError
-from sqlglot.tokens import Tokenizer, TokenType
+from sqlglot.tokens import TokenType
 
 from engine.catalog import LakeCatalog
 from engine.columns import databricks_ddl_type, type_name
@@ -31,13 +32,16 @@ def _like(names: list[str], pattern: str | None) -> list[str]:
 
 def show(sql: str, catalog: LakeCatalog, default_catalog: str, default_schema: str) -> pa.Table:
     """SHOW CATALOGS | SCHEMAS/DATABASES [IN c] | TABLES [IN [c.]s] [LIKE 'pat']."""
+    dialect = Dialect.get_or_raise("databricks")  # `backtick` identifiers are one token
     try:
-        head = Tokenizer().tokenize(sql)
+        head = dialect.tokenize(sql)
         # the tokenizer keeps everything after SHOW as one raw command string
-        tail = Tokenizer().tokenize(head[1].text) if len(head) > 1 else []
+        tail = dialect.tokenize(head[1].text) if len(head) > 1 else []
     except TokenError as exc:
         raise ParseError(f"[PARSE_SYNTAX_ERROR] {exc}") from exc
-    words = [head[0].text] + [t.text for t in tail if t.token_type != TokenType.SEMICOLON]
+    # the dots between name parts go; a quoted part that is itself "." stays (and is refused)
+    words = [head[0].text] + [t.text for t in tail
+                              if t.token_type not in (TokenType.SEMICOLON, TokenType.DOT)]
     upper = [w.upper() for w in words]
     if len(upper) < 2 or upper[0] != "SHOW":
         raise ParseError(f"[PARSE_SYNTAX_ERROR] cannot parse {sql!r}")
@@ -47,7 +51,7 @@ def show(sql: str, catalog: LakeCatalog, default_catalog: str, default_schema: s
         pattern, rest = rest[-1], rest[:-2]
     target: list[str] = []
     if rest and rest[0].upper() in ("IN", "FROM"):
-        target = [w for w in rest[1:] if w != "."]
+        target = rest[1:]
     elif rest:
         raise ParseError(f"[PARSE_SYNTAX_ERROR] Syntax error at or near '{rest[0]}'. "
                          "Line 1, Col: 1.")

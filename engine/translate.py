@@ -179,7 +179,9 @@ def _statement(tree: exp.Expr, lake: LakeCatalog, catalog: str, schema: str) -> 
         target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
         if not isinstance(body, exp.Query) or not isinstance(target, exp.Table):
             raise Unsupported("only CREATE TABLE ... AS SELECT is supported")
-        return Analysis("ctas", tree=body, target=resolve_name(target, catalog, schema),
+        name = resolve_name(target, catalog, schema)
+        lake.uri(name)  # an invalid name fails before the query runs
+        return Analysis("ctas", tree=body, target=name,
                         overwrite=bool(tree.args.get("replace")))
     if isinstance(tree, exp.Insert):
         body = tree.expression

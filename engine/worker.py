@@ -36,6 +36,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.flight as flight
 
+from engine.location import scrub_paths
 from sqlgate.settings import Settings
 from sqlgate.types import (
     ColumnInfo,
@@ -124,6 +125,8 @@ def _enum_value(obj: object) -> object:
 
 
 def _flight_error(err: StatementError) -> flight.FlightServerError:
+    # every failure leaves the worker here: no message shows where the lake or cache is
+    err = dataclasses.replace(err, message=scrub_paths(err.message))
     return flight.FlightServerError(err.message, extra_info=error_to_json(err))
 
 
