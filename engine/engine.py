@@ -13,11 +13,13 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from engine import translate
+from engine.cachekey import cache_text
 from engine.catalog import LakeCatalog
 from engine.errors import EngineError
 from engine.io import DataFile, LakeIO
@@ -28,6 +30,18 @@ from sqlgate.settings import EngineSettings
 from sqlgate.types import CostEstimate, StatementTask
 
 _view_ids = itertools.count()
+# Statement text -> its canonical text for the result cache (None: never cached); writing a
+# tree out costs more than a small query, and dashboards repeat the same few texts.
+_cache_texts: dict[str, str | None] = {}
+_CACHE_TEXTS = 1024
+
+
+def _cache_text(sql: str, tree: Any) -> str | None:
+    if sql not in _cache_texts:
+        if len(_cache_texts) >= _CACHE_TEXTS:
+            _cache_texts.pop(next(iter(_cache_texts)))
+        _cache_texts[sql] = cache_text(tree)
+    return _cache_texts[sql]
 
 
 class Engine:
@@ -80,12 +94,15 @@ class Engine:
             return CostEstimate(kind="metadata")
         files = [f for s in analysis.scans for f in s.files]
         rows = sum(f.num_records or 0 for f in files)
+        query = analysis.kind == "query" and not analysis.views and analysis.tree is not None
         return CostEstimate(
             tables=tuple(dict.fromkeys(str(s.name) for s in analysis.scans)),
             files=len(files),
             bytes=sum(f.size for f in files),
             rows=rows,
             kind="write" if analysis.kind in ("ctas", "insert") else "scan",
+            versions=tuple(sorted({(str(s.name), s.snapshot.version) for s in analysis.scans})),
+            cache_text=_cache_text(task.sql, analysis.tree) if query else None,
         )
 
     def prefetch(self, task: StatementTask, ttl_s: float) -> int:

@@ -93,6 +93,7 @@ def estimate_from_json(data: bytes) -> CostEstimate:
     """Decode a cost estimate."""
     raw = json.loads(data)
     raw["tables"] = tuple(raw.get("tables") or ())
+    raw["versions"] = tuple((str(t), int(v)) for t, v in raw.get("versions") or ())
     return CostEstimate(**raw)
 
 

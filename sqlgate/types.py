@@ -78,6 +78,8 @@ class StatementTask:
     statement_id: str
     sql: str
     workspace: str = "default"
+    # Who runs it (the token's user): query history's executed_by, the result cache's key.
+    user: str = ""
     catalog: str | None = None
     schema: str | None = None
     parameters: tuple[Parameter, ...] = ()
@@ -91,6 +93,8 @@ class StatementTask:
     timeout_s: float | None = None
     # Past this many result bytes an INLINE statement fails and a HYBRID one goes external.
     inline_byte_limit: int = 25 * 1024 * 1024
+    # Session conf use_cached_result: False never answers from (nor fills) the result cache.
+    use_cached_result: bool = True
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,11 @@ class CostEstimate:
     rows: int = 0
     # "metadata" statements (SHOW, DESCRIBE, information_schema, constants) touch no data file.
     kind: str = "scan"
+    # (table, Delta version) of every table read, and the statement's canonical text when
+    # its result may be reused (a deterministic query over tables only; else None): with
+    # the parameters and the caller, the result cache's key.
+    versions: tuple[tuple[str, int], ...] = ()
+    cache_text: str | None = None
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,9 @@ def schema(blob: str) -> list[str]:
         "CREATE INDEX IF NOT EXISTS statements_ended ON statements (ended_at)",
         """CREATE TABLE IF NOT EXISTS history (
             statement_id TEXT PRIMARY KEY, workspace TEXT NOT NULL, user_name TEXT NOT NULL,
-            warehouse_id TEXT NOT NULL, status TEXT NOT NULL, statement_text TEXT NOT NULL,
-            statement_type TEXT NOT NULL, start_time DOUBLE PRECISION NOT NULL,
+            user_id BIGINT NOT NULL, warehouse_id TEXT NOT NULL, status TEXT NOT NULL,
+            statement_text TEXT NOT NULL, statement_type TEXT NOT NULL,
+            start_time DOUBLE PRECISION NOT NULL,
             end_time DOUBLE PRECISION, error_message TEXT, rows_produced BIGINT,
             read_bytes BIGINT, read_files BIGINT, result_bytes BIGINT,
             queue_ms DOUBLE PRECISION, from_cache INTEGER NOT NULL DEFAULT 0,
@@ -234,7 +235,8 @@ class RelationalStore(StateStore):
         if flt.start_until is not None:
             where.append("start_time <= ?")
             params.append(flt.start_until)
-        for column, values in (("user_name", flt.user_names),
+        values: Sequence[Any]
+        for column, values in (("user_name", flt.user_names), ("user_id", flt.user_ids),
                                ("warehouse_id", flt.warehouse_ids),
                                ("status", flt.statuses),
                                ("statement_id", flt.statement_ids)):

@@ -63,6 +63,7 @@ class HistoryRecord:
     statement_id: str
     workspace: str
     user_name: str
+    user_id: int
     warehouse_id: str
     status: str
     statement_text: str
@@ -87,6 +88,7 @@ class HistoryFilter:
     start_from: float | None = None
     start_until: float | None = None
     user_names: tuple[str, ...] = ()
+    user_ids: tuple[int, ...] = ()
     warehouse_ids: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
     statement_ids: tuple[str, ...] = ()

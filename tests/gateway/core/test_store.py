@@ -41,7 +41,8 @@ def _stmt(sid: str, state: str = "RUNNING", owner: str = "gw1", **kw: object) ->
 
 
 def _hist(sid: str, start: float, **kw: object) -> HistoryRecord:
-    fields: dict[str, object] = {"workspace": "ws", "user_name": "alice", "warehouse_id": "wh1",
+    fields: dict[str, object] = {"workspace": "ws", "user_name": "alice", "user_id": 7,
+                                 "warehouse_id": "wh1",
                                  "status": "FINISHED", "statement_text": "SELECT 1",
                                  "statement_type": "SELECT", "start_time": start}
     fields.update(kw)
@@ -122,6 +123,7 @@ def test_history_filters_and_keyset_paging(store: StateStore) -> None:
     assert {r.user_name for r in bob} == {"bob"} and len(bob) == 7
     assert [r.statement_id for r in store.list_history(
         HistoryFilter("ws", statuses=("FAILED",)))] == ["q07"]
+    assert len(store.list_history(HistoryFilter("ws", user_ids=(7, 8)))) == 20
     window = store.list_history(HistoryFilter("ws", start_from=1002.0, start_until=1003.0))
     assert sorted(r.statement_id for r in window) == ["q04", "q05", "q06", "q07"]
     assert [r.statement_id for r in store.list_history(HistoryFilter("ws2"))] == ["other"]
