@@ -133,7 +133,10 @@ def _plain(t: pa.DataType) -> pa.DataType:
     if pa.types.is_struct(t):
         return pa.struct([pa.field(f.name, _plain(f.type), f.nullable) for f in t])
     if pa.types.is_map(t):
-        return pa.map_(_plain(t.key_type), _plain(t.item_type))
+        key, item = _plain(t.key_type), _plain(t.item_type)
+        if key == t.key_type and item == t.item_type:
+            return t  # also keeps MAP(NULL, NULL) of map(), whose null key type Arrow refuses
+        return pa.map_(key, item)
     return t
 
 

@@ -9,8 +9,10 @@ Every non-null value becomes a string, NULL stays None::
 
 Forms follow what Databricks clients parse: booleans ``true``/``false``, decimals with their
 scale (``0.0100``), dates ``YYYY-MM-DD``, timestamps ISO-8601 (``Z`` when tz-aware), binary
-as base64, ARRAY/MAP/STRUCT as JSON text. Flat columns are converted with pyarrow.compute in
-one vectorised pass; only binary and nested columns go value by value.
+as base64, ARRAY/MAP/STRUCT as JSON text, intervals as Spark's Thrift server prints them
+(``1-2`` for YEAR TO MONTH, ``3 04:05:06.500000000`` for DAY TO SECOND). Flat columns are
+converted with pyarrow.compute in one vectorised pass; only binary, interval and nested
+columns go value by value.
 """
 
 from __future__ import annotations
@@ -78,6 +80,9 @@ def _as_string_array(col: pa.Array) -> pa.Array:
         )
     if pa.types.is_time(typ):
         return _strip_fraction(col.cast(pa.string()))
+    if pa.types.is_duration(typ) or pa.types.is_interval(typ):
+        return pa.array([None if v is None else _interval_text(v) for v in col.to_pylist()],
+                        pa.string())
     # integers, decimals (cast keeps the scale: 0.0100), dates, durations
     try:
         return col.cast(pa.string())
@@ -155,6 +160,48 @@ def _scalar_json(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
-    if isinstance(value, dt.timedelta):
-        return str(value)
+    if isinstance(value, dt.timedelta | pa.MonthDayNano):
+        return _interval_text(value)
     return str(value)
+
+
+def year_month_text(months: int) -> str:
+    """A YEAR TO MONTH interval as Spark's Thrift server prints it.
+
+    >>> year_month_text(14), year_month_text(-14)
+    ('1-2', '-1-2')
+    """
+    sign = "-" if months < 0 else ""
+    years, rest = divmod(abs(months), 12)
+    return f"{sign}{years}-{rest}"
+
+
+def day_time_text(micros: int) -> str:
+    """A DAY TO SECOND interval as Spark's Thrift server prints it.
+
+    >>> day_time_text(((3 * 24 + 4) * 3600 + 5 * 60 + 6) * 1_000_000 + 500_000)
+    '3 04:05:06.500000000'
+    """
+    sign = "-" if micros < 0 else ""
+    rest, fraction = divmod(abs(micros), 60_000_000)
+    rest, minutes = divmod(rest, 60)
+    days, hours = divmod(rest, 24)
+    seconds, micro = divmod(fraction, 1_000_000)
+    return f"{sign}{days} {hours:02d}:{minutes:02d}:{seconds:02d}.{micro * 1000:09d}"
+
+
+def _interval_text(value: Any) -> str:
+    """DuckDB's INTERVAL (months, days, nanoseconds) or an Arrow duration as Spark text.
+
+    Spark keeps YEAR TO MONTH and DAY TO SECOND apart; a value with months only prints as the
+    first, anything else as the second (days are exactly 24 hours in Spark's day-time type).
+    """
+    if isinstance(value, dt.timedelta):
+        return day_time_text((value.days * 86_400 + value.seconds) * 1_000_000
+                             + value.microseconds)
+    months, days, nanos = value.months, value.days, value.nanoseconds
+    if months and not days and not nanos:
+        return year_month_text(months)
+    if months:
+        return f"{months} months {days} days {nanos // 1000} microseconds"
+    return day_time_text(days * 86_400_000_000 + nanos // 1000)
