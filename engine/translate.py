@@ -21,7 +21,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError as SqlglotParseError
 from sqlglot.errors import SqlglotError, TokenError
 
-from engine import metadata, pruning, sandbox
+from engine import metadata, pruning, sandbox, system
 from engine.catalog import DataFileEntry, LakeCatalog, Snapshot, TableName
 from engine.columns import duck_type
 from engine.errors import (
@@ -164,7 +164,7 @@ def analyze(task: StatementTask, lake: LakeCatalog, default_catalog: str,
     analysis = _statement(tree, lake, catalog, schema)
     query = analysis.tree
     assert query is not None
-    _resolve_tables(query, analysis, lake, catalog, schema)
+    _resolve_tables(query, analysis, lake, catalog, schema, task.attachments)
     analysis.parameters = _parameters(query, task)
     if analysis.kind == "query" and not analysis.scans and not _reads_anything(query):
         analysis.kind = "constant"
@@ -212,7 +212,8 @@ def _cte_names(tree: exp.Expr) -> set[str]:
 
 
 def _resolve_tables(tree: exp.Expr, analysis: Analysis, lake: LakeCatalog,
-                    catalog: str, schema: str) -> None:
+                    catalog: str, schema: str,
+                    attachments: tuple[tuple[str, str], ...] = ()) -> None:
     ctes = _cte_names(tree)
     pending: list[tuple[exp.Table, Snapshot]] = []
     for node in list(tree.find_all(exp.Table)):
@@ -220,6 +221,10 @@ def _resolve_tables(tree: exp.Expr, analysis: Analysis, lake: LakeCatalog,
             continue
         if node.db.lower() == metadata.INFORMATION_SCHEMA:
             analysis.views[id(node)] = (node, metadata.information_schema(node.name, lake))
+            continue
+        name = resolve_name(node, catalog, schema)
+        if system.is_system(name):  # rows the gateway attached (system.query.history)
+            analysis.views[id(node)] = (node, system.table(name, attachments))
             continue
         pending.append((node, _snapshot(node, lake, catalog, schema)))
     schemas = {id(n): s.schema for n, s in pending}

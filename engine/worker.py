@@ -81,6 +81,7 @@ def task_from_json(data: bytes) -> StatementTask:
     kwargs["parameters"] = tuple(Parameter(**p) for p in kwargs.get("parameters") or ())
     kwargs["disposition"] = Disposition(kwargs.get("disposition", Disposition.INLINE))
     kwargs["format"] = ResultFormat(kwargs.get("format", ResultFormat.JSON_ARRAY))
+    kwargs["attachments"] = tuple((str(n), str(d)) for n, d in kwargs.get("attachments") or ())
     return StatementTask(**kwargs)
 
 

@@ -95,6 +95,9 @@ class StatementTask:
     inline_byte_limit: int = 25 * 1024 * 1024
     # Session conf use_cached_result: False never answers from (nor fills) the result cache.
     use_cached_result: bool = True
+    # System tables the gateway attached for this statement: (name, base64 Arrow IPC), e.g.
+    # ("system.query.history", <the caller's workspace's rows>); see engine.system.
+    attachments: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
