@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gateway.pool import STOPPED, WarehousePool
-from gateway.workers import Call
+from gateway.pool.client import Call
+from gateway.pool.warehouse import STOPPED, WarehousePool
 from sqlgate.settings import Settings
 from sqlgate.types import CostEstimate, StatementTask
 

@@ -5,7 +5,7 @@
 Generates TPC-H lineitem (tpchgen-cli, parquet), then for each store and target size writes
 the table with `fetch.ChunkWriter` (batches of 122,880 rows, as DuckDB hands them out) and
 downloads it again with `fetch.download_arrow` through real links: the local store behind a
-uvicorn running `gateway.links`, S3 presigned URLs on a `moto_server` subprocess. Prints
+uvicorn running `gateway.rest.links`, S3 presigned URLs on a `moto_server` subprocess. Prints
 Arrow MB/s for both directions and the chunk count. A measurement script, not a test.
 """
 
@@ -29,7 +29,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from fetch import ChunkWriter, ResultStore, download_arrow, open_store, result_prefix
-from gateway.links import links_routes
+from gateway.rest.links import links_routes
 from sqlgate.settings import FetchSettings
 from sqlgate.types import ResultFormat
 

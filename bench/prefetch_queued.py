@@ -32,7 +32,7 @@ import pyarrow as pa
 from deltalake import write_deltalake
 
 from bench.prefetch import BUCKET, KEY, REGION, SECRET, make_table, services, upload
-from gateway.pool import RUNNING, WarehousePool
+from gateway.pool.warehouse import RUNNING, WarehousePool
 from sqlgate.settings import EngineSettings, Settings
 from sqlgate.types import CostEstimate, StatementTask
 

@@ -2,7 +2,7 @@
 
 A link is ``{public_url}/_results/{key}?expires={unix}&sig={hex}`` where ``sig`` is
 HMAC-SHA256 over ``key`` and ``expires`` with `FetchSettings.signing_secret`. The gateway route
-(`gateway.links`) calls `LocalStore.open_signed`, which refuses a tampered, expired or unknown
+(`gateway.rest.links`) calls `LocalStore.open_signed`, which refuses a tampered, expired or unknown
 link with `LinkRefused` (403 PERMISSION_DENIED) before any byte is read.
 
 >>> import tempfile

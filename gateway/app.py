@@ -1,10 +1,10 @@
 """The ASGI app: routes, auth, the one error handler, and a lifespan that owns the resources.
 
     app = build_app(settings)                       # a WarehousePool per workspace, the store
-    app = build_app(settings, backend=fake)         # tests: one shared gateway.backend.Backend
+    app = build_app(settings, backend=fake)         # tests: one shared gateway.core.backend.Backend
     app = build_app(settings, backend_factory=f)    # tests: f(workspace) -> that tenant's backend
 
-Each workspace's warehouse is its own backend (gateway.warehouses), created at first use;
+Each workspace's warehouse is its own backend (gateway.rest.warehouses), created at first use;
 the default workspace's is created at startup when some token belongs to it, so `demo` is
 warm. The lifespan also runs a periodic retention sweep, and on shutdown closes in order,
 each step bounded: statements get ``shutdown_grace_s`` to finish and the rest are cancelled
@@ -33,14 +33,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fetch import LocalStore, open_store
 from fetch.linkserver import LinkServer, listener_url
-from gateway import openapi, statements, thrift, warehouses
+from gateway import thrift
 from gateway.auth import DEFAULT_WORKSPACE, Authenticator
-from gateway.backend import Backend, StatementResult
+from gateway.core.backend import Backend, StatementResult
+from gateway.core.registry import Statement, StatementRegistry
 from gateway.errors import EXCEPTION_HANDLERS, CatchAllMiddleware, GatewayError, error_response
-from gateway.links import links_routes
 from gateway.metrics import Metrics
-from gateway.registry import Statement, StatementRegistry
-from gateway.warehouses import BackendFactory, Warehouses
+from gateway.rest import openapi, statements, warehouses
+from gateway.rest.links import links_routes
+from gateway.rest.warehouses import BackendFactory, Warehouses
 from sqlgate.settings import Settings
 
 log = logging.getLogger("sqlgate.gateway")
@@ -257,7 +258,7 @@ def _shared(backend: Backend) -> BackendFactory:
 def _pool_factory(settings: Settings) -> BackendFactory:
     # Imported here: the pool pulls in the engine's estimator, which apps built around a
     # given backend (tests) never need.
-    from gateway.pool import WarehousePool
+    from gateway.pool.warehouse import WarehousePool
 
     def make(workspace: str) -> Backend:
         # Each workspace its own pool: its own workers, queues, limits and idle stop.

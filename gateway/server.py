@@ -19,7 +19,7 @@ import uvicorn
 
 from fetch.linkserver import listener_url
 from gateway.app import build_app
-from gateway.warehouses import warehouse_id_for
+from gateway.rest.warehouses import warehouse_id_for
 from sqlgate.settings import FetchSettings, Settings
 
 log = logging.getLogger("sqlgate.gateway")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from engine import session_command
-from gateway.backend import StatementResult
+from gateway.core.backend import StatementResult
 from sqlgate.types import ColumnInfo, Parameter, ResultFormat, ResultManifest
 
 

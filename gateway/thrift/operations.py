@@ -23,9 +23,9 @@ from typing import Generic, TypeVar
 
 from databricks.sql.thrift_api.TCLIService import ttypes
 
-from gateway.backend import StatementResult
+from gateway.core.backend import StatementResult
+from gateway.core.registry import Statement
 from gateway.errors import ResourceExhausted
-from gateway.registry import Statement
 from gateway.thrift.schema import NativeTypes
 from sqlgate.types import StatementError, StatementState
 

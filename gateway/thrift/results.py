@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from databricks.sql.thrift_api.TCLIService import ttypes
 
 from fetch.store import ResultStore
-from gateway.backend import StatementResult
+from gateway.core.backend import StatementResult
 from gateway.thrift import rowsets
 from gateway.thrift.operations import Operation, RowFormat
 from gateway.thrift.schema import table_schema, wire_schema

@@ -30,9 +30,9 @@ from gateway.errors import (
     Unauthenticated,
     error_response,
 )
+from gateway.rest.validation import read_body
 from gateway.thrift import wire
 from gateway.thrift.service import ThriftService
-from gateway.validation import read_body
 
 log = logging.getLogger("sqlgate.gateway.thrift")
 

@@ -21,9 +21,9 @@ from typing import Any
 from databricks.sql.thrift_api.TCLIService import ttypes
 
 from fetch.store import ResultStore
-from gateway.backend import StatementResult
+from gateway.core.backend import StatementResult
+from gateway.core.registry import StatementRegistry, new_statement_id
 from gateway.errors import GatewayError, NotFound, ResourceExhausted
-from gateway.registry import StatementRegistry, new_statement_id
 from gateway.thrift import metadata as md
 from gateway.thrift import results
 from gateway.thrift.operations import (

@@ -12,8 +12,8 @@ import pytest
 
 from engine import Engine
 from engine.lake import import_files
-from engine.worker import WorkerServer
-from gateway.workers import FlightWorker
+from engine.worker.server import WorkerServer
+from gateway.pool.client import FlightWorker
 from sqlgate.settings import Settings
 from sqlgate.types import StatementTask
 from tests.engine.conftest import run

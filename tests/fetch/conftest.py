@@ -1,6 +1,6 @@
 """Fixtures for the fetch tests: a local store, and a real uvicorn serving its signed links.
 
-`link_server` runs a tiny starlette app on 127.0.0.1: the real `gateway.links` route plus a
+`link_server` runs a tiny starlette app on 127.0.0.1: the real `gateway.rest.links` route plus a
 stand-in for the REST chunk endpoint (``GET /api/2.0/sql/statements/{id}/result/chunks/{n}``,
 Bearer token required) that hands out fresh links for statements the test registered. Every
 request's headers are recorded so tests can check that link GETs carry no Authorization.
@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from fetch import LocalStore, ResultStore
-from gateway.links import links_routes
+from gateway.rest.links import links_routes
 from sqlgate.settings import FetchSettings
 from sqlgate.types import ChunkInfo
 

@@ -1,5 +1,5 @@
 """download_arrow / download_chunks against real links: a uvicorn serving a LocalStore's
-signed links (the real `gateway.links` route), S3 presigned URLs on moto, and a mock
+signed links (the real `gateway.rest.links` route), S3 presigned URLs on moto, and a mock
 transport for the failure paths."""
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import asyncio
 import duckdb
 import pyarrow as pa
 
-from gateway.backend import StatementEvents, StatementFailed, StatementResult
+from gateway.core.backend import StatementEvents, StatementFailed, StatementResult
 from gateway.errors import ResourceExhausted
 from sqlgate.types import (
     ColumnInfo,

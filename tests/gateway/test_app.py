@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from gateway.app import build_app
 from gateway.auth import Authenticator, hash_token
-from gateway.warehouses import page, warehouse_id_for
+from gateway.rest.warehouses import page, warehouse_id_for
 from sqlgate.settings import Settings
 from tests.gateway.conftest import TestClient
 from tests.gateway.fakes import FakeBackend

@@ -16,17 +16,17 @@ import pytest
 
 from gateway.app import build_app
 from gateway.auth import hash_token
-from gateway.backend import Backend
-from gateway.pool import WarehousePool
-from gateway.warehouses import warehouse_id_for
-from gateway.workers import LocalProcessProvider
+from gateway.core.backend import Backend
+from gateway.pool.client import LocalProcessProvider
+from gateway.pool.warehouse import WarehousePool
+from gateway.rest.warehouses import warehouse_id_for
 from sqlgate.settings import Settings
 from tests.fixtures.waiting import eventually
 from tests.gateway.conftest import TestClient
-from tests.gateway.test_pool_fakes import fake_estimate
+from tests.gateway.pool.test_warehouse_fakes import fake_estimate
 
 ROOT = str(Path(__file__).resolve().parents[2])
-FAKE_WORKER = [sys.executable, "-m", "tests.gateway.test_pool_fakes"]
+FAKE_WORKER = [sys.executable, "-m", "tests.gateway.pool.test_warehouse_fakes"]
 URL = "/api/2.0/sql/statements"
 A = {"Authorization": "Bearer tok-a"}
 B = {"Authorization": "Bearer tok-b"}

@@ -16,7 +16,7 @@ import io
 
 import pyarrow as pa
 
-from gateway.backend import StatementEvents, StatementFailed, StatementResult
+from gateway.core.backend import StatementEvents, StatementFailed, StatementResult
 from gateway.errors import ResourceExhausted
 from sqlgate.types import (
     ChunkInfo,

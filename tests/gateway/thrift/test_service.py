@@ -14,8 +14,8 @@ import pytest
 from databricks.sql.thrift_api.TCLIService import ttypes
 
 from fetch.store import open_store
+from gateway.core.registry import StatementRegistry
 from gateway.errors import ResourceExhausted
-from gateway.registry import StatementRegistry
 from gateway.thrift.service import ThriftService
 from sqlgate.settings import Settings
 from sqlgate.types import Disposition

@@ -1,9 +1,9 @@
 """The seam between the statement front-ends (REST, Thrift) and whatever runs statements.
 
-`gateway.registry` (the statement state machine) calls `Backend.run` once per statement in
-its own asyncio task; `gateway.pool` implements it with the dual-queue scheduler and the warm
-pool of worker processes. Cancelling the asyncio task cancels the statement: the backend
-must then stop the work on the worker (best effort) and re-raise `CancelledError`.
+`gateway.core.registry` (the statement state machine) calls `Backend.run` once per statement
+in its own asyncio task; `gateway.pool.warehouse` implements it with the dual-queue scheduler
+and the warm pool of worker processes. Cancelling the asyncio task cancels the statement:
+the backend must then stop the work on the worker (best effort) and re-raise `CancelledError`.
 
 Results come back as `StatementResult`: the manifest plus, for inline results, the Arrow
 batches (bounded by the task's `inline_byte_limit`); external results carry only the manifest,

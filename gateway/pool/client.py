@@ -31,21 +31,21 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pyarrow as pa
 import pyarrow.flight as flight
 
-from engine.worker import (
+from engine.worker.server import (
     columns_from_json,
     error_from_json,
     estimate_from_json,
     task_to_json,
 )
-from gateway.backend import StatementFailed, StatementResult
+from gateway.core.backend import StatementFailed, StatementResult
 from gateway.errors import GatewayError
 from sqlgate.settings import Settings
 from sqlgate.types import ChunkInfo, CostEstimate, ResultManifest, StatementError, StatementTask
 
 if TYPE_CHECKING:
-    from gateway.forkserver import Template
+    from gateway.pool.forkserver import Template
 
-_PROJECT_ROOT = str(Path(__file__).resolve().parent.parent)
+_PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
 # Slack on top of the statement's own timeout before the gateway gives up on a worker call;
 # the worker's engine enforces the timeout itself, this only bounds a worker that does not.
 _CALL_SLACK_S = 30.0
@@ -346,7 +346,7 @@ class LocalProcessProvider:
             self._ensure_template()
 
     def _ensure_template(self) -> Template:
-        from gateway.forkserver import Template
+        from gateway.pool.forkserver import Template
 
         with self._template_lock:
             if self._template is None or self._template.gone:
@@ -408,7 +408,7 @@ class LocalProcessProvider:
             config.write_text(settings_toml(self._settings))
             config.chmod(0o600)
         pid, location = template.spawn(name, str(config), f"grpc://{self._host}:0", timeout)
-        from gateway.forkserver import ForkedProcess
+        from gateway.pool.forkserver import ForkedProcess
 
         return FlightWorker(name, location, ForkedProcess(pid, template))
 

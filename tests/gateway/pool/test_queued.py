@@ -16,16 +16,16 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from gateway.backend import StatementFailed, StatementResult
-from gateway.placement import Member
-from gateway.pool import RUNNING, WarehousePool
-from gateway.prefetch import QueuedPrefetch
-from gateway.scheduler import Lane, Slot
-from gateway.workers import Call
+from gateway.core.backend import StatementFailed, StatementResult
+from gateway.pool.client import Call
+from gateway.pool.placement import Member
+from gateway.pool.queued import QueuedPrefetch
+from gateway.pool.scheduler import Lane, Slot
+from gateway.pool.warehouse import RUNNING, WarehousePool
 from sqlgate.settings import Settings
 from sqlgate.types import CostEstimate, ResultFormat, ResultManifest, StatementTask
 from tests.fixtures.waiting import until
-from tests.gateway.test_pool import Events
+from tests.gateway.pool.test_warehouse import Events
 
 
 class FakeWorker:

@@ -21,8 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from gateway import placement
-from gateway.placement import Member
+from gateway.pool import placement
+from gateway.pool.placement import Member
 from sqlgate.settings import PoolSettings
 
 # The pool's logger: the stop it decides on is the pool's event.
@@ -33,7 +33,7 @@ _GROW_AFTER_WAIT_S = 0.2
 
 
 class Load(Protocol):
-    """What the policy reads from the scheduler (gateway.scheduler.Scheduler has it)."""
+    """What the policy reads from the scheduler (gateway.pool.scheduler.Scheduler has it)."""
 
     @property
     def queued(self) -> int: ...

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.worker import inline_limit_message, task_from_json, task_to_json
-from gateway.backend import StatementFailed
-from gateway.workers import Call, FlightWorker, LocalProcessProvider
+from engine.worker.server import inline_limit_message, task_from_json, task_to_json
+from gateway.core.backend import StatementFailed
+from gateway.pool.client import Call, FlightWorker, LocalProcessProvider
 from sqlgate.settings import EngineSettings, Settings
 from sqlgate.types import Disposition, Parameter, ResultFormat, StatementTask
 
@@ -111,7 +111,7 @@ def test_ping_and_estimate(worker: FlightWorker) -> None:
 
 
 def test_settings_reach_the_worker(worker_settings: Settings) -> None:
-    from gateway.workers import settings_toml
+    from gateway.pool.client import settings_toml
     from sqlgate.settings import Settings as S
 
     path = Path(worker_settings.fetch.results) / "settings-check.toml"

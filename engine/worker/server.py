@@ -1,14 +1,15 @@
 """The worker process: one warm `Engine` behind an Arrow Flight server.
 
-The pool (gateway.pool) starts ``sqlgate worker --listen grpc://127.0.0.1:0 --ready-fd FD``;
-the worker builds its Engine, binds, writes its location as one line to FD and serves until
+The pool (gateway.pool) starts
+``sqlgate worker --listen grpc://127.0.0.1:0 --ready-fd FD``; the worker builds its Engine,
+binds, writes its location as one line to FD and serves until
 told to stop, its parent dies, or SIGTERM. The protocol works across hosts:
 
 - ``do_get(Ticket(task json))`` runs a statement. INLINE results stream back as Arrow
   batches; EXTERNAL_LINKS results (and HYBRID ones past the inline limit) are written to the
   result store as chunks and stream no rows. Either way the last message carries the
   manifest as JSON app-metadata on an empty batch (built at the end of
-  `WorkerServer._produce`; the gateway's reader is ``gateway.workers``). Before it, each
+  `WorkerServer._produce`; the gateway's reader is ``gateway.pool.client``). Before it, each
   chunk stored while the statement still runs is announced the same way as
   ``{"chunk": ChunkInfo}`` (`_progress`), so its link can be handed out early.
 - Failures are ``FlightServerError`` whose ``extra_info`` is the JSON of a StatementError.
@@ -435,7 +436,7 @@ def run_worker(
 def serve_template() -> int:
     """A template process: imports done once, forks a warm worker per request.
 
-    Started by the gateway as ``python -m engine.worker --template``. Reads one JSON
+    Started by the gateway as ``python -m engine.worker.server --template``. Reads one JSON
     request a line on stdin (``{"id", "config", "listen"}``), forks, and the child runs
     `run_worker` with the settings of that config file. Writes to stdout, one line each:
     ``ready``, ``spawned ID PID LOCATION`` (or ``failed ID PID``) and ``exit PID CODE``

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from gateway.backend import StatementFailed
-from gateway.pool import RUNNING, STOPPED, WarehousePool
+from gateway.core.backend import StatementFailed
+from gateway.pool.warehouse import RUNNING, STOPPED, WarehousePool
 from sqlgate.settings import EngineSettings, Settings
 from sqlgate.types import StatementTask
 from tests.fixtures.waiting import until
-from tests.gateway.test_pool import Events, _baseline_children, children
+from tests.gateway.pool.test_warehouse import Events, _baseline_children, children
 
 # The same baseline of pre-existing children as test_pool (pytest collects imported fixtures).
 __all__ = ["_baseline_children"]

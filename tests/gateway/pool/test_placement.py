@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.placement import Member, join, layout, pick, retire_order, wants_reserved
-from gateway.scheduler import Lane
+from gateway.pool.placement import Member, join, layout, pick, retire_order, wants_reserved
+from gateway.pool.scheduler import Lane
 from sqlgate.settings import PoolSettings
 
 

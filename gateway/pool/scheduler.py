@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from gateway.backend import StatementFailed
+from gateway.core.backend import StatementFailed
 from gateway.errors import ResourceExhausted
 from sqlgate.settings import PoolSettings
 from sqlgate.types import CostEstimate, StatementError

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from engine import fingerprint
-from gateway.backend import StatementFailed
-from gateway.scheduler import Lane, QueueFull, Scheduler, Slot
+from gateway.core.backend import StatementFailed
+from gateway.pool.scheduler import Lane, QueueFull, Scheduler, Slot
 from sqlgate.settings import PoolSettings
 from sqlgate.types import CostEstimate
 

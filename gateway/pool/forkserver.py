@@ -2,7 +2,7 @@
 
 Starting a worker as a new Python process pays ~1-3 s of imports (pyarrow, duckdb,
 deltalake, sqlglot) on every cold start. Instead the provider keeps one template process
-(``python -m engine.worker --template``) that did the imports once and forks a worker per
+(``python -m engine.worker.server --template``) that did the imports once and forks a worker per
 request: the cold start becomes a fork plus an Engine. The template reports each child's
 exit status, so a killed worker's cause ("exited with signal 9") is still known.
 """
@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 
-from gateway.workers import WorkerStartFailed, child_env
+from gateway.pool.client import WorkerStartFailed, child_env
 
 
 class ForkedProcess:
@@ -55,7 +55,7 @@ class ForkedProcess:
 
 
 class Template:
-    """The template process (engine.worker --template) and the reader of its reports."""
+    """The template process (engine.worker.server --template) and the reader of its reports."""
 
     def __init__(self, timeout: float):
         self.cond = threading.Condition()
@@ -65,7 +65,7 @@ class Template:
         self._ready = False
         self._write_lock = threading.Lock()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "engine.worker", "--template"],
+            [sys.executable, "-m", "engine.worker.server", "--template"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=child_env(), text=True,
         )
         threading.Thread(target=self._read, daemon=True, name="worker-template").start()

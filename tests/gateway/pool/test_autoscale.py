@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.autoscale import Autoscaler
-from gateway.placement import Member, join
+from gateway.pool.autoscale import Autoscaler
+from gateway.pool.placement import Member, join
 from sqlgate.settings import PoolSettings
 
 

@@ -8,9 +8,9 @@ import dataclasses
 import pyarrow as pa
 import pytest
 
-from gateway.backend import StatementEvents, StatementResult
+from gateway.core.backend import StatementEvents, StatementResult
+from gateway.core.registry import StatementRegistry, new_statement_id
 from gateway.errors import NotFound, ResourceExhausted
-from gateway.registry import StatementRegistry, new_statement_id
 from sqlgate.types import (
     ChunkInfo,
     CostEstimate,

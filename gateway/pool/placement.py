@@ -29,8 +29,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from gateway.scheduler import Lane
-from gateway.workers import Call, Worker
+from gateway.pool.client import Call, Worker
+from gateway.pool.scheduler import Lane
 from sqlgate.settings import PoolSettings
 
 

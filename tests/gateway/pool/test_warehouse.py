@@ -15,17 +15,17 @@ from typing import Any
 
 import pytest
 
-from gateway.backend import StatementFailed, StatementResult
-from gateway.pool import RUNNING, STARTING, STOPPED, WarehousePool
-from gateway.scheduler import QueueFull
-from gateway.workers import LocalProcessProvider
+from gateway.core.backend import StatementFailed, StatementResult
+from gateway.pool.client import LocalProcessProvider
+from gateway.pool.scheduler import QueueFull
+from gateway.pool.warehouse import RUNNING, STARTING, STOPPED, WarehousePool
 from sqlgate.settings import Settings
 from sqlgate.types import CostEstimate, StatementTask
 from tests.fixtures.waiting import until
-from tests.gateway.test_pool_fakes import fake_estimate
+from tests.gateway.pool.test_warehouse_fakes import fake_estimate
 
-FAKE_WORKER = [sys.executable, "-m", "tests.gateway.test_pool_fakes"]
-ROOT = str(Path(__file__).resolve().parents[2])
+FAKE_WORKER = [sys.executable, "-m", "tests.gateway.pool.test_warehouse_fakes"]
+ROOT = str(Path(__file__).resolve().parents[3])
 
 
 class Events:

@@ -20,10 +20,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gateway.core.registry import Statement
 from gateway.errors import InvalidParameter
-from gateway.registry import Statement
-from gateway.render import render
-from gateway.validation import parse_execute, read_json_body
+from gateway.rest.render import render
+from gateway.rest.validation import parse_execute, read_json_body
 from sqlgate.types import Disposition, StatementTask
 
 _JSON = "application/json"

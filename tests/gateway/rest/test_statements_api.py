@@ -46,7 +46,7 @@ def test_get_and_chunk_and_row_offset_ignored(client: TestClient) -> None:
 
 def test_many_chunks_any_order(client: TestClient) -> None:
     # Small inline chunk target so a modest result spans several chunks.
-    import gateway.render as render
+    import gateway.rest.render as render
 
     old = render.INLINE_CHUNK_BYTES
     render.inline_layout.__defaults__ = (64 * 1024,)

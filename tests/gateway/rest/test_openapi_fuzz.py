@@ -12,7 +12,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from gateway.app import build_app
-from gateway.openapi import SPEC
+from gateway.rest.openapi import SPEC
 from sqlgate.settings import Settings
 from tests.fixtures.server import TOKEN, running_gateway
 from tests.gateway.fakes import FakeBackend

@@ -16,8 +16,8 @@ from typing import Any, Protocol
 import pyarrow as pa
 
 from fetch.jsonrows import rows_as_strings
+from gateway.core.registry import Statement
 from gateway.errors import InvalidParameter, NotFound
-from gateway.registry import Statement
 from sqlgate.types import ChunkInfo, ColumnInfo, ResultManifest, StatementState
 
 # Arrow bytes per inline chunk; JSON text is typically 1-3x that.

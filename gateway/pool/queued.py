@@ -25,9 +25,9 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
-from gateway import placement
-from gateway.placement import Member
-from gateway.scheduler import Lane, Slot
+from gateway.pool import placement
+from gateway.pool.placement import Member
+from gateway.pool.scheduler import Lane, Slot
 from sqlgate.settings import Settings
 from sqlgate.types import StatementTask
 

@@ -30,8 +30,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from engine.worker import inline_limit_message
-from gateway.backend import Backend, StatementFailed, StatementResult
+from engine.worker.server import inline_limit_message
+from gateway.core.backend import Backend, StatementFailed, StatementResult
 from gateway.errors import GatewayError, NotFound, ResourceExhausted
 from sqlgate.types import (
     ChunkInfo,

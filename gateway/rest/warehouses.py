@@ -1,7 +1,7 @@
 """The SQL Warehouses API, and each workspace's own warehouse behind it.
 
 Every workspace (tenant) has exactly one warehouse, backed by a backend of its own — in
-production a `gateway.pool.WarehousePool`: its own workers, queues, limits and idle stop.
+production a `gateway.pool.warehouse.WarehousePool`: its own workers, queues, limits and idle stop.
 `Warehouses` creates a workspace's backend lazily at its first use (a statement, or a
 ``start``), routes each statement to its workspace's backend (it is the `Backend` the
 registry runs statements with), and closes them all at shutdown, each bounded. One tenant's
@@ -32,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gateway.backend import Backend, StatementEvents, StatementResult, Warehouse
+from gateway.core.backend import Backend, StatementEvents, StatementResult, Warehouse
 from gateway.errors import InvalidParameter, NotFound, TemporarilyUnavailable
 from sqlgate.settings import Settings
 from sqlgate.types import StatementTask

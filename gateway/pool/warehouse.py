@@ -33,14 +33,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from engine import fingerprint
-from gateway import placement
-from gateway.autoscale import Autoscaler
-from gateway.backend import StatementEvents, StatementFailed, StatementResult
+from gateway.core.backend import StatementEvents, StatementFailed, StatementResult
 from gateway.errors import TemporarilyUnavailable
-from gateway.placement import Member
-from gateway.prefetch import QueuedPrefetch
-from gateway.scheduler import Lane, Scheduler, Slot
-from gateway.workers import Call, LocalProcessProvider, WorkerProvider
+from gateway.pool import placement
+from gateway.pool.autoscale import Autoscaler
+from gateway.pool.client import Call, LocalProcessProvider, WorkerProvider
+from gateway.pool.placement import Member
+from gateway.pool.queued import QueuedPrefetch
+from gateway.pool.scheduler import Lane, Scheduler, Slot
 from sqlgate.settings import Settings
 from sqlgate.types import ChunkInfo, CostEstimate, StatementError, StatementTask
 
@@ -185,7 +185,7 @@ class WarehousePool:
     # -- Backend
 
     async def run(self, task: StatementTask, events: StatementEvents) -> StatementResult:
-        """Queue, then run `task` on a worker; see gateway.backend.Backend."""
+        """Queue, then run `task` on a worker; see gateway.core.backend.Backend."""
         if self._closing:
             raise TemporarilyUnavailable("The gateway is shutting down.", retry_after=5)
         loop = asyncio.get_running_loop()
