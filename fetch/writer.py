@@ -30,14 +30,15 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 
-import lz4.frame
 import pyarrow as pa
 
 from fetch.errors import FetchError, ResultTooLarge, WriterClosed
 from fetch.serialize import (
     LZ4_FRAME,
+    Lz4FrameWriter,
     check_compression,
     chunk_extension,
+    lz4_frame,
     serialize_chunk,
     wire_schema,
     write_arrow_stream,
@@ -249,7 +250,7 @@ class ChunkWriter:
             if isinstance(payload, bytes):
                 data = payload
                 if self.compression == LZ4_FRAME:
-                    data = lz4.frame.compress(data)
+                    data = lz4_frame(data)
                 self.store.put(info.key, data)
                 size = len(data)
             else:
@@ -269,10 +270,11 @@ class ChunkWriter:
 
         def fill(sink: pa.NativeFile) -> None:
             if self.compression == LZ4_FRAME:
-                # Arrow's "lz4" stream codec writes the LZ4 *frame* format, one frame per
-                # stream: what lz4.frame.decompress and the connectors read.
-                with pa.CompressedOutputStream(sink, "lz4") as packed:
-                    write_arrow_stream(packed, self.schema, batches)
+                # One LZ4 frame per chunk, independent blocks (Arrow's own "lz4" stream
+                # codec links them, which strict decoders refuse), streamed, not held whole.
+                packed = Lz4FrameWriter(sink)
+                write_arrow_stream(pa.PythonFile(packed, mode="w"), self.schema, batches)
+                packed.close()
             else:
                 write_arrow_stream(sink, self.schema, batches)
 

@@ -102,6 +102,16 @@ def _jdbc_type_case(column: str) -> str:
     return f"CAST(CASE {head} {arms} ELSE 1111 END AS INT)"
 
 
+# TYPE_NAME is the type's SQL text as Spark's GetColumns gives it (`BIGINT`, `DECIMAL(10,2)`,
+# `ARRAY<INT>`), not information_schema's `data_type` (`LONG`, `DECIMAL`): SQLAlchemy dialects
+# and BI tools parse it. Nested types keep their field names' case.
+_SQL_TYPE = (
+    "CASE WHEN strpos(full_data_type, '<') = 0 THEN upper(full_data_type) "
+    "ELSE upper(split_part(full_data_type, '<', 1)) "
+    "|| substr(full_data_type, strpos(full_data_type, '<')) END"
+)
+
+
 def columns_query(
     catalog: str | None, schema: str | None, table: str | None, column: str | None
 ) -> Query:
@@ -109,7 +119,7 @@ def columns_query(
     return Query(
         "SELECT table_catalog AS TABLE_CAT, table_schema AS TABLE_SCHEM, "
         "table_name AS TABLE_NAME, column_name AS COLUMN_NAME, "
-        f"{_jdbc_type_case('data_type')} AS DATA_TYPE, data_type AS TYPE_NAME, "
+        f"{_jdbc_type_case('data_type')} AS DATA_TYPE, {_SQL_TYPE} AS TYPE_NAME, "
         "CAST(numeric_precision AS INT) AS COLUMN_SIZE, CAST(NULL AS INT) AS BUFFER_LENGTH, "
         "CAST(numeric_scale AS INT) AS DECIMAL_DIGITS, "
         "CAST(CASE WHEN numeric_precision IS NULL THEN NULL ELSE 10 END AS INT) "

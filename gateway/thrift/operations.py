@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+import pyarrow as pa
 from databricks.sql.thrift_api.TCLIService import ttypes
 
 from gateway.core.backend import StatementResult
@@ -109,6 +110,16 @@ class ClientCaps:
         return RowFormat.ARROW if self.arrow else RowFormat.COLUMNS
 
 
+@dataclass(frozen=True)
+class StoredChunk:
+    """One result chunk read back from the store for a client that pages through FetchResults."""
+
+    key: str | None
+    row_offset: int
+    rows: int
+    batches: list[pa.RecordBatch]
+
+
 @dataclass(eq=False)
 class Operation:
     """One operation: a registry statement or a local result, and the client's read cursor."""
@@ -122,6 +133,8 @@ class Operation:
     # Rows (inline) or rows covered by links already handed out.
     offset: int = 0
     closed: bool = False
+    # The stored chunk being paged through (external results read without links).
+    chunk: StoredChunk | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_used: float = field(default_factory=time.monotonic)
 
@@ -225,6 +238,7 @@ __all__ = [
     "Operation",
     "RowFormat",
     "Session",
+    "StoredChunk",
     "new_handle",
     "uuid_statement_id",
 ]

@@ -1,8 +1,12 @@
 """Reading a finished result the way one Thrift client wants it: metadata and pages.
 
 An inline result (Arrow batches held by the registry) is paged from the operation's offset
-as Arrow batches (with the wire schema, LZ4 when asked) or columns; an external result (chunks
-in the result store) is paged as fresh presigned links, a bounded run of chunks per call.
+as Arrow batches (with the wire schema, LZ4 when asked) or columns. An external result (chunks
+in the result store) is paged as fresh presigned links, a bounded run of chunks per call, to
+clients that download them (Cloud Fetch); every other client (Hive JDBC, pyhive, impyla, a
+connector with cloud fetch off) gets it through FetchResults like an inline one, read one
+stored chunk at a time: a result of any size costs the gateway one chunk per operation being
+read, never the whole result.
 Everything here is synchronous and CPU- or store-bound: callers run it in a thread.
 """
 
@@ -10,12 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pyarrow as pa
 from databricks.sql.thrift_api.TCLIService import ttypes
 
+from fetch.serialize import decompress_chunk
 from fetch.store import ResultStore
 from gateway.core.backend import StatementResult
 from gateway.thrift import rowsets
-from gateway.thrift.operations import Operation, RowFormat
+from gateway.thrift.operations import Operation, RowFormat, StoredChunk
 from gateway.thrift.schema import table_schema, wire_schema
 
 URL_BASED_SET = ttypes.TSparkRowSetType.URL_BASED_SET
@@ -27,7 +33,7 @@ OK = ttypes.TStatus(statusCode=ttypes.TStatusCode.SUCCESS_STATUS)
 
 def result_format(op: Operation, result: StatementResult) -> int:
     """The TSparkRowSetType this operation's result travels as."""
-    if result.manifest.external:
+    if result.manifest.external and op.caps.links:
         return URL_BASED_SET
     return op.caps.row_format.value
 
@@ -81,15 +87,38 @@ def next_page(
     if result.manifest.external:
         if store is None:
             raise RuntimeError("external result without a result store")
-        links = _links(result, start, max_bytes, store)
-        rows = sum(link.row_count for link in links)
-        return Fetched(rowsets.link_rowset(links, start), rows, start + rows < total)
-    page = rowsets.slice_page(result.batches, start, max_rows, max_bytes)
+        if op.caps.links:
+            links = _links(result, start, max_bytes, store)
+            rows = sum(link.row_count for link in links)
+            return Fetched(rowsets.link_rowset(links, start), rows, start + rows < total)
+        chunk = stored_chunk(op, result, start, store)
+        page = rowsets.slice_page(chunk.batches, start - chunk.row_offset, max_rows, max_bytes)
+        page.start = start
+    else:
+        page = rowsets.slice_page(result.batches, start, max_rows, max_bytes)
     if op.caps.row_format is RowFormat.ARROW:
         rowset = rowsets.arrow_rowset(page, result.schema, op.caps.native, op.caps.lz4)
     else:
         rowset = rowsets.column_rowset(rowsets.page_table(page, result.schema), start)
     return Fetched(rowset, page.rows, start + page.rows < total)
+
+
+def stored_chunk(
+    op: Operation, result: StatementResult, start: int, store: ResultStore
+) -> StoredChunk:
+    """The stored chunk holding row `start`, decoded (kept on `op` until the next one is
+    needed, so a client paging through it reads the store once per chunk)."""
+    cached = op.chunk
+    if cached is not None and cached.row_offset <= start < cached.row_offset + cached.rows:
+        return cached
+    op.chunk = None  # let the previous chunk go before the next one is read
+    for info in result.manifest.chunks:
+        if info.key is not None and info.row_offset <= start < info.row_offset + info.row_count:
+            data = decompress_chunk(store.get(info.key), result.manifest.compression)
+            batches = pa.ipc.open_stream(data).read_all().to_batches()
+            op.chunk = StoredChunk(info.key, info.row_offset, info.row_count, batches)
+            return op.chunk
+    return StoredChunk(None, start, 0, [])  # past the end: an empty page
 
 
 def _links(

@@ -2,7 +2,7 @@
 
 - ARROW_BASED_SET: one `TSparkArrowBatch` per record batch, each the encapsulated IPC
   message of `RecordBatch.serialize()` (no schema, no end-of-stream), LZ4-framed one by one
-  when the client can decompress; the schema goes separately as `arrowSchema`.
+  (independent blocks) when the client can decompress; the schema goes separately as `arrowSchema`.
 - COLUMN_BASED_SET: one `TColumn` per column with a nulls bitmap (least-significant bit
   first); what clients without pyarrow (pyhive, impyla, a base connector) read.
 - URL_BASED_SET: links to complete Arrow IPC stream files in the result store, expiry in
@@ -21,10 +21,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import lz4.frame
 import pyarrow as pa
+import pyarrow.compute as pc
 from databricks.sql.thrift_api.TCLIService import ttypes
 
+from fetch.serialize import lz4_frame
 from gateway.thrift.schema import NativeTypes, wire_schema
 
 
@@ -57,11 +58,29 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
+def timestamp_text(arr: pa.Array) -> pa.Array:
+    """Timestamps as Spark's Thrift server writes them: ``yyyy-MM-dd HH:mm:ss[.fffffffff]``,
+    UTC wall time (the session time zone), trailing zeros of the fraction dropped, no zone
+    suffix: what Hive JDBC's `Timestamp.valueOf` and the connectors' parsers read.
+
+    >>> import datetime as dt
+    >>> ts = pa.array([dt.datetime(2024, 1, 2, 3, 4, 5, 120000), dt.datetime(2024, 1, 2)],
+    ...               pa.timestamp("us", tz="UTC"))
+    >>> timestamp_text(ts).to_pylist()
+    ['2024-01-02 03:04:05.12', '2024-01-02 00:00:00']
+    """
+    wall = arr.cast(pa.timestamp(arr.type.unit))  # a zoned timestamp's values are UTC
+    text = pc.strftime(wall, "%Y-%m-%d %H:%M:%S")  # %S carries the unit's fraction
+    return pc.replace_substring_regex(text, r"\.0+$|(\.\d*[1-9])0+$", r"\1")
+
+
 def _cast_column(arr: pa.Array, target: pa.DataType) -> pa.Array:
     if arr.type == target:
         return arr
     if pa.types.is_string(target) and pa.types.is_nested(arr.type):
         return _to_json_strings(arr)
+    if pa.types.is_string(target) and pa.types.is_timestamp(arr.type):
+        return timestamp_text(arr)
     return arr.cast(target)
 
 
@@ -121,7 +140,7 @@ def arrow_rowset(
     for batch in page.batches:
         data = bytes(to_wire(batch, target).serialize().to_pybytes())
         if lz4_compressed:
-            data = lz4.frame.compress(data)
+            data = lz4_frame(data)
         arrow_batches.append(ttypes.TSparkArrowBatch(batch=data, rowCount=batch.num_rows))
     return ttypes.TRowSet(startRowOffset=page.start, rows=[], arrowBatches=arrow_batches)
 
@@ -229,5 +248,6 @@ __all__ = [
     "page_table",
     "schema_bytes",
     "slice_page",
+    "timestamp_text",
     "to_wire",
 ]

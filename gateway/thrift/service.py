@@ -24,8 +24,8 @@ from fetch.store import ResultStore
 from gateway.core.backend import StatementResult
 from gateway.core.registry import StatementRegistry, new_statement_id
 from gateway.errors import GatewayError, NotFound, ResourceExhausted
+from gateway.thrift import jdbcmeta, results
 from gateway.thrift import metadata as md
-from gateway.thrift import results
 from gateway.thrift.operations import (
     ClientCaps,
     HandleTable,
@@ -43,6 +43,9 @@ P = ttypes.TProtocolVersion
 OpType = ttypes.TOperationType
 SERVER_PROTOCOL = P.SPARK_CLI_SERVICE_PROTOCOL_V8
 DEFAULT_FETCH_ROWS = 10_000
+# A FetchResults page stays under this many (Arrow) bytes: pyhive and impyla keep thrift's
+# default ~16 MiB limit on one string/container when they decode a reply.
+MAX_PAGE_BYTES = 8 * 1024 * 1024
 
 
 class InvalidHandle(GatewayError):
@@ -59,6 +62,7 @@ class ThriftService:
         "OpenSession", "CloseSession", "GetInfo", "ExecuteStatement", "GetTypeInfo",
         "GetCatalogs", "GetSchemas", "GetTables", "GetColumns", "GetOperationStatus",
         "CancelOperation", "CloseOperation", "GetResultSetMetadata", "FetchResults",
+        "GetTableTypes", "GetFunctions", "GetPrimaryKeys", "GetCrossReference",
     })
 
     def __init__(
@@ -132,15 +136,14 @@ class ThriftService:
         return ttypes.TCloseSessionResp(status=results.OK)
 
     async def GetInfo(self, req: ttypes.TGetInfoReq, ws: str) -> ttypes.TGetInfoResp:
-        """The few info values ODBC/JDBC drivers ask for."""
+        """The info values Spark's Thrift server answers; any other type is an error there too."""
         self._session(req.sessionHandle, ws)
-        info = ttypes.TGetInfoType
-        values = {info.CLI_SERVER_NAME: "sqlgate", info.CLI_DBMS_NAME: "Spark SQL",
-                  info.CLI_DBMS_VER: "3.5.0", info.CLI_IDENTIFIER_QUOTE_CHAR: "`"}
-        return ttypes.TGetInfoResp(
-            status=results.OK,
-            infoValue=ttypes.TGetInfoValue(stringValue=values.get(req.infoType, "")),
-        )
+        value = jdbcmeta.info_value(req.infoType)
+        if value is None:
+            name = ttypes.TGetInfoType._VALUES_TO_NAMES.get(req.infoType, req.infoType)
+            raise GatewayError(f"Unrecognized GetInfoType value: {name}",
+                               error_code="INVALID_PARAMETER_VALUE")
+        return ttypes.TGetInfoResp(status=results.OK, infoValue=value)
 
     # -- statements ------------------------------------------------------------------------
 
@@ -180,11 +183,36 @@ class ThriftService:
 
     async def GetTypeInfo(self, req: ttypes.TGetTypeInfoReq, ws: str) -> Any:
         """The type list, answered locally."""
+        return await self._local_rpc(req, ws, OpType.GET_TYPE_INFO, md.type_info(),
+                                     ttypes.TGetTypeInfoResp)
+
+    async def GetTableTypes(self, req: ttypes.TGetTableTypesReq, ws: str) -> Any:
+        """TABLE and VIEW, answered locally."""
+        return await self._local_rpc(req, ws, OpType.GET_TABLE_TYPES, jdbcmeta.table_types(),
+                                     ttypes.TGetTableTypesResp)
+
+    async def GetFunctions(self, req: ttypes.TGetFunctionsReq, ws: str) -> Any:
+        """The built-in functions matching the name pattern, answered locally."""
+        return await self._local_rpc(req, ws, OpType.GET_FUNCTIONS,
+                                     jdbcmeta.functions(req.functionName),
+                                     ttypes.TGetFunctionsResp)
+
+    async def GetPrimaryKeys(self, req: ttypes.TGetPrimaryKeysReq, ws: str) -> Any:
+        """No declared keys: the JDBC columns and no rows (typed GET_FUNCTIONS, as in Hive)."""
+        return await self._local_rpc(req, ws, OpType.GET_FUNCTIONS, jdbcmeta.primary_keys(),
+                                     ttypes.TGetPrimaryKeysResp)
+
+    async def GetCrossReference(self, req: ttypes.TGetCrossReferenceReq, ws: str) -> Any:
+        """No declared foreign keys: the JDBC columns and no rows."""
+        return await self._local_rpc(req, ws, OpType.GET_FUNCTIONS,
+                                     jdbcmeta.cross_reference(),
+                                     ttypes.TGetCrossReferenceResp)
+
+    async def _local_rpc(self, req: Any, ws: str, kind: int, result: Any, resp_cls: Any) -> Any:
         session = self._session(req.sessionHandle, ws)
-        op = self._local(session, OpType.GET_TYPE_INFO, ClientCaps(), md.type_info())
-        return ttypes.TGetTypeInfoResp(
-            status=results.OK, operationHandle=op.thrift_handle(),
-            directResults=await self._direct(op, req.getDirectResults))
+        op = self._local(session, kind, ClientCaps(), result)
+        return resp_cls(status=results.OK, operationHandle=op.thrift_handle(),
+                        directResults=await self._direct(op, req.getDirectResults))
 
     async def GetCatalogs(self, req: ttypes.TGetCatalogsReq, ws: str) -> Any:
         """SELECT over information_schema.catalogs."""
@@ -270,15 +298,17 @@ class ThriftService:
 
     def _task(self, session: Session, sql: str, caps: ClientCaps, params: tuple[Any, ...],
               row_limit: int | None = None, timeout: int | None = None) -> StatementTask:
-        links = caps.links and self.store is not None
+        # With a result store every result may go external: Cloud Fetch clients download
+        # the chunks, every other client pages through them (no INLINE byte cap for Thrift).
+        stored = self.store is not None
         return StatementTask(
             statement_id=uuid_statement_id(new_statement_id()), sql=sql,
             workspace=session.workspace,
             catalog=session.catalog, schema=session.schema, parameters=params,
             row_limit=row_limit or None,
-            disposition=Disposition.HYBRID if links else Disposition.INLINE,
-            format=ResultFormat.ARROW_STREAM if links else ResultFormat.JSON_ARRAY,
-            compression="LZ4_FRAME" if links and caps.lz4 else None,
+            disposition=Disposition.HYBRID if stored else Disposition.INLINE,
+            format=ResultFormat.ARROW_STREAM if stored else ResultFormat.JSON_ARRAY,
+            compression="LZ4_FRAME" if stored and caps.links and caps.lz4 else None,
             timeout_s=float(timeout) if timeout else None,
             inline_byte_limit=self.settings.gateway.inline_byte_limit,
         )
@@ -320,7 +350,7 @@ class ThriftService:
     async def _fetch(self, op: Operation, result: StatementResult, max_rows: int | None,
                      max_bytes: int | None, *, restart: bool = False) -> Any:
         """The next page as a TFetchResultsResp; the offset moves under the operation's lock."""
-        cap = self.settings.fetch.chunk_target_bytes
+        cap = min(self.settings.fetch.chunk_target_bytes, MAX_PAGE_BYTES)
         async with op.lock:
             if restart:
                 op.offset = 0
@@ -344,7 +374,8 @@ class ThriftService:
         direct.resultSet = await self._fetch(op, result, want.maxRows, want.maxBytes)
         direct.resultSetMetadata = direct.resultSet.resultSetMetadata
         # Links point at chunks that closing would delete: those wait for CloseOperation.
-        if not direct.resultSet.hasMoreRows and not result.manifest.external:
+        if not direct.resultSet.hasMoreRows and not (result.manifest.external
+                                                     and op.caps.links):
             await self._close_op(op)
             direct.closeOperation = ttypes.TCloseOperationResp(status=results.OK)
         return direct

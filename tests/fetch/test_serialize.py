@@ -13,6 +13,7 @@ import pytest
 
 from fetch import LZ4_FRAME, FetchError, chunk_extension, decompress_chunk, serialize_chunk
 from sqlgate.types import ResultFormat
+from tests.fixtures.lz4frames import read_independent
 
 BATCH = pa.record_batch({
     "id": pa.array([1, 2, None], pa.int64()),
@@ -38,6 +39,15 @@ def test_lz4_frame_wraps_the_whole_stream() -> None:
     assert lz4.frame.decompress(packed) == plain
     assert decompress_chunk(packed, LZ4_FRAME) == plain
     assert chunk_extension(ResultFormat.ARROW_STREAM, LZ4_FRAME) == "arrow.lz4"
+
+
+def test_lz4_frames_have_independent_blocks() -> None:
+    """Over many 64 KiB blocks, each decodes on its own (strict decoders need that)."""
+    big = pa.record_batch({"s": [f"row {i} " * 20 for i in range(20_000)]})
+    plain = serialize_chunk([big], big.schema, ResultFormat.ARROW_STREAM)
+    packed = serialize_chunk([big], big.schema, ResultFormat.ARROW_STREAM, compression=LZ4_FRAME)
+    assert len(plain) > 1_000_000
+    assert read_independent(packed) == plain
 
 
 def test_csv_header_only_when_asked_nulls_as_null_and_rfc4180_quoting() -> None:

@@ -22,6 +22,7 @@ from fetch import (
 )
 from sqlgate.settings import FetchSettings
 from sqlgate.types import ResultFormat
+from tests.fixtures.lz4frames import read_independent
 
 SCHEMA = pa.schema([("id", pa.int64()), ("label", pa.string())])
 
@@ -101,6 +102,8 @@ def test_lz4_chunks_decompress_to_streams(local_store: LocalStore) -> None:
               for i in infos]
     assert pa.concat_tables(tables).equals(pa.Table.from_batches(parts))
     assert all(i.key.endswith(".arrow.lz4") for i in infos)
+    # streamed through the frame writer: independent blocks too
+    assert all(read_independent(local_store.get(i.key)) for i in infos)
 
 
 def test_empty_result_writes_nothing(local_store: LocalStore) -> None:

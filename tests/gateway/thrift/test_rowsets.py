@@ -13,6 +13,7 @@ from databricks.sql.utils import convert_column_based_set_to_arrow_table
 
 from gateway.thrift import rowsets
 from gateway.thrift.schema import NativeTypes, table_schema, wire_schema
+from tests.fixtures.lz4frames import read_independent
 
 TABLE = pa.table(
     {
@@ -60,6 +61,26 @@ def test_arrow_rowset_non_native_types_travel_as_strings() -> None:
     assert got.column("d").to_pylist() == ["1.25", None, "-3.50"]
     assert got.column("arr").to_pylist() == ["[1, 2]", None, "[]"]
     assert got.column("ts").to_pylist()[0].startswith("2024-01-02 03:04:05")
+
+
+def test_timestamps_as_text_read_by_hive_jdbc() -> None:
+    """`Timestamp.valueOf` (Hive JDBC) needs `yyyy-MM-dd HH:mm:ss[.f...]`: no zone suffix."""
+    ts = pa.array([dt.datetime(2024, 1, 2, 3, 4, 5, 123456), dt.datetime(2024, 1, 2, 3, 4),
+                   dt.datetime(1999, 12, 31, 23, 59, 59, 100000), None],
+                  pa.timestamp("us", tz="UTC"))
+    rs = rowsets.column_rowset(pa.table({"ts": ts}), start=0)
+    assert rs.columns[0].stringVal.values == [
+        "2024-01-02 03:04:05.123456", "2024-01-02 03:04:00", "1999-12-31 23:59:59.1", ""]
+    ntz = pa.array([dt.datetime(2024, 1, 2, 3, 4, 5)], pa.timestamp("us"))
+    assert rowsets.timestamp_text(ntz).to_pylist() == ["2024-01-02 03:04:05"]
+
+
+def test_lz4_arrow_batches_have_independent_blocks() -> None:
+    big = pa.table({"s": [f"row {i} " * 20 for i in range(20_000)]})
+    page = rowsets.slice_page(big.to_batches(), 0, 20_000, 1 << 30)
+    rs = rowsets.arrow_rowset(page, big.schema, NativeTypes(), True)
+    plain = [bytes(b.serialize()) for b in big.to_batches()]
+    assert [read_independent(b.batch) for b in rs.arrowBatches] == plain
 
 
 def test_column_rowset_decodes_with_connector() -> None:

@@ -244,9 +244,32 @@ def test_cloud_fetch_links_for_large_results(tmp_path: Path) -> None:
     run(tmp_path, body, external=True)
 
 
-def test_client_without_arrow_never_gets_links(tmp_path: Path) -> None:
+@pytest.mark.parametrize("arrow", [False, True])
+def test_stored_result_paged_without_links(tmp_path: Path, arrow: bool) -> None:
+    """A client that does not download links (no pyarrow, cloud fetch off, Hive JDBC) reads an
+    external result through FetchResults pages cut from the stored chunks, across chunk
+    boundaries (chunks of 400 rows, pages of at most 300 that end where a chunk ends), never
+    as links."""
     async def body(h: Harness) -> None:
         s = await h.open(client_protocol_i64=42248)
-        await h.execute(s, "ROWS 2000", canReadArrowResult=False, canDownloadResult=True)
-        assert h.backend.tasks[-1].disposition is Disposition.INLINE
+        resp = await h.execute(s, "ROWS 2000", direct=False, canReadArrowResult=arrow,
+                               canDownloadResult=not arrow)
+        task = h.backend.tasks[-1]
+        assert task.disposition is Disposition.HYBRID and task.compression is None
+        op = resp.operationHandle
+        seen: list[int] = []
+        more, pages = True, 0
+        while more and pages < 20:
+            f = await h.rpc("FetchResults", ttypes.TFetchResultsReq(
+                operationHandle=op, orientation=0, maxRows=300))
+            assert not f.results.resultLinks
+            assert f.results.startRowOffset == len(seen)
+            if arrow:
+                seen += read_arrow(f.resultSetMetadata, f.results).column("x").to_pylist()
+            else:
+                seen += f.results.columns[0].i64Val.values
+            more, pages = f.hasMoreRows, pages + 1
+        assert seen == list(range(2000)) and pages == 10
+        f = await h.rpc("FetchResults", ttypes.TFetchResultsReq(operationHandle=op, maxRows=10))
+        assert not f.hasMoreRows
     run(tmp_path, body, external=True)
