@@ -11,14 +11,13 @@ so a commit made by anyone is visible to the next statement without a full reloa
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
-from urllib.parse import unquote
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -28,36 +27,8 @@ from deltalake.exceptions import DeltaError, TableNotFoundError
 from engine.errors import LakeIOError, SchemaNotFound, TableNotFound, Unsupported
 from engine.io.store import is_remote, local_path
 from engine.location import Locations, TableName, check_parts
+from engine.snapshot import DataFileEntry, Snapshot, build_snapshot
 from sqlgate.settings import EngineSettings
-
-
-@dataclass(frozen=True)
-class DataFileEntry:
-    """One live data file of a snapshot, with what pruning needs from its add action."""
-
-    uri: str
-    size: int
-    num_records: int | None
-    partition: dict[str, Any]
-    mins: dict[str, Any]
-    maxs: dict[str, Any]
-    null_counts: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """One version of one Delta table: schema, partition columns and live files."""
-
-    name: TableName
-    uri: str
-    version: int
-    schema: pa.Schema
-    partition_columns: tuple[str, ...]
-    files: tuple[DataFileEntry, ...] = field(repr=False)
-
-    @property
-    def total_bytes(self) -> int:
-        return sum(f.size for f in self.files)
 
 
 def lake_root(settings: EngineSettings) -> str:
@@ -111,6 +82,32 @@ class LakeCatalog:
         # time-travel snapshots never change, so they are cached by exact version; least
         # recently used out first past `snapshot_cache_versions` (each holds a file list)
         self._versions: OrderedDict[tuple[TableName, int], Snapshot] = OrderedDict()
+        # the catalogs a statement may use; None is every catalog (see `bound`)
+        self.visible: frozenset[str] | None = None
+
+    # -- privileges ------------------------------------------------------------------
+
+    def bound(self, catalogs: Iterable[str] | None) -> LakeCatalog:
+        """This catalog as a workspace bound to `catalogs` sees it (None: every catalog).
+
+        The first privilege layer, under any GRANTs: another catalog does not exist for
+        the statement. Listings leave it out; reading, describing or writing a table in it
+        is "not found", exactly as for a catalog that is not there. The copy shares the
+        snapshot caches, file system and lock with this catalog.
+        """
+        if catalogs is None:
+            return self
+        view = copy.copy(self)
+        view.visible = frozenset(catalogs)
+        return view
+
+    def can_use(self, catalog: str) -> bool:
+        """Whether the statement may see `catalog` at all."""
+        return self.visible is None or catalog in self.visible
+
+    def _check_use(self, name: TableName) -> None:
+        if not self.can_use(name.catalog):
+            raise TableNotFound(str(name))
 
     # -- listing -------------------------------------------------------------------
 
@@ -147,8 +144,8 @@ class LakeCatalog:
         )
 
     def catalogs(self) -> list[str]:
-        """Catalog names under the root."""
-        return self._subdirs()
+        """Catalog names under the root that the statement may use."""
+        return [c for c in self._subdirs() if self.can_use(c)]
 
     def schemas(self, catalog: str) -> list[str]:
         """Schema names in a catalog; SchemaNotFound if the catalog does not exist."""
@@ -183,6 +180,8 @@ class LakeCatalog:
     def exists(self, name: TableName) -> bool:
         """Whether a table exists, without loading it; an invalid name raises AnalysisError."""
         self.locations.table(name)
+        if not self.can_use(name.catalog):
+            return False
         try:
             return self._is_table(name.catalog, name.schema, name.table)
         except (OSError, pa.ArrowException):
@@ -191,8 +190,13 @@ class LakeCatalog:
     # -- snapshots -----------------------------------------------------------------
 
     def uri(self, name: TableName) -> str:
-        """The table's location (a checked name, under its catalog's root)."""
-        return self.locations.table(name)
+        """The table's location (a checked name, under its catalog's root, usable here)."""
+        location = self.locations.table(name)
+        if not self.can_use(name.catalog):
+            raise SchemaNotFound(
+                f"[NO_SUCH_CATALOG_EXCEPTION] Catalog '{name.catalog}' was not found. "
+                "SQLSTATE: 42704")
+        return location
 
     def _open(self, name: TableName, version: int | None = None) -> DeltaTable:
         if not self.exists(name):
@@ -212,6 +216,8 @@ class LakeCatalog:
         timestamp: str | datetime | None = None,
     ) -> Snapshot:
         """The latest snapshot of a table, or the one at a version or timestamp."""
+        self.locations.table(name)
+        self._check_use(name)  # before the caches: they hold every workspace's tables
         if version is not None:
             return self._at_version(name, version)
         if timestamp is not None:
@@ -308,84 +314,6 @@ class LakeCatalog:
             snap = build_snapshot(name, self.uri(name), dt, self.locations)
         self._remember(name, (dt, now, snap))
         return snap
-
-
-def _check_features(name: TableName, dt: DeltaTable, actions: pa.Table) -> None:
-    """Refuse tables whose rows this reader would get wrong."""
-    mode = dt.metadata().configuration.get("delta.columnMapping.mode") or "none"
-    if mode != "none":
-        raise Unsupported(
-            f"[DELTA_UNSUPPORTED_FEATURE] table {name} uses column mapping (mode '{mode}'), "
-            "which this engine does not read"
-        )
-    features = set(dt.protocol().reader_features or ())
-    if "deletionVectors" in features and len(actions) and _deletion_vectors_in_use(dt):
-        raise Unsupported(
-            f"[DELTA_UNSUPPORTED_FEATURE] table {name} has deletion vectors, which this "
-            "engine does not apply; run OPTIMIZE/PURGE to rewrite the files first"
-        )
-
-
-def _deletion_vectors_in_use(dt: DeltaTable) -> bool:
-    """True when a live file of the snapshot carries a deletion vector, or we cannot tell.
-
-    The feature is on by default for new Databricks tables, long before any row is deleted,
-    so the protocol alone would refuse tables we read correctly. deltalake's add actions do
-    not show the descriptor; `deletion_vectors()` lists only the files that have one.
-    """
-    try:
-        reader = pa.RecordBatchReader.from_stream(dt.deletion_vectors())
-        return any(batch.num_rows for batch in reader)
-    except (DeltaError, OSError, ValueError, pa.ArrowException):
-        return True  # an unreadable vector is still a vector: refuse rather than guess
-
-
-def build_snapshot(name: TableName, uri: str, dt: DeltaTable,
-                   locations: Locations | None = None) -> Snapshot:
-    """Read a DeltaTable's schema and add actions into a Snapshot.
-
-    Data files resolve through `locations` (the table's lake by default), which refuses
-    a log that points outside the lake.
-    """
-    locations = locations or Locations(uri)
-    try:
-        actions = pa.table(dt.get_add_actions(flatten=True))
-        schema = pa.schema(dt.schema().to_arrow())
-        partition_columns = tuple(dt.metadata().partition_columns)
-        version = dt.version()
-    except (DeltaError, OSError, ValueError) as exc:
-        raise LakeIOError(f"cannot read the Delta log of {name}: "
-                          f"{locations.scrub(str(exc))}") from exc
-    _check_features(name, dt, actions)
-    files = []
-    for row in actions.to_pylist():
-        path = unquote(row["path"])
-        file_uri = locations.data_file(name, uri, path)
-        mins, maxs, nulls, part = {}, {}, {}, {}
-        for key, value in row.items():
-            prefix, _, col = key.partition(".")
-            if prefix == "min":
-                mins[col] = value
-            elif prefix == "max":
-                maxs[col] = value
-            elif prefix == "null_count":
-                nulls[col] = value
-            elif prefix == "partition":
-                part[col] = value
-        files.append(
-            DataFileEntry(
-                uri=file_uri,
-                size=int(row["size_bytes"]),
-                num_records=row.get("num_records"),
-                partition=part,
-                mins=mins,
-                maxs=maxs,
-                null_counts=nulls,
-            )
-        )
-    # Delta's schema marks columns nullable as declared; the data files may say otherwise,
-    # so keep the log's schema as the single truth for result types.
-    return Snapshot(name, uri, version, schema, partition_columns, tuple(files))
 
 
 __all__ = ["DataFileEntry", "LakeCatalog", "Snapshot", "TableName", "lake_root", "table_uri"]

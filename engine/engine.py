@@ -136,7 +136,7 @@ class Engine:
             assert analysis.metadata is not None
             return _table_stream(analysis.metadata, task.row_limit)
         if analysis.kind in ("ctas", "insert"):
-            return self._write(task, analysis)
+            return self._write(task, analysis, self.catalog.bound(task.catalogs))
         return self._query(task, analysis, task.row_limit)
 
     def interrupt(self, statement_id: str) -> bool:
@@ -163,8 +163,12 @@ class Engine:
     # -- internals -------------------------------------------------------------------
 
     def _analyze(self, task: StatementTask) -> translate.Analysis:
-        return translate.analyze(task, self.catalog, self.settings.default_catalog,
-                                 self.settings.default_schema)
+        # the workspace's catalogs bind every name of the statement (reads, writes, SHOW)
+        lake = self.catalog.bound(task.catalogs)
+        default = self.settings.default_catalog
+        if task.catalogs and default not in task.catalogs:
+            default = task.catalogs[0]  # a bound workspace's first catalog is its default
+        return translate.analyze(task, lake, default, self.settings.default_schema)
 
     def _query(self, task: StatementTask, analysis: translate.Analysis,
                row_limit: int | None) -> ResultStream:
@@ -177,7 +181,7 @@ class Engine:
                 raise EngineError(f"statement {sid} is already running",
                                   error_code="INVALID_STATE", http_status=409)
             self._running[sid] = interrupter
-        timeout_s = task.timeout_s or self.settings.statement_timeout_s
+        timeout_s = self.settings.time_limit(task.timeout_s)
         timer = threading.Timer(timeout_s, interrupter.stop, args=("timeout",))
         timer.daemon = True
         finished = threading.Event()
@@ -202,9 +206,9 @@ class Engine:
             def paths(scan: translate.Scan) -> Sequence[str]:
                 return self.io.scan_paths(sid, [DataFile(f.uri, f.size) for f in scan.files])
 
-            cache_key = (task.sql, task.catalog, task.schema, self.settings.default_catalog,
-                   self.settings.default_schema, tuple(sorted(
-                       (k, t) for k, (_, t) in analysis.parameters.items())))
+            cache_key = (task.sql, task.catalog, task.catalogs, task.schema,
+                         self.settings.default_catalog, self.settings.default_schema,
+                         tuple(sorted((k, t) for k, (_, t) in analysis.parameters.items())))
             sql = translate.to_duckdb(analysis, paths, view_names, cache_key=cache_key)
             params = {k: v for k, (v, _) in analysis.parameters.items()}
             timer.start()
@@ -225,10 +229,11 @@ class Engine:
             failure=lambda: self.io.failure(sid),
         )
 
-    def _write(self, task: StatementTask, analysis: translate.Analysis) -> ResultStream:
+    def _write(self, task: StatementTask, analysis: translate.Analysis,
+               lake: LakeCatalog) -> ResultStream:
         assert analysis.target is not None
         with self._query(task, analysis, None) as source:
-            count = write_result(self.settings, self.catalog, analysis, source)
+            count = write_result(self.settings, lake, analysis, source)
         table = pa.table({"num_affected_rows": pa.array([count], pa.int64()),
                           "num_inserted_rows": pa.array([count], pa.int64())})
         stream = _table_stream(table, None)

@@ -39,6 +39,7 @@ from gateway.core.backend import Backend, StatementResult
 from gateway.core.registry import Statement, StatementRegistry
 from gateway.errors import EXCEPTION_HANDLERS, CatchAllMiddleware, GatewayError, error_response
 from gateway.metrics import Metrics
+from gateway.policy import StatementPolicy
 from gateway.rest import openapi, statements, warehouses
 from gateway.rest.links import links_routes
 from gateway.rest.warehouses import BackendFactory, Warehouses
@@ -194,6 +195,7 @@ def build_app(
         inline_byte_limit=settings.gateway.inline_byte_limit,
         on_finish=metrics.statement_finished,
         on_close=delete_chunks if store is not None else None,
+        policy=StatementPolicy(authenticator, settings.engine),
     )
     gw = Gateway(
         settings=settings,

@@ -10,7 +10,10 @@ Three sources, all stored as ``sha256(token)``:
       [tokens.9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08]
       workspace = "acme"
       user = "alice@acme.com"
+      catalogs = ["acme", "shared"]   # the workspace's catalogs; absent: all of them
 
+  Every statement of the workspace sees only its catalogs (the engine's catalog enforces
+  it: another catalog is "not found"); tokens of one workspace must agree on the list;
   or ``{"tokens": {"<sha256>": {"workspace": "acme", "user": "alice"}}}`` in JSON;
 - neither: a random token is generated, returned once by `Authenticator.from_settings` so the
   server can print it, and only its hash is kept.
@@ -42,6 +45,8 @@ class Principal:
 
     workspace: str
     user: str = "token"
+    # the catalogs the workspace may use, first is its default; None: every catalog
+    catalogs: tuple[str, ...] | None = None
 
 
 def hash_token(token: str) -> str:
@@ -60,7 +65,18 @@ def _load_tokens_file(path: str) -> dict[str, Principal]:
         if not isinstance(spec, Mapping) or not isinstance(spec.get("workspace"), str):
             raise ValueError(f"tokens file {path}: entry {key[:8]}… needs a 'workspace'")
         digest = hash_token(spec["token"]) if isinstance(spec.get("token"), str) else key.lower()
-        out[digest] = Principal(spec["workspace"], str(spec.get("user", "token")))
+        cats = spec.get("catalogs")
+        if cats is not None and (not isinstance(cats, list)
+                                 or not all(isinstance(c, str) and c for c in cats)):
+            raise ValueError(f"tokens file {path}: entry {key[:8]}…: 'catalogs' must be a "
+                             "list of catalog names")
+        out[digest] = Principal(spec["workspace"], str(spec.get("user", "token")),
+                                tuple(cats) if cats is not None else None)
+    bound: dict[str, tuple[str, ...] | None] = {}
+    for p in out.values():
+        if bound.setdefault(p.workspace, p.catalogs) != p.catalogs:
+            raise ValueError(f"tokens file {path}: the tokens of workspace {p.workspace!r} "
+                             "list different catalogs")
     return out
 
 
@@ -69,6 +85,11 @@ class Authenticator:
 
     def __init__(self, tokens: Mapping[str, Principal]) -> None:
         self._tokens = dict(tokens)
+        # a workspace is bound if any of its tokens binds it (SQLGATE_TOKEN never unbinds)
+        self._catalogs: dict[str, tuple[str, ...] | None] = {}
+        for p in self._tokens.values():
+            if self._catalogs.get(p.workspace) is None:
+                self._catalogs[p.workspace] = p.catalogs
 
     @classmethod
     def from_settings(cls, gateway: GatewaySettings) -> tuple[Authenticator, str | None]:
@@ -88,6 +109,10 @@ class Authenticator:
     def workspaces(self) -> list[str]:
         """Every workspace some token belongs to, sorted."""
         return sorted({p.workspace for p in self._tokens.values()})
+
+    def catalogs(self, workspace: str) -> tuple[str, ...] | None:
+        """The catalogs a workspace may use; None when it is not bound (every catalog)."""
+        return self._catalogs.get(workspace)
 
     def authenticate(self, header: str | None) -> Principal:
         """The principal for an Authorization header value, or Unauthenticated."""

@@ -15,6 +15,7 @@ Every field can be set, lowest to highest precedence, by its default, a TOML con
 from __future__ import annotations
 
 import dataclasses
+import math
 import secrets
 import tomllib
 import types
@@ -25,6 +26,10 @@ from pathlib import Path
 from typing import Any
 
 MiB = 1024 * 1024
+
+
+# No statement runs longer than this, whatever is configured (30 days).
+MAX_STATEMENT_S = 30 * 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,23 @@ class EngineSettings:
         if self.lake_allow_http:
             opts["AWS_ALLOW_HTTP"] = "true"
         return opts
+
+    def time_limit(self, requested: float | None = None) -> float:
+        """Seconds a statement may run: a client's timeout only ever shortens the operator's.
+
+        Zero, negative, NaN or absent asks for no shorter limit. The result is capped so no
+        timer overflows (a Thrift ``queryTimeout`` of 10**12 once broke the worker's timer).
+
+        >>> s = EngineSettings(statement_timeout_s=5)
+        >>> s.time_limit(20), s.time_limit(2), s.time_limit(None), s.time_limit(10**12)
+        (5.0, 2.0, 5.0, 5.0)
+        """
+        limit = float(self.statement_timeout_s)
+        if not math.isfinite(limit) or limit <= 0:
+            limit = MAX_STATEMENT_S
+        if requested is not None and math.isfinite(requested) and requested > 0:
+            limit = min(limit, float(requested))
+        return min(limit, MAX_STATEMENT_S)
 
 
 @dataclass(frozen=True)

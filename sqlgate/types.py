@@ -98,6 +98,8 @@ class StatementTask:
     # System tables the gateway attached for this statement: (name, base64 Arrow IPC), e.g.
     # ("system.query.history", <the caller's workspace's rows>); see engine.system.
     attachments: tuple[tuple[str, str], ...] = ()
+    # The catalogs the workspace may use (None: all); any other is "not found" in the engine.
+    catalogs: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

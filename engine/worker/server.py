@@ -83,6 +83,8 @@ def task_from_json(data: bytes) -> StatementTask:
     kwargs["disposition"] = Disposition(kwargs.get("disposition", Disposition.INLINE))
     kwargs["format"] = ResultFormat(kwargs.get("format", ResultFormat.JSON_ARRAY))
     kwargs["attachments"] = tuple((str(n), str(d)) for n, d in kwargs.get("attachments") or ())
+    if kwargs.get("catalogs") is not None:
+        kwargs["catalogs"] = tuple(str(c) for c in kwargs["catalogs"])
     return StatementTask(**kwargs)
 
 

@@ -160,8 +160,11 @@ class StatementRegistry:
         on_finish: Callable[[Statement], None] | None = None,
         abandon_s: float = 900.0,
         clock: Callable[[], float] = time.monotonic,
+        policy: Callable[[StatementTask], StatementTask] | None = None,
     ) -> None:
         self.backend = backend
+        # the operator's bounds on every task (catalogs, time limit), whichever front built it
+        self.policy = policy
         self.max_statements = max_statements
         self.retention_s = retention_s
         self.result_ttl_s = result_ttl_s
@@ -209,6 +212,8 @@ class StatementRegistry:
         """
         if not task.statement_id:
             task = dataclasses.replace(task, statement_id=new_statement_id())
+        if self.policy is not None:
+            task = self.policy(task)
         self._make_room()
         now = self.clock()
         stmt = Statement(task=task, submitted_at=now, polled_at=now)

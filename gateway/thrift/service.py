@@ -309,7 +309,8 @@ class ThriftService:
             disposition=Disposition.HYBRID if stored else Disposition.INLINE,
             format=ResultFormat.ARROW_STREAM if stored else ResultFormat.JSON_ARRAY,
             compression="LZ4_FRAME" if stored and caps.links and caps.lz4 else None,
-            timeout_s=float(timeout) if timeout else None,
+            # a client's timeout only shortens the operator's limit (huge ones included)
+            timeout_s=self.settings.engine.time_limit(float(timeout)) if timeout else None,
             inline_byte_limit=self.settings.gateway.inline_byte_limit,
         )
 

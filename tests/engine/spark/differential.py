@@ -200,7 +200,6 @@ def write_doc(outcomes: list[Outcome]) -> None:
 def blame(outcomes: list[Outcome]) -> dict[str, Counter[str]]:
     """Verdicts per allowlist key: the functions each case calls, found by parsing it."""
     import sqlglot
-
     from engine.spark import functions
 
     per_key: dict[str, Counter[str]] = defaultdict(Counter)
