@@ -171,7 +171,8 @@ def test_time_travel(scratch: tuple[Engine, str]) -> None:
     v0 = run(eng, "SELECT count(*) AS n FROM t VERSION AS OF 0", schema=None)
     assert v0.to_pylist() == [{"n": 2}]
     stamp = DeltaTable(uri).history()[-1]["timestamp"]  # version 0's commit time, ms
-    ts = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(stamp / 1000 + 0.5))
+    # the next whole second at or after version 0's commit (before it is an error)
+    ts = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(stamp / 1000 + 1))
     got = run(eng, f"SELECT count(*) AS n FROM t TIMESTAMP AS OF '{ts}'", schema=None)
     assert got.to_pylist()[0]["n"] in (2, 3)
     with pytest.raises(EngineError):
