@@ -165,7 +165,9 @@ def analyze(task: StatementTask, lake: LakeCatalog, default_catalog: str,
     query = analysis.tree
     assert query is not None
     _resolve_tables(query, analysis, lake, catalog, schema, task.attachments)
+    _number_positional(query)
     analysis.parameters = _parameters(query, task)
+    analysis.parameters.update(_session_functions(query, catalog, schema))
     if analysis.kind == "query" and not analysis.scans and not _reads_anything(query):
         analysis.kind = "constant"
     return analysis
@@ -289,16 +291,68 @@ def _owner(node: exp.Table, schemas: dict[int, pa.Schema], ctes: set[str]) -> An
     return owns
 
 
+_POSITIONAL = "__sqlgate_pos_"
+
+
+def _number_positional(tree: exp.Expr) -> None:
+    """`?` markers -> `__sqlgate_pos_<k>`, k counted from 1 in the order they are written;
+    the k-th marker binds the parameter named `k` (what the Thrift front names an ordinal
+    parameter). Mixing `?` with `:name` is refused, as Spark does."""
+    marks = list(tree.find_all(exp.Placeholder, bfs=False))
+    positional = [ph for ph in marks if not ph.name or ph.name == "?"]
+    if not positional:
+        return
+    if len(positional) != len(marks):
+        raise InvalidParameter(
+            "[UNBOUND_SQL_PARAMETER] Named (:name) and positional (?) parameters cannot be "
+            "mixed in one statement. SQLSTATE: 42P02", sql_state="42P02")
+    # A tree walk does not meet the markers in text order (sqlglot keeps a SELECT's LIMIT
+    # before its WITH): tag them, find the tags in the generated text (clauses in SQL's own
+    # order, as they were written), and number them by that position.
+    for i, ph in enumerate(positional):
+        ph.set("this", f"__sqlgate_mark_{i}_")
+    text = tree.sql(dialect="databricks")
+    at = [text.find(f"__sqlgate_mark_{i}_") for i in range(len(positional))]
+    if -1 in at:
+        raise Unsupported("cannot order the positional (?) parameters here; use :name")
+    for k, i in enumerate(sorted(range(len(positional)), key=at.__getitem__), start=1):
+        positional[i].set("this", f"{_POSITIONAL}{k}")
+
+
+# current_catalog() / current_schema() / current_database(): the statement's defaults (after a
+# session's USE), bound as values so cached statement templates stay valid for every session.
+_SESSION_FUNCTIONS = {exp.CurrentCatalog: "__sqlgate_catalog",
+                      exp.CurrentSchema: "__sqlgate_schema",
+                      exp.CurrentDatabase: "__sqlgate_schema"}
+
+
+def _session_functions(tree: exp.Expr, catalog: str,
+                       schema: str) -> dict[str, tuple[str | None, str]]:
+    values = {"__sqlgate_catalog": catalog, "__sqlgate_schema": schema}
+    used: dict[str, tuple[str | None, str]] = {}
+    for node in list(tree.find_all(*_SESSION_FUNCTIONS)):
+        name = _SESSION_FUNCTIONS[type(node)]
+        # keep Spark's result column name (current_catalog()) when the call is unaliased
+        label = node.sql(dialect="databricks").lower()
+        marker = exp.Placeholder(this=name)
+        if isinstance(node.parent, exp.Select) and node.arg_key == "expressions":
+            node.replace(exp.alias_(marker, label, quoted=True))
+        else:
+            node.replace(marker)
+        used[name] = (values[name], "VARCHAR")
+    return used
+
+
 def _parameters(tree: exp.Expr, task: StatementTask) -> dict[str, tuple[str | None, str]]:
     given = {p.name: p for p in task.parameters}
+    given.update({f"{_POSITIONAL}{p.name}": p for p in task.parameters if p.name.isdigit()})
     used: dict[str, tuple[str | None, str]] = {}
     for ph in tree.find_all(exp.Placeholder):
         name = ph.name
-        if not name or name == "?":
-            raise Unsupported("positional parameters (?) are not supported; use :name")
         if name not in given:
+            shown = f"?{name.removeprefix(_POSITIONAL)}" if name.startswith(_POSITIONAL) else name
             raise InvalidParameter(
-                f"[UNBOUND_SQL_PARAMETER] Found the unbound parameter: {name}. "
+                f"[UNBOUND_SQL_PARAMETER] Found the unbound parameter: {shown}. "
                 "SQLSTATE: 42P02", sql_state="42P02")
         p = given[name]
         try:

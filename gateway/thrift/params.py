@@ -39,7 +39,9 @@ def bind_parameters(params: Sequence[ttypes.TSparkParameter] | None) -> tuple[Pa
             raise InvalidParameter(
                 f"Parameter {p.name or p.ordinal}: compound (ARRAY/MAP/STRUCT) parameters "
                 "are not supported")
-        name = p.name or str(p.ordinal if p.ordinal is not None else i + 1)
+        # The connector marks a positional parameter with `ordinal=True` (a flag, not a
+        # number) and no name: its position in the list is its ordinal.
+        name = p.name or str(i + 1)
         typ = (p.type or "STRING").upper()
         value = None if typ in ("VOID", "NULL") else _value(p.value)
         out.append(Parameter(name=name, value=value, type="STRING" if typ == "VOID" else typ))

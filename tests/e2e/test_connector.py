@@ -166,3 +166,30 @@ def test_functions_listed_by_get_functions_run(conn: sql.client.Connection) -> N
         cur.execute("SELECT " + ", ".join(BUILTINS.values()))
         (row,) = cur.fetchall()
     assert len(row) == len(BUILTINS)
+
+
+def test_positional_parameters(conn: sql.client.Connection) -> None:
+    """`?` markers bind in the order written (here the LIMIT's comes last in the text)."""
+    with conn.cursor() as cur:
+        cur.execute("WITH n AS (SELECT * FROM main.tpch.nation WHERE n_regionkey = ?) "
+                    "SELECT n_name, ? AS tag FROM n WHERE n_nationkey >= ? "
+                    "ORDER BY n_nationkey LIMIT ?", [1, "it's", 2, 2])
+        assert [tuple(r) for r in cur.fetchall()] == [("BRAZIL", "it's"), ("CANADA", "it's")]
+        with pytest.raises(ServerOperationError, match="UNBOUND_SQL_PARAMETER"):
+            cur.execute("SELECT ? + ?", [1])
+
+
+def test_current_catalog_and_schema_follow_the_session(
+    gateway_server: tuple[str, str, Settings],
+) -> None:
+    url, token, settings = gateway_server
+    with connect(url, token, settings, catalog="main", schema="tpch") as c, c.cursor() as cur:
+        cur.execute("SELECT current_catalog(), current_schema(), current_database()")
+        assert tuple(cur.fetchone()) == ("main", "tpch", "tpch")
+        cur.execute("USE SCHEMA information_schema")
+        cur.execute("SELECT current_schema() AS s")
+        assert cur.fetchone().s == "information_schema"
+        cur.execute("USE tpch")
+        cur.execute("SELECT current_schema() AS s, count(*) AS n FROM region")
+        row = cur.fetchone()
+        assert (row.s, row.n) == ("tpch", 5)
