@@ -20,6 +20,7 @@ import contextlib
 import dataclasses
 import logging
 import re
+import secrets
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -36,13 +37,15 @@ from fetch.linkserver import LinkServer, listener_url
 from gateway import thrift
 from gateway.auth import DEFAULT_WORKSPACE, Authenticator
 from gateway.core.backend import Backend, StatementResult
+from gateway.core.control import ControlPlane
 from gateway.core.registry import Statement, StatementRegistry
+from gateway.core.store import StateStore, default_state_url, open_state_store
 from gateway.errors import EXCEPTION_HANDLERS, CatchAllMiddleware, GatewayError, error_response
 from gateway.metrics import Metrics
 from gateway.policy import StatementPolicy
-from gateway.rest import openapi, statements, warehouses
+from gateway.rest import history, openapi, statements, warehouses
 from gateway.rest.links import links_routes
-from gateway.rest.warehouses import BackendFactory, Warehouses
+from gateway.rest.warehouses import BackendFactory, Warehouses, warehouse_id_for
 from sqlgate.settings import Settings
 
 log = logging.getLogger("sqlgate.gateway")
@@ -63,6 +66,9 @@ class Gateway:
     auth: Authenticator
     metrics: Metrics
     store: Any = None
+    # The durable control plane (None with state_store = none) and its store.
+    control: ControlPlane | None = None
+    state: StateStore | None = None
     external_results: bool = False
     generated_token: str | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -158,6 +164,15 @@ def build_app(
         # The listener speaks plain HTTP; links must not downgrade an HTTPS gateway.
         raise ValueError("links_port needs a plain-HTTP gateway: with TLS set links_port=0 "
                          "(links are then served by the gateway's HTTPS /_results/ route)")
+    state_url = g.state_store or default_state_url(settings.fetch.results) or (
+        "sqlite:///.sqlgate/state.db")
+    state = None if state_url == "none" else open_state_store(state_url)
+    if state is not None and store is None:
+        # Links signed before a restart, or by another gateway, must still verify: every
+        # gateway on this store signs with the secret the first one stored there.
+        settings = settings.replace(
+            signing_secret=state.key("signing_secret",
+                                     settings.fetch.signing_secret or secrets.token_hex(32)))
     if store is None:
         fetch_settings = settings.fetch
         if g.links_port > 0:
@@ -186,6 +201,8 @@ def build_app(
     else:
         factory = _pool_factory(settings)
     houses = Warehouses(settings, factory, owned=owned)
+    control = (None if state is None else
+               ControlPlane(state, settings, lambda ws: warehouse_id_for(settings, ws)))
     registry = StatementRegistry(
         houses,
         max_statements=settings.gateway.max_statements,
@@ -194,9 +211,12 @@ def build_app(
         result_ttl_s=float(settings.fetch.result_ttl_s),
         inline_byte_limit=settings.gateway.inline_byte_limit,
         on_finish=metrics.statement_finished,
+        on_change=control.note if control is not None else None,
         on_close=delete_chunks if store is not None else None,
         policy=StatementPolicy(authenticator, settings.engine),
     )
+    if control is not None:
+        control.bind(registry)
     gw = Gateway(
         settings=settings,
         registry=registry,
@@ -205,6 +225,8 @@ def build_app(
         metrics=metrics,
         store=store,
         generated_token=generated,
+        control=control,
+        state=state,
     )
     gw.external_results = (
         external_results if external_results is not None
@@ -218,6 +240,7 @@ def build_app(
         Route("/openapi.json", openapi.openapi_endpoint, methods=["GET"]),
         *statements.routes,
         *warehouses.routes,
+        *history.routes,
     ]
     if store is not None:
         routes += list(links_routes(store))
@@ -227,6 +250,8 @@ def build_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if DEFAULT_WORKSPACE in authenticator.workspaces:
             await houses.tenant(DEFAULT_WORKSPACE)
+        if control is not None:
+            await control.start()
         gw.tasks.append(asyncio.create_task(_sweeper(gw), name="sqlgate-sweeper"))
         if link_server is not None:
             try:
@@ -274,6 +299,8 @@ async def _sweeper(gw: Gateway) -> None:
         await asyncio.sleep(gw.settings.gateway.sweep_interval_s)
         try:
             await gw.registry.sweep()
+            if gw.control is not None:
+                await gw.control.sweep(gw.store.delete_prefix if gw.store is not None else None)
             if gw.store is not None:
                 await asyncio.to_thread(gw.store.sweep)
         except Exception as exc:  # the next round tries again
@@ -287,6 +314,8 @@ async def _shutdown(gw: Gateway) -> None:
     await asyncio.gather(*gw.tasks, return_exceptions=True)
     await gw.registry.aclose(gw.settings.gateway.shutdown_grace_s)
     await gw.warehouses.aclose()
+    if gw.control is not None:
+        await gw.control.aclose()  # after the statements: their last states are written
     if gw.store is not None:
         with contextlib.suppress(Exception):
             gw.store.close()

@@ -218,6 +218,24 @@ class GatewaySettings:
     links_max_connections: int = 64
     # Seconds an idle keep-alive connection to the link listener is kept open.
     links_idle_s: float = 15.0
+    # The control-plane state store (statements, history, sessions, signing key):
+    # sqlite:///PATH, postgresql://... (several gateways on one lake), or "none". Empty:
+    # state.db beside a local result directory (.sqlgate/state.db with an S3 store).
+    state_store: str = ""
+    # This gateway's name in a shared store; empty = <hostname>:<port>, stable across
+    # restarts, so a restarted gateway fails its own unfinished statements at once.
+    gateway_id: str = ""
+    # Seconds between heartbeats in the store; three missed beats and the other gateways
+    # fail this one's unfinished statements.
+    state_heartbeat_s: float = 2.0
+    # Seconds between polls for cancel requests that reached another gateway.
+    state_poll_s: float = 0.25
+    # Seconds the query history is kept (Databricks' Query History API: 30 days).
+    history_retention_s: float = 30 * 86400.0
+    # Newest history rows a statement reading system.query.history sees (sent to its worker).
+    history_sql_max_rows: int = 100_000
+    # Bytes of inline results kept by the result cache (0 = off); an entry may use a quarter.
+    result_cache_bytes: int = 256 * MiB
 
     @property
     def tls(self) -> bool:

@@ -25,96 +25,18 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 
 from engine.worker.server import inline_limit_message
 from gateway.core.backend import Backend, StatementFailed, StatementResult
+from gateway.core.statement import Statement, new_statement_id, wake
 from gateway.errors import GatewayError, NotFound, ResourceExhausted
-from sqlgate.types import (
-    ChunkInfo,
-    CostEstimate,
-    StatementError,
-    StatementState,
-    StatementTask,
-)
+from sqlgate.types import ChunkInfo, CostEstimate, StatementError, StatementState, StatementTask
 
 log = logging.getLogger("sqlgate.gateway")
 
-OnClose = Callable[["Statement", StatementResult], Awaitable[None]]
-
-
-def new_statement_id() -> str:
-    """An unguessable id in the Databricks form ``01f0xxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx``.
-
-    >>> sid = new_statement_id()
-    >>> (len(sid), sid[:4], sid.count("-"))
-    (36, '01f0', 4)
-    """
-    h = "01f0" + secrets.token_hex(14)  # 112 random bits
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
-
-
-@dataclass(eq=False)
-class Statement:
-    """One statement's record; mutated only by the registry, on the event loop."""
-
-    task: StatementTask
-    submitted_at: float
-    state: StatementState = StatementState.PENDING
-    error: StatementError | None = None
-    result: StatementResult | None = None
-    lane: str | None = None
-    estimate: CostEstimate | None = None
-    queued_at: float | None = None
-    started_at: float | None = None
-    ended_at: float | None = None
-    # Last time the client asked about it; a statement nobody asks about is abandoned.
-    polled_at: float = 0.0
-    # Set (and replaced) on every state change, so waiters wake without polling.
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-    admitted: asyncio.Event = field(default_factory=asyncio.Event)
-    runner: asyncio.Task[None] | None = None
-    # A gateway error raised by the backend before the statement was admitted (e.g. 429).
-    rejection: GatewayError | None = None
-    # Front-end caches derived from the result (e.g. the inline chunk layout).
-    cache: dict[str, object] = field(default_factory=dict)
-    # Result chunks already stored while the statement runs, by index (emptied when it
-    # ends: the manifest has them all). A request waiting for chunk n waits on
-    # `chunk_waiters[n]`, set when chunk n is stored, and (all of them) on every state change,
-    # so it also wakes when the statement ends. Per index, not one event for all: a client
-    # downloading 8 chunks at once would otherwise wake 8 waiters for every chunk stored.
-    early_chunks: dict[int, ChunkInfo] = field(default_factory=dict)
-    chunk_waiters: dict[int, asyncio.Event] = field(default_factory=dict)
-
-    @property
-    def id(self) -> str:
-        """The statement id."""
-        return self.task.statement_id
-
-    @property
-    def workspace(self) -> str:
-        """The owning workspace."""
-        return self.task.workspace
-
-    @property
-    def queue_ms(self) -> float | None:
-        """Milliseconds spent waiting for a worker, once known."""
-        if self.started_at is None:
-            return None
-        return (self.started_at - (self.queued_at or self.submitted_at)) * 1000.0
-
-
-def _wake(stmt: Statement, index: int | None = None) -> None:
-    """Wake the requests waiting for chunk `index` (None: every chunk waiter)."""
-    if index is None:
-        waiters, stmt.chunk_waiters = stmt.chunk_waiters, {}
-        for event in waiters.values():
-            event.set()
-    elif index in stmt.chunk_waiters:
-        stmt.chunk_waiters.pop(index).set()
+OnClose = Callable[[Statement, StatementResult], Awaitable[None]]
 
 
 class _Events:
@@ -142,7 +64,7 @@ class _Events:
         if stmt.state.terminal:
             return  # late news: the manifest (or the failure) already said everything
         stmt.early_chunks[chunk.chunk_index] = chunk
-        _wake(stmt, chunk.chunk_index)
+        wake(stmt, chunk.chunk_index)
 
 
 class StatementRegistry:
@@ -158,6 +80,7 @@ class StatementRegistry:
         inline_byte_limit: int = 25 * 1024 * 1024,
         on_close: OnClose | None = None,
         on_finish: Callable[[Statement], None] | None = None,
+        on_change: Callable[[Statement], None] | None = None,
         abandon_s: float = 900.0,
         clock: Callable[[], float] = time.monotonic,
         policy: Callable[[StatementTask], StatementTask] | None = None,
@@ -173,6 +96,8 @@ class StatementRegistry:
         self.clock = clock
         self._on_close = on_close
         self._on_finish = on_finish
+        # Told of every statement admitted and every state change (the state store's journal).
+        self._on_change = on_change
         # Insertion-ordered, so eviction goes oldest first.
         self._statements: dict[str, Statement] = {}
         self._background: set[asyncio.Task[None]] = set()
@@ -225,6 +150,17 @@ class StatementRegistry:
         if stmt.rejection is not None:
             self._forget(stmt)
             raise stmt.rejection
+        self._changed(stmt)
+        return stmt
+
+    def adopt(self, stmt: Statement) -> Statement:
+        """Keep a finished statement read back from the state store (restart, other gateway);
+        it is then answered, closed and expired like one of ours."""
+        known = self._statements.get(stmt.id)
+        if known is not None:
+            return known
+        self._make_room()
+        self._statements[stmt.id] = stmt
         return stmt
 
     async def wait(self, stmt: Statement, timeout: float) -> Statement:
@@ -352,7 +288,13 @@ class StatementRegistry:
         stmt.state = state
         event, stmt.changed = stmt.changed, asyncio.Event()
         event.set()
-        _wake(stmt)
+        wake(stmt)
+        if stmt.rejection is None:
+            self._changed(stmt)
+
+    def _changed(self, stmt: Statement) -> None:
+        if self._on_change is not None:
+            self._on_change(stmt)
 
     def _finish(
         self, stmt: Statement, state: StatementState, error: StatementError | None = None

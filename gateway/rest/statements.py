@@ -37,6 +37,16 @@ def _workspace(request: Request) -> str:
     return request.state.principal.workspace
 
 
+async def _find(request: Request) -> Statement:
+    """The statement, whichever gateway on this state store ran it (gateway.core.control)."""
+    gw = _gw(request)
+    if gw.control is None:
+        stmt: Statement = gw.registry.get(request.path_params["id"], _workspace(request))
+        return stmt
+    found: Statement = await gw.control.find(request.path_params["id"], _workspace(request))
+    return found
+
+
 async def _respond(request: Request, stmt: Statement, chunk: int | None = None) -> Response:
     body = await render(stmt, _gw(request).store, chunk)
     return Response(body, media_type=_JSON)
@@ -63,6 +73,7 @@ async def execute_statement(request: Request) -> Response:
         statement_id="",
         sql=req.statement,
         workspace=workspace,
+        user=request.state.principal.user,
         catalog=req.catalog,
         schema=req.schema,
         parameters=req.parameters,
@@ -74,6 +85,8 @@ async def execute_statement(request: Request) -> Response:
         timeout_s=settings.engine.statement_timeout_s,
         inline_byte_limit=settings.gateway.inline_byte_limit,
     )
+    if gw.control is not None:
+        task = await gw.control.prepare(task)
     registry = gw.registry
     # Admission is awaited even for 0s, bounded, so a full queue is a retryable 429 now
     # rather than a FAILED statement later.
@@ -87,8 +100,7 @@ async def execute_statement(request: Request) -> Response:
 
 async def get_statement(request: Request) -> Response:
     """GET /api/2.0/sql/statements/{id}."""
-    stmt = _gw(request).registry.get(request.path_params["id"], _workspace(request))
-    return await _respond(request, stmt)
+    return await _respond(request, await _find(request))
 
 
 async def get_chunk(request: Request) -> Response:
@@ -99,9 +111,10 @@ async def get_chunk(request: Request) -> Response:
     waiting up to ``chunk_wait_s``; past that, the usual "no result: RUNNING" error.
     """
     gw = _gw(request)
-    stmt = gw.registry.get(request.path_params["id"], _workspace(request))
+    stmt = await _find(request)
     index = request.path_params["n"]
-    if not stmt.state.terminal and stmt.task.disposition is not Disposition.INLINE:
+    if (not stmt.state.terminal and stmt.owner is None
+            and stmt.task.disposition is not Disposition.INLINE):
         # Chunks are stored while the statement runs: wait (bounded) for this one, so a
         # client can download the first chunks while the last are still being produced.
         await gw.registry.wait_chunk(stmt, index, gw.settings.gateway.chunk_wait_s)
@@ -110,13 +123,24 @@ async def get_chunk(request: Request) -> Response:
 
 async def cancel_statement(request: Request) -> Response:
     """POST /api/2.0/sql/statements/{id}/cancel → {}."""
-    _gw(request).registry.cancel(request.path_params["id"], _workspace(request))
+    gw = _gw(request)
+    if gw.control is None:
+        gw.registry.cancel(request.path_params["id"], _workspace(request))
+    else:
+        await gw.control.cancel(request.path_params["id"], _workspace(request))
     return JSONResponse({})
 
 
 async def close_statement(request: Request) -> Response:
     """DELETE /api/2.0/sql/statements/{id} → {}."""
-    await _gw(request).registry.close(request.path_params["id"], _workspace(request))
+    gw = _gw(request)
+    stmt = await _find(request)
+    if stmt.owner is not None and not stmt.state.terminal:
+        # Running on another gateway: it cancels (and drops the chunks); closed answers 404
+        # there like here once it is forgotten.
+        await gw.control.cancel(stmt.id, stmt.workspace)
+    else:
+        await gw.registry.close(stmt.id, stmt.workspace)
     return JSONResponse({})
 
 
