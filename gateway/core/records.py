@@ -159,7 +159,8 @@ def from_record(rec: StatementRecord, clock: Callable[[], float]) -> Statement:
 def task_from_dict(raw: dict[str, Any]) -> StatementTask:
     """A task from its JSON object; unknown fields are ignored (older/newer gateways)."""
     names = {f.name for f in dataclasses.fields(StatementTask)}
-    kwargs = {k: v for k, v in raw.items() if k in names}
+    kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                              for k, v in raw.items() if k in names}
     kwargs["parameters"] = tuple(Parameter(**p) for p in kwargs.get("parameters") or ())
     kwargs["disposition"] = Disposition(kwargs.get("disposition", Disposition.INLINE))
     kwargs["format"] = ResultFormat(kwargs.get("format", ResultFormat.JSON_ARRAY))
