@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from engine import translate
+from engine import spark, translate
 from engine.cachekey import cache_text
 from engine.catalog import LakeCatalog
 from engine.errors import EngineError
@@ -73,6 +73,7 @@ class Engine:
         nothing can be changed once the configuration is locked: so the order is fixed.
         """
         self.io.register(self._db)
+        spark.install(self._db)
         # LakeIO names every directory a scan reads (the local lake root, or lakeio:// and
         # its staging folder), already absolute and slash-terminated.
         allowed = self.io.allowed_directories()

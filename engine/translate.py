@@ -18,10 +18,10 @@ from typing import Any
 import pyarrow as pa
 import sqlglot
 from sqlglot import exp
+from sqlglot.errors import ErrorLevel, SqlglotError, TokenError
 from sqlglot.errors import ParseError as SqlglotParseError
-from sqlglot.errors import SqlglotError, TokenError
 
-from engine import metadata, pruning, sandbox, system
+from engine import metadata, pruning, sandbox, spark, system
 from engine.catalog import DataFileEntry, LakeCatalog, Snapshot, TableName
 from engine.columns import duck_type
 from engine.errors import (
@@ -462,7 +462,13 @@ def _substitute_tables(tree: exp.Expr, ctx: Context) -> exp.Expr:
     return tree
 
 
+def _spark_semantics(tree: exp.Expr, ctx: Context) -> exp.Expr:
+    """Spark's function semantics (engine.spark): refuse what DuckDB would answer wrongly."""
+    return spark.rewrite(tree)
+
+
 RULES: tuple[Callable[[exp.Expr, Context], exp.Expr], ...] = (
+    _spark_semantics,
     _bind_parameters,
     _substitute_tables,
 )
@@ -483,7 +489,8 @@ def to_duckdb(analysis: Analysis, paths: Callable[[Scan], Sequence[str]],
         for rule in RULES:
             tree = rule(tree, ctx)
         try:
-            template = tree.sql(dialect="duckdb")
+            # RAISE: a construct sqlglot cannot express in DuckDB is refused, never dropped
+            template = tree.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
         except SqlglotError as exc:
             raise Unsupported(f"cannot translate the statement for execution: {exc}") from exc
         if cache_key is not None:

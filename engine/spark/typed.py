@@ -1,0 +1,186 @@
+"""Spark rules that depend on an operand's type, where sqlglot's annotation knows it.
+
+`annotate` runs sqlglot's type annotation once per statement: literals, casts and most
+function results get a type, table columns stay UNKNOWN. Each rule here acts only on
+operands of a known type; with an unknown one it leaves DuckDB's behaviour, which the
+suite's documentation lists where it differs (docs/spark-semantics.md).
+
+>>> import sqlglot
+>>> tree = annotate(sqlglot.parse_one("SELECT CAST(12.7D AS INT)", read="databricks"))
+>>> _truncating_casts(tree).sql("duckdb")
+'SELECT CAST(TRUNC(CAST(12.7 AS DOUBLE)) AS INT)'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+from sqlglot.optimizer.annotate_types import annotate_types
+
+from engine.errors import Unsupported
+
+T = exp.DType
+
+
+def annotate(tree: exp.Expr) -> exp.Expr:
+    """Each node's type where sqlglot can tell it, kept in ``node.meta`` (not ``node.type``:
+    the DuckDB generator reads that, and its translations are tested on trees as parsed)."""
+    try:
+        typed = annotate_types(tree.copy(), dialect="databricks")
+    except (SqlglotError, KeyError, ValueError, TypeError, AttributeError):
+        return tree  # no types: every typed rule below then leaves the tree alone
+    for node, twin in zip(tree.walk(), typed.walk(), strict=False):
+        node.meta[_META] = twin.type
+    return tree
+
+
+_META = "spark_type"
+
+
+def _type(node: exp.Expr | None) -> exp.DataType | None:
+    typ = node.meta.get(_META) if node is not None else None
+    if typ is None or typ.this in (T.UNKNOWN, T.NULL):
+        return None
+    return typ
+
+
+def _call(name: str, *args: exp.Expr) -> exp.Anonymous:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+_INTEGRAL = {T.TINYINT, T.SMALLINT, T.INT, T.BIGINT}
+_FRACTIONAL = {T.FLOAT, T.DOUBLE, T.DECIMAL}
+_TIMESTAMPS = {T.TIMESTAMP, T.TIMESTAMPTZ, T.TIMESTAMPLTZ, T.TIMESTAMPNTZ}
+_NESTED = {T.ARRAY, T.MAP, T.STRUCT}
+
+
+def _truncating_casts(tree: exp.Expr) -> exp.Expr:
+    """Casts of fractional numbers to integers truncate in Spark (DuckDB rounds); casts of
+    timestamps to strings print Spark's form; casts of ARRAY/MAP/STRUCT to strings (Spark's
+    own bracket syntax) are refused."""
+
+    def fix(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.Cast | exp.TryCast):
+            return node
+        source, target = _type(node.this), node.to.this
+        if source is None:
+            return node
+        if target in _INTEGRAL and source.this in _FRACTIONAL:
+            node.set("this", _call("trunc", node.this))
+        elif target in (T.VARCHAR, T.TEXT) and source.this in _TIMESTAMPS:
+            return _call("sg_timestamp_text", node.this)
+        elif target in (T.VARCHAR, T.TEXT) and source.this in _NESTED:
+            raise Unsupported(f"[UNSUPPORTED_FEATURE] CAST of {source.sql('databricks')} to "
+                              "STRING is not supported by this warehouse; use to_json. "
+                              "SQLSTATE: 0A000")
+        return node
+
+    return tree.transform(fix, copy=False)
+
+
+def _array_index(tree: exp.Expr) -> exp.Expr:
+    """``arr[i]`` (from 0) and ``element_at(arr, i)`` (from 1) raise out of bounds in ANSI
+    mode; DuckDB answers NULL. Only for operands known to be arrays."""
+
+    def fix(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.Bracket) or len(node.expressions) != 1:
+            return node
+        base = _type(node.this)
+        if base is None or base.this != T.ARRAY or node.args.get("safe"):
+            return node
+        index = node.expressions[0]
+        if node.args.get("offset") == 1:
+            return _call("sg_element_at", node.this, index)
+        return _call("sg_array_get", node.this, index)
+
+    return tree.transform(fix, copy=False)
+
+
+_DATE_UNITS = {"YEAR", "YEARS", "MONTH", "MONTHS", "DAY", "DAYS", "WEEK", "WEEKS"}
+
+
+def _date_results(tree: exp.Expr) -> exp.Expr:
+    """Spark keeps DATEs DATEs: add_months, trunc, and a date plus a year-month or day
+    interval are DATE (DuckDB: TIMESTAMP); a DATE minus a DATE is an INTERVAL DAY."""
+
+    def fix(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.AddMonths | exp.DateTrunc):
+            return exp.Cast(this=node, to=exp.DataType.build("DATE"))
+        if isinstance(node, exp.Add | exp.Sub):
+            left, right = _type(node.this), _type(node.expression)
+            if left is None or right is None or left.this != T.DATE:
+                return node
+            if right.this == T.DATE and isinstance(node, exp.Sub):
+                days = exp.Cast(this=node, to=exp.DataType.build("INT"))
+                return _call("to_days", days)
+            interval = node.expression
+            if isinstance(interval, exp.Interval) and interval.unit is not None and (
+                    interval.unit.name.upper() in _DATE_UNITS):
+                return exp.Cast(this=node, to=exp.DataType.build("DATE"))
+        return node
+
+    return tree.transform(fix, copy=False)
+
+
+def _spark_decimal(node: exp.Expr) -> tuple[int, int, bool] | None:
+    """(precision, scale, is_decimal) of an operand as Spark types it in decimal arithmetic:
+    a decimal literal or cast, or an integer literal (DECIMAL of its digits); else None."""
+    if isinstance(node, exp.Paren):
+        return _spark_decimal(node.this)
+    if isinstance(node, exp.Neg):
+        return _spark_decimal(node.this)
+    if isinstance(node, exp.Literal) and not node.is_string:
+        text = node.this.lstrip("-")
+        if any(c in text for c in "eEdDfFlLsSyY") or not text:
+            return None
+        whole, dot, fraction = text.partition(".")
+        digits = (whole + fraction).lstrip("0") or "0"
+        scale = len(fraction)
+        return max(len(digits), scale, 1), scale, bool(dot)
+    if isinstance(node, exp.Cast) and node.to.this == T.DECIMAL:
+        params = [int(p.this.name) for p in node.to.expressions
+                  if isinstance(p, exp.DataTypeParam) and p.this.is_int]
+        if len(params) == 2:
+            return params[0], params[1], True
+    return None
+
+
+# a double carries 15 significant digits exactly: beyond, the quotient is refused
+_DOUBLE_DIGITS = 15
+
+
+def _decimal_division(tree: exp.Expr) -> exp.Expr:
+    """DECIMAL / DECIMAL is a DECIMAL in Spark with precision and scale from its rules
+    (DuckDB: a DOUBLE). Known operands only: literals and casts."""
+
+    def fix(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.Div):
+            return node
+        left, right = _spark_decimal(node.this), _spark_decimal(node.expression)
+        if left is None or right is None or not (left[2] or right[2]):
+            return node
+        (p1, s1, _), (p2, s2, _) = left, right
+        scale = max(6, s1 + p2 + 1)
+        precision = p1 - s1 + s2 + scale
+        if precision > 38:
+            whole = precision - scale
+            scale, precision = max(38 - whole, min(scale, 6)), 38
+        if precision > _DOUBLE_DIGITS:
+            raise Unsupported(f"[UNSUPPORTED_FEATURE] a DECIMAL({precision},{scale}) quotient "
+                              "is not supported by this warehouse. SQLSTATE: 0A000")
+        as_double = exp.DataType.build("DOUBLE")
+        quotient = exp.Div(this=exp.Cast(this=node.this, to=as_double),
+                           expression=exp.Cast(this=node.expression, to=as_double.copy()))
+        return exp.Cast(this=quotient, to=exp.DataType.build(f"DECIMAL({precision},{scale})"))
+
+    return tree.transform(fix, copy=False)
+
+
+RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
+    _truncating_casts,
+    _array_index,
+    _date_results,
+    _decimal_division,
+)
