@@ -29,8 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import sqlglot
+from sqlglot import exp
+
 from engine import Engine
 from engine.errors import EngineError
+from engine.spark import functions
 from fetch.jsonrows import rows_as_strings
 from sqlgate.settings import EngineSettings
 from sqlgate.types import StatementTask
@@ -91,8 +95,6 @@ def run(engine: Engine, case: dict[str, Any]) -> Outcome:
 
 def _ordered(sql: str) -> bool:
     """Whether the statement orders its rows (an ORDER BY of the outermost query)."""
-    import sqlglot
-
     try:
         return sqlglot.parse_one(sql, read="databricks").args.get("order") is not None
     except sqlglot.errors.SqlglotError:
@@ -208,32 +210,21 @@ def write_doc(outcomes: list[Outcome]) -> None:
 
 def blame(outcomes: list[Outcome]) -> dict[str, Counter[str]]:
     """Verdicts per allowlist key: the functions each case calls, found by parsing it."""
-    import sqlglot
-    from engine.spark import functions
-
     per_key: dict[str, Counter[str]] = defaultdict(Counter)
     for o in outcomes:
         try:
             tree = sqlglot.parse_one(o.case["sql"], read="databricks")
         except sqlglot.errors.SqlglotError:
             continue
-        keys = {functions.key(n) for n in tree.walk() if isinstance(n, exp_func())}
+        keys = {functions.key(n) for n in tree.walk() if isinstance(n, exp.Func)}
         for k in keys:
             per_key[k][o.verdict] += 1
     return per_key
 
 
-def exp_func() -> type:
-    from sqlglot import exp
-
-    return exp.Func
-
-
 def main(argv: list[str]) -> None:
     if "--permissive" in argv:
         # what would happen without the allowlist: the data the allowlist is built from
-        from engine.spark import functions
-
         functions.check = lambda tree: None
     outcomes = run_all(load())
     if "--blame" in argv:
