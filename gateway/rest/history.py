@@ -42,12 +42,13 @@ def _ints(values: list[str], name: str) -> tuple[int, ...]:
         raise InvalidParameter(f"{name} must be integers, got {values!r}") from exc
 
 
-def _ms(params: Any, name: str) -> float | None:
+def _ms(params: Any, name: str, edge: float) -> float | None:
+    # Times are shown rounded to the millisecond: a bound of n ms takes in what shows as n.
     raw = params.get(name)
     if raw is None or raw == "":
         return None
     try:
-        return int(raw) / 1000.0
+        return (int(raw) + edge) / 1000.0
     except ValueError as exc:
         raise InvalidParameter(f"{name} must be epoch milliseconds, got {raw!r}") from exc
 
@@ -72,8 +73,8 @@ def parse_filter(params: Any, workspace: str) -> tuple[HistoryFilter, bool]:
     span = f"{_PREFIX}query_start_time_range."
     flt = HistoryFilter(
         workspace=workspace,
-        start_from=_ms(params, f"{span}start_time_ms"),
-        start_until=_ms(params, f"{span}end_time_ms"),
+        start_from=_ms(params, f"{span}start_time_ms", -0.5),
+        start_until=_ms(params, f"{span}end_time_ms", 0.4999),
         user_names=tuple(params.getlist(f"{_PREFIX}user_names")),
         user_ids=_ints(params.getlist(f"{_PREFIX}user_ids"), "filter_by.user_ids"),
         warehouse_ids=tuple(params.getlist(f"{_PREFIX}warehouse_ids")),
