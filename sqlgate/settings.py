@@ -225,6 +225,11 @@ class GatewaySettings:
     # This gateway's name in a shared store; empty = <hostname>:<port>, stable across
     # restarts, so a restarted gateway fails its own unfinished statements at once.
     gateway_id: str = ""
+    # Whether other gateways read this state store: then a finished statement is shown only
+    # once its record is written (one write-behind batch later), so the next request, on any
+    # gateway, sees it finished. Always so for PostgreSQL; set it for a SQLite file shared
+    # by several gateways on one host.
+    state_shared: bool = False
     # Seconds between heartbeats in the store; three missed beats and the other gateways
     # fail this one's unfinished statements.
     state_heartbeat_s: float = 2.0

@@ -76,6 +76,8 @@ class ControlPlane:
         self.id = gateway_id(settings)
         self.url = f"http://{settings.gateway.host}:{settings.gateway.port}"
         self.journal = Journal(store)
+        # Other gateways may read this store (PostgreSQL): answers wait for their records.
+        self.shared = settings.gateway.state_shared or not store.url.startswith("sqlite:")
         self.clock = clock
         self._warehouse_of = warehouse_of
         self._registry: StatementRegistry | None = None
@@ -95,8 +97,16 @@ class ControlPlane:
 
     def note(self, stmt: Statement) -> None:
         """A statement was admitted or changed state: write it behind (no I/O here)."""
-        self.journal.note(snapshot(stmt, stmt.owner or self.id,
-                                   self._warehouse_of(stmt.workspace), self.clock))
+        stmt.journaled = self.journal.note(snapshot(stmt, stmt.owner or self.id,
+                                                    self._warehouse_of(stmt.workspace),
+                                                    self.clock))
+
+    async def settled(self, stmt: Statement) -> None:
+        """Before showing a finished statement: with a shared store, wait until its final
+        record is written, so a client sent to another gateway next (its chunks, a GET)
+        finds it finished there too. One write-behind batch; nothing to wait for alone."""
+        if self.shared and stmt.state.terminal and stmt.owner is None:
+            await self.journal.written(stmt.journaled)
 
     # -- answering any statement ----------------------------------------------------------
 

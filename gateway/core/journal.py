@@ -22,6 +22,7 @@ counted (`Journal.dropped`) rather than letting a dead database grow the gateway
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -46,11 +47,16 @@ class Journal:
         self.retry_s = retry_s
         self.history = history
         self.dropped = 0
-        self.written = 0
+        self.records_written = 0
         self.batches = 0
         self._items: deque[object] = deque()
         self._ready = threading.Condition()
         self._thread: threading.Thread | None = None
+        # Sequence numbers: the last note queued, and the last one written (or dropped).
+        self.noted_seq = 0
+        self.done_seq = 0
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self) -> None:
         """Start the writer thread (idempotent)."""
@@ -59,14 +65,38 @@ class Journal:
                                             daemon=True)
             self._thread.start()
 
-    def note(self, snap: Snapshot) -> None:
-        """Queue a statement's snapshot for writing; never blocks on I/O."""
+    def note(self, snap: Snapshot) -> int:
+        """Queue a statement's snapshot for writing; never blocks on I/O. Returns its
+        sequence number (see `written`)."""
         with self._ready:
             if len(self._items) >= self.max_pending:
                 self.dropped += 1
-                return
-            self._items.append(snap)
+                return self.noted_seq
+            self.noted_seq += 1
+            self._items.append((self.noted_seq, snap))
             self._ready.notify()
+            return self.noted_seq
+
+    async def written(self, seq: int) -> None:
+        """Wait until the note numbered `seq` is stored (at once if it already is)."""
+        if seq <= self.done_seq or self._thread is None:
+            return
+        self._loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = self._loop.create_future()
+        self._waiters.append((seq, future))
+        await future
+
+    def _release(self, done: int) -> None:
+        # On the loop: wake the waiters whose notes are now written.
+        self.done_seq = max(self.done_seq, done)
+        keep = []
+        for seq, future in self._waiters:
+            if seq <= self.done_seq:
+                if not future.done():
+                    future.set_result(None)
+            else:
+                keep.append((seq, future))
+        self._waiters = keep
 
     async def flush(self) -> None:
         """Wait until every snapshot noted before this call is stored (or dropped)."""
@@ -100,17 +130,25 @@ class Journal:
             latest: dict[str, Snapshot] = {}
             marks: list[threading.Event] = []
             stop = False
+            top = 0
             for item in items:
-                if isinstance(item, Snapshot):
+                if isinstance(item, tuple):
+                    top, snap = item
                     # Only the newest state of a statement matters; its history row as well.
-                    latest.pop(item.task.statement_id, None)
-                    latest[item.task.statement_id] = item
+                    latest.pop(snap.task.statement_id, None)
+                    latest[snap.task.statement_id] = snap
                 elif isinstance(item, threading.Event):
                     marks.append(item)
                 else:
                     stop = True
             if latest:
                 self._write(list(latest.values()))
+            if top and self._loop is not None:
+                # (RuntimeError: the loop is closed, nobody is waiting any more)
+                with contextlib.suppress(RuntimeError):
+                    self._loop.call_soon_threadsafe(self._release, top)
+            elif top:
+                self.done_seq = top
             for mark in marks:
                 mark.set()
             if stop:
@@ -137,7 +175,7 @@ class Journal:
         while True:
             try:
                 write()
-                self.written += count
+                self.records_written += count
                 self.batches += 1
                 return
             except Exception as exc:

@@ -59,6 +59,8 @@ class Statement:
     chunk_waiters: dict[int, asyncio.Event] = field(default_factory=dict)
     # The gateway that runs it, when another one does (read from the shared state store).
     owner: str | None = None
+    # Sequence number of its last write-behind note (gateway.core.journal).
+    journaled: int = 0
 
     @property
     def id(self) -> str:

@@ -48,6 +48,9 @@ async def _find(request: Request) -> Statement:
 
 
 async def _respond(request: Request, stmt: Statement, chunk: int | None = None) -> Response:
+    control = _gw(request).control
+    if control is not None:
+        await control.settled(stmt)
     body = await render(stmt, _gw(request).store, chunk)
     return Response(body, media_type=_JSON)
 
