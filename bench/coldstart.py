@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gateway.pool.client import Call
+from gateway.pool.provider import Call
 from gateway.pool.warehouse import STOPPED, WarehousePool
 from sqlgate.settings import Settings
 from sqlgate.types import CostEstimate, StatementTask

@@ -137,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 0
     if args.command == "worker":
-        from engine.worker.server import run_worker
+        from engine.worker.process import run_worker
 
         return run_worker(settings, listen=args.listen, ready_fd=args.ready_fd)
     return 2

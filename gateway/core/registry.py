@@ -28,10 +28,10 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from engine.worker.server import inline_limit_message
 from gateway.core.backend import Backend, StatementFailed, StatementResult
 from gateway.core.statement import Statement, new_statement_id, wake
 from gateway.errors import GatewayError, NotFound, ResourceExhausted
+from sqlgate.protocol import inline_limit_message
 from sqlgate.types import ChunkInfo, CostEstimate, StatementError, StatementState, StatementTask
 
 log = logging.getLogger("sqlgate.gateway")

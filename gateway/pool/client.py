@@ -1,51 +1,38 @@
-"""Worker providers and the Flight client the pool talks to its workers with.
+"""The gateway's side of the worker protocol: a worker reached over Arrow Flight.
 
-A seam you can fake: the pool only holds `WorkerProvider` and `Worker`.
-
-- `LocalProcessProvider` starts ``sqlgate worker`` as a child process on this host and
-  waits for the location it writes to its ready pipe;
-- `FlightWorker` is a started worker as the pool sees it: run a task, cancel, ping,
-  estimate, prefetch a queued task's first files, stop. It would work the same against a
-  worker on another host; only `exit_cause` (why the process died) needs the local process.
-
-Every call here blocks; the pool runs them in threads, never on the event loop.
+The messages are `sqlgate.protocol`; the server is `engine.worker.server`. `FlightWorker`
+works the same against a worker on another host; only what a local process can tell (why it
+died, its CPU priority) needs the optional `WorkerProcess` handle a local provider gives it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import select
-import signal
+import socket
 import subprocess
-import sys
-import tempfile
-import threading
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Protocol
 
 import pyarrow as pa
 import pyarrow.flight as flight
 
-from engine.worker.server import (
-    columns_from_json,
-    error_from_json,
-    estimate_from_json,
-    task_to_json,
-)
 from gateway.core.backend import StatementFailed, StatementResult
-from gateway.errors import GatewayError
-from sqlgate.settings import Settings
-from sqlgate.types import ChunkInfo, CostEstimate, ResultManifest, StatementError, StatementTask
+from gateway.pool.provider import Call, describe_exit
+from sqlgate.protocol import (
+    Action,
+    ChunkStored,
+    PingReply,
+    PrefetchReply,
+    ReleaseReply,
+    ResultEnd,
+    decode_error,
+    decode_estimate,
+    decode_message,
+    decode_reply,
+    encode_task,
+)
+from sqlgate.types import CostEstimate, StatementError, StatementTask
 
-if TYPE_CHECKING:
-    from gateway.pool.forkserver import Template
-
-_PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
 # Slack on top of the statement's own timeout before the gateway gives up on a worker call;
 # the worker's engine enforces the timeout itself, this only bounds a worker that does not.
 _CALL_SLACK_S = 30.0
@@ -53,80 +40,44 @@ _CALL_SLACK_S = 30.0
 _EXIT_WAIT_S = 2.0
 
 
-class WorkerStartFailed(GatewayError):
-    """A worker could not be started (503: the warehouse cannot take work right now)."""
+class WorkerProcess(Protocol):
+    """A local worker process: the part of `subprocess.Popen` the client uses."""
 
-    error_code = "TEMPORARILY_UNAVAILABLE"
-    http_status = 503
+    pid: int
 
+    @property
+    def returncode(self) -> int | None: ...
 
-@dataclass
-class Call:
-    """One statement in flight on a worker; lets another thread hang up on it."""
+    def poll(self) -> int | None: ...
 
-    statement_id: str
-    reader: Any = None
-    cancelled: bool = False
-    # Why it was hung up on, for the statement's error (stop grace ran out, cancel, ...).
-    reason: str | None = None
-    # Told of each result chunk stored while the statement runs (on the reading thread).
-    on_chunk: Callable[[ChunkInfo], None] | None = None
+    def wait(self, timeout: float | None = None) -> int: ...
 
-    def hang_up(self) -> None:
-        """Stop reading (best effort); the worker sees the stream closed."""
-        self.cancelled = True
-        reader = self.reader
-        if reader is not None:
-            with contextlib.suppress(flight.FlightError, OSError, pa.ArrowException):
-                reader.cancel()
-
-
-class Worker(Protocol):
-    """A started worker as the pool drives it."""
-
-    name: str
-    location: str
-
-    def run(self, task: StatementTask, call: Call) -> StatementResult: ...
-
-    def cancel(self, statement_id: str) -> None: ...
-
-    def ping(self, timeout: float) -> dict[str, Any]: ...
-
-    def estimate(self, task: StatementTask) -> CostEstimate: ...
-
-    def prefetch(self, task: StatementTask) -> int: ...
-
-    def release_prefetch(self, statement_id: str) -> bool: ...
-
-    def alive(self) -> bool: ...
-
-    def exit_cause(self) -> str | None: ...
-
-    def stop(self, grace_s: float) -> None: ...
+    def terminate(self) -> None: ...
 
     def kill(self) -> None: ...
-
-
-class WorkerProvider(Protocol):
-    """Starts workers; `start` blocks until the worker is ready or raises WorkerStartFailed."""
-
-    def start(self) -> Worker: ...
 
 
 class FlightWorker:
     """A worker reached over Arrow Flight, optionally owning its local process."""
 
-    def __init__(self, name: str, location: str, proc: Any = None):
+    def __init__(
+        self, name: str, location: str, proc: WorkerProcess | None = None, node: str = "",
+    ):
         self.name = name
         self.location = location
         self.proc = proc
+        self._node = node or socket.gethostname()
         self._client = flight.FlightClient(location)
 
     @property
     def pid(self) -> int | None:
         """The local process id, None for a remote worker."""
         return self.proc.pid if self.proc is not None else None
+
+    @property
+    def node(self) -> str:
+        """The host the worker runs on."""
+        return self._node
 
     # -- statements
 
@@ -135,10 +86,10 @@ class FlightWorker:
         timeout = (task.timeout_s or 0) + _CALL_SLACK_S if task.timeout_s else None
         options = flight.FlightCallOptions(timeout=timeout)
         batches: list[pa.RecordBatch] = []
-        meta: dict[str, Any] | None = None
+        end: ResultEnd | None = None
         inline_bytes = 0
         try:
-            reader = self._client.do_get(flight.Ticket(task_to_json(task)), options)
+            reader = self._client.do_get(flight.Ticket(encode_task(task)), options)
             call.reader = reader
             if call.cancelled:
                 reader.cancel()
@@ -149,12 +100,12 @@ class FlightWorker:
                 except StopIteration:
                     break
                 if chunk.app_metadata is not None:
-                    message = json.loads(chunk.app_metadata.to_pybytes())
-                    if "chunk" in message:  # a chunk stored early, not the manifest
+                    message = decode_message(chunk.app_metadata.to_pybytes())
+                    if isinstance(message, ChunkStored):
                         if call.on_chunk is not None:
-                            call.on_chunk(ChunkInfo(**message["chunk"]))
+                            call.on_chunk(message.chunk)
                         continue
-                    meta = message
+                    end = message
                 data = chunk.data
                 if data is not None and data.num_rows:
                     inline_bytes += data.nbytes
@@ -165,7 +116,7 @@ class FlightWorker:
                             "BAD_REQUEST", "worker sent more inline bytes than the limit"))
                     batches.append(data)
         except flight.FlightServerError as exc:
-            err = error_from_json(exc.extra_info)
+            err = decode_error(exc.extra_info)
             if err is None:
                 err = StatementError("INTERNAL_ERROR", f"worker error: {_first_line(exc)}")
             raise StatementFailed(err) from exc
@@ -178,20 +129,13 @@ class FlightWorker:
                 raise StatementFailed(StatementError(
                     "CANCELLED", call.reason or "statement cancelled")) from exc
             raise StatementFailed(self._lost(exc)) from exc
-        if meta is None:
+        except ValueError as exc:  # a message that is not the protocol's
+            raise StatementFailed(StatementError(
+                "INTERNAL_ERROR", f"worker sent a malformed message: {exc}")) from exc
+        if end is None:
             raise StatementFailed(StatementError(
                 "INTERNAL_ERROR", "worker ended the result stream without its manifest"))
-        manifest = ResultManifest(
-            format=task.format,
-            columns=columns_from_json(meta.get("columns") or []),
-            chunks=tuple(ChunkInfo(**c) for c in meta.get("chunks") or ()),
-            total_row_count=int(meta.get("total_row_count") or 0),
-            total_byte_count=int(meta.get("total_byte_count") or 0),
-            truncated=bool(meta.get("truncated")),
-            external=bool(meta.get("external")),
-            compression=meta.get("compression"),
-            num_modified_rows=meta.get("num_modified_rows"),
-        )
+        manifest = end.manifest(task.format)
         return StatementResult(manifest, schema, [] if manifest.external else batches)
 
     def _lost(self, exc: BaseException) -> StatementError:
@@ -208,15 +152,15 @@ class FlightWorker:
 
     # -- control
 
-    def _action(self, kind: str, body: bytes, timeout: float) -> bytes:
+    def _action(self, kind: Action, body: bytes, timeout: float) -> bytes:
         options = flight.FlightCallOptions(timeout=timeout)
-        results = list(self._client.do_action(flight.Action(kind, body), options))
+        results = list(self._client.do_action(flight.Action(kind.value, body), options))
         return results[0].body.to_pybytes() if results else b""
 
     def cancel(self, statement_id: str) -> None:
         """Ask the worker to interrupt a statement; best effort, errors are swallowed."""
         with contextlib.suppress(flight.FlightError, pa.ArrowException, OSError):
-            self._action("cancel", statement_id.encode(), timeout=5.0)
+            self._action(Action.CANCEL, statement_id.encode(), timeout=5.0)
 
     def prefetch(self, task: StatementTask) -> int:
         """Ask the worker to fetch a queued statement's first data files; how many it fetches.
@@ -225,31 +169,31 @@ class FlightWorker:
         went away) answers 0 and the statement simply runs without it.
         """
         with contextlib.suppress(flight.FlightError, pa.ArrowException, OSError, ValueError):
-            answer = json.loads(self._action("prefetch", task_to_json(task), 30.0) or b"{}")
-            return int(answer.get("files") or 0)
+            body = self._action(Action.PREFETCH, encode_task(task), 30.0)
+            return decode_reply(PrefetchReply, body).files
         return 0
 
     def release_prefetch(self, statement_id: str) -> bool:
         """Drop a queued statement's prefetch on the worker; best effort."""
         with contextlib.suppress(flight.FlightError, pa.ArrowException, OSError, ValueError):
-            answer = json.loads(
-                self._action("release_prefetch", statement_id.encode(), 5.0) or b"{}")
-            return bool(answer.get("released"))
+            body = self._action(Action.RELEASE_PREFETCH, statement_id.encode(), 5.0)
+            return decode_reply(ReleaseReply, body).released
         return False
 
-    def ping(self, timeout: float) -> dict[str, Any]:
+    def ping(self, timeout: float) -> PingReply:
         """Heartbeat; raises flight.FlightError (or OSError) when the worker does not answer."""
-        info: dict[str, Any] = json.loads(self._action("ping", b"", timeout) or b"{}")
-        return info
+        return decode_reply(PingReply, self._action(Action.PING, b"", timeout))
 
     def estimate(self, task: StatementTask) -> CostEstimate:
         """The engine's cost estimate, computed on the worker."""
         try:
-            return estimate_from_json(self._action("estimate", task_to_json(task), 30.0))
+            return decode_estimate(self._action(Action.ESTIMATE, encode_task(task), 30.0))
         except flight.FlightServerError as exc:
-            err = error_from_json(exc.extra_info) or StatementError(
+            err = decode_error(exc.extra_info) or StatementError(
                 "INTERNAL_ERROR", _first_line(exc))
             raise StatementFailed(err) from exc
+        except (flight.FlightError, pa.ArrowException, OSError) as exc:
+            raise StatementFailed(self._lost(exc)) from exc
 
     def lower_priority(self, nice: int) -> bool:
         """Run the local process at CPU niceness `nice`; False when remote or not allowed.
@@ -280,12 +224,12 @@ class FlightWorker:
         """How the local process ended, in words; None while it runs."""
         if self.proc is None or self.proc.poll() is None:
             return None
-        return describe_exit(self.proc.pid, self.proc.returncode)
+        return describe_exit(self.proc.pid, self.proc.returncode or 0)
 
     def stop(self, grace_s: float) -> None:
         """Ask the worker to shut down, then terminate and kill it if it lingers."""
         with contextlib.suppress(flight.FlightError, pa.ArrowException, OSError):
-            self._action("shutdown", b"", timeout=min(2.0, max(0.1, grace_s)))
+            self._action(Action.SHUTDOWN, b"", timeout=min(2.0, max(0.1, grace_s)))
         if self.proc is not None:
             try:
                 self.proc.wait(timeout=grace_s)
@@ -305,173 +249,9 @@ class FlightWorker:
                 self.proc.wait(timeout=5.0)
 
 
-def describe_exit(pid: int, returncode: int) -> str:
-    """'worker process 123 exited with signal 9 (SIGKILL)' and the like."""
-    if returncode < 0:
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = "unknown"
-        return f"worker process {pid} exited with signal {-returncode} ({name})"
-    return f"worker process {pid} exited with code {returncode}"
-
-
 def _first_line(exc: BaseException) -> str:
     text = str(exc).split(". Detail:", 1)[0]
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-class LocalProcessProvider:
-    """Starts workers as child processes of the gateway: ``python -m sqlgate.cli worker``."""
-
-    def __init__(
-        self, settings: Settings, host: str = "127.0.0.1", command: Sequence[str] | None = None,
-        preload: bool | None = None,
-    ):
-        self._settings = settings
-        self._host = host
-        self._count = 0
-        # The argv before the worker flags; tests swap in a worker with a fake engine.
-        self._command = list(command or [sys.executable, "-m", "sqlgate.cli", "worker"])
-        # Fork workers from a template that already paid for the imports (the cold start is
-        # then a fork, not a Python start); not with a custom command.
-        self._preload = command is None if preload is None else preload
-        self._template: Template | None = None
-        self._template_lock = threading.Lock()
-        self._tmp = tempfile.TemporaryDirectory(prefix="sqlgate-workers-")
-
-    def prepare(self) -> None:
-        """Start the template ahead of the first worker (blocking; the pool runs it in a thread)."""
-        if self._preload:
-            self._ensure_template()
-
-    def _ensure_template(self) -> Template:
-        from gateway.pool.forkserver import Template
-
-        with self._template_lock:
-            if self._template is None or self._template.gone:
-                self._template = Template(self._settings.pool.worker_start_timeout_s)
-            return self._template
-
-    def close(self) -> None:
-        """Stop the template (its workers die with it) and remove the settings files."""
-        with self._template_lock:
-            if self._template is not None:
-                self._template.close()
-                self._template = None
-        self._tmp.cleanup()
-
-    def start(self) -> FlightWorker:
-        """Start one worker and wait (bounded) until it is ready to run statements."""
-        self._count += 1
-        name = f"worker-{self._count}"
-        timeout = self._settings.pool.worker_start_timeout_s
-        if self._preload:
-            return self._fork(name, timeout)
-        with tempfile.TemporaryDirectory(prefix="sqlgate-worker-") as tmp:
-            config = Path(tmp) / "settings.toml"
-            config.write_text(settings_toml(self._settings))
-            config.chmod(0o600)
-            read_fd, write_fd = os.pipe()
-            try:
-                proc = subprocess.Popen(
-                    [*self._command,
-                     "--listen", f"grpc://{self._host}:0", "--ready-fd", str(write_fd),
-                     "--config", str(config)],
-                    pass_fds=(write_fd,), env=child_env(), stdin=subprocess.DEVNULL,
-                )
-            except OSError as exc:
-                os.close(read_fd)
-                os.close(write_fd)
-                raise WorkerStartFailed(f"could not start a worker process: {exc}") from exc
-            os.close(write_fd)
-            try:
-                location = _read_ready(read_fd, timeout)
-            finally:
-                os.close(read_fd)
-            if location is None:
-                cause = None
-                if proc.poll() is not None:
-                    cause = describe_exit(proc.pid, proc.returncode)
-                proc.kill()
-                proc.wait()
-                raise WorkerStartFailed(
-                    cause or f"worker process {proc.pid} was not ready within {timeout} s"
-                )
-        return FlightWorker(name, location, proc)
-
-
-    def _fork(self, name: str, timeout: float) -> FlightWorker:
-        template = self._ensure_template()
-        config = Path(self._tmp.name) / "settings.toml"
-        if not config.exists():
-            config.write_text(settings_toml(self._settings))
-            config.chmod(0o600)
-        pid, location = template.spawn(name, str(config), f"grpc://{self._host}:0", timeout)
-        from gateway.pool.forkserver import ForkedProcess
-
-        return FlightWorker(name, location, ForkedProcess(pid, template))
-
-
-def _read_ready(fd: int, timeout: float) -> str | None:
-    """The location line the worker writes when ready, or None (EOF or timeout)."""
-    deadline = time.monotonic() + timeout
-    data = b""
-    while b"\n" not in data:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return None
-        readable, _, _ = select.select([fd], [], [], left)
-        if not readable:
-            return None
-        piece = os.read(fd, 4096)
-        if not piece:
-            return None
-        data += piece
-        if len(data) > 4096:
-            return None
-    return data.split(b"\n", 1)[0].decode().strip() or None
-
-
-def child_env() -> dict[str, str]:
-    # The worker gets its settings from the config file only: SQLGATE_* variables would
-    # otherwise override what the gateway was built with.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SQLGATE_")}
-    path = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = _PROJECT_ROOT + (os.pathsep + path if path else "")
-    return env
-
-
-def settings_toml(settings: Settings) -> str:
-    """Every set field of `settings` as a TOML document the CLI's --config reads back."""
-    lines: list[str] = []
-    for section in fields(settings):
-        lines.append(f"[{section.name}]")
-        obj = getattr(settings, section.name)
-        for f in fields(obj):
-            value = getattr(obj, f.name)
-            if value is None:
-                continue
-            lines.append(f"{f.name} = {_toml_value(value)}")
-    return "\n".join(lines) + "\n"
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    # A JSON string with ensure_ascii is a valid TOML basic string.
-    return json.dumps(str(value))
-
-
-__all__ = [
-    "Call",
-    "FlightWorker",
-    "LocalProcessProvider",
-    "Worker",
-    "WorkerProvider",
-    "WorkerStartFailed",
-    "describe_exit",
-    "settings_toml",
-]
+__all__ = ["FlightWorker", "WorkerProcess"]

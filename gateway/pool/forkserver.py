@@ -2,9 +2,9 @@
 
 Starting a worker as a new Python process pays ~1-3 s of imports (pyarrow, duckdb,
 deltalake, sqlglot) on every cold start. Instead the provider keeps one template process
-(``python -m engine.worker.server --template``) that did the imports once and forks a worker per
-request: the cold start becomes a fork plus an Engine. The template reports each child's
-exit status, so a killed worker's cause ("exited with signal 9") is still known.
+(``python -m engine.worker.process --template``) that did the imports once and forks a
+worker per request: the cold start becomes a fork plus an Engine. The template reports each
+child's exit status, so a killed worker's cause ("exited with signal 9") is still known.
 """
 
 from __future__ import annotations
@@ -16,8 +16,11 @@ import signal
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
-from gateway.pool.client import WorkerStartFailed, child_env
+from gateway.pool.provider import WorkerStartFailed
+
+_PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 class ForkedProcess:
@@ -55,7 +58,7 @@ class ForkedProcess:
 
 
 class Template:
-    """The template process (engine.worker.server --template) and the reader of its reports."""
+    """The template process (engine.worker.process --template) and the reader of its reports."""
 
     def __init__(self, timeout: float):
         self.cond = threading.Condition()
@@ -65,7 +68,7 @@ class Template:
         self._ready = False
         self._write_lock = threading.Lock()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "engine.worker.server", "--template"],
+            [sys.executable, "-m", "engine.worker.process", "--template"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=child_env(), text=True,
         )
         threading.Thread(target=self._read, daemon=True, name="worker-template").start()
@@ -125,4 +128,14 @@ class Template:
             self.proc.wait()
 
 
-__all__ = ["ForkedProcess", "Template"]
+def child_env() -> dict[str, str]:
+    """The environment of a worker or template process started by the gateway."""
+    # The worker gets its settings from the config file only: SQLGATE_* variables would
+    # otherwise override what the gateway was built with.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SQLGATE_")}
+    path = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = _PROJECT_ROOT + (os.pathsep + path if path else "")
+    return env
+
+
+__all__ = ["ForkedProcess", "Template", "child_env"]

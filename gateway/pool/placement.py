@@ -29,7 +29,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from gateway.pool.client import Call, Worker
+from gateway.pool.provider import Call, Worker
 from gateway.pool.scheduler import Lane
 from sqlgate.settings import PoolSettings
 
@@ -104,9 +104,8 @@ def join(members: Sequence[Member], worker: Worker, ps: PoolSettings, now: float
     """
     member = Member(worker, started_at=now, reserved=wants_reserved(members, ps))
     if not member.reserved and not ps.fifo and ps.long_worker_nice > 0:
-        lower = getattr(worker, "lower_priority", None)
-        if callable(lower):  # local processes only; a remote worker keeps its priority
-            lower(ps.long_worker_nice)
+        # Local processes only: a remote worker answers False and keeps its priority.
+        worker.lower_priority(ps.long_worker_nice)
     return member
 
 

@@ -37,8 +37,9 @@ from gateway.core.backend import StatementEvents, StatementFailed, StatementResu
 from gateway.errors import TemporarilyUnavailable
 from gateway.pool import placement
 from gateway.pool.autoscale import Autoscaler
-from gateway.pool.client import Call, LocalProcessProvider, WorkerProvider
+from gateway.pool.local import LocalProcessProvider
 from gateway.pool.placement import Member
+from gateway.pool.provider import Call, WorkerProvider
 from gateway.pool.queued import QueuedPrefetch
 from gateway.pool.scheduler import Lane, Scheduler, Slot
 from sqlgate.settings import Settings
@@ -141,10 +142,8 @@ class WarehousePool:
             asyncio.create_task(self._control_loop(), name="pool-control"),
             asyncio.create_task(self._heartbeat_loop(), name="pool-heartbeat"),
         ]
-        prepare = getattr(self._provider, "prepare", None)
-        if callable(prepare):
-            # Warm the provider (the template process) off the loop, ahead of any worker.
-            self._tasks.append(asyncio.create_task(self._prepare_provider(prepare)))
+        # Warm the provider (the template process) off the loop, ahead of any worker.
+        self._tasks.append(asyncio.create_task(self._prepare_provider(self._provider.prepare)))
         if self._ps.min_workers > 0:
             self._ensure_started()
 
@@ -177,9 +176,7 @@ class WarehousePool:
         self._members.clear()
         if self._stopping:  # workers retired by a cancelled control tick, still exiting
             await asyncio.wait(self._stopping, timeout=15.0)
-        close = getattr(self._provider, "close", None)
-        if callable(close):
-            await asyncio.get_running_loop().run_in_executor(self._executor, close)
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._provider.close)
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     # -- Backend

@@ -17,7 +17,7 @@ import pytest
 from gateway.app import build_app
 from gateway.auth import hash_token
 from gateway.core.backend import Backend
-from gateway.pool.client import LocalProcessProvider
+from gateway.pool.local import LocalProcessProvider
 from gateway.pool.warehouse import WarehousePool
 from gateway.rest.warehouses import warehouse_id_for
 from sqlgate.settings import Settings

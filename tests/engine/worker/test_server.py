@@ -8,9 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from engine.worker.server import inline_limit_message, task_from_json, task_to_json
 from gateway.core.backend import StatementFailed
-from gateway.pool.client import Call, FlightWorker, LocalProcessProvider
+from gateway.pool.client import FlightWorker
+from gateway.pool.local import LocalProcessProvider
+from gateway.pool.provider import Call
+from sqlgate.protocol import decode_task as task_from_json
+from sqlgate.protocol import encode_task as task_to_json
+from sqlgate.protocol import inline_limit_message
 from sqlgate.settings import EngineSettings, Settings
 from sqlgate.types import Disposition, Parameter, ResultFormat, StatementTask
 
@@ -105,13 +109,13 @@ def test_hybrid_goes_external_only_past_the_inline_limit(worker: FlightWorker) -
 
 def test_ping_and_estimate(worker: FlightWorker) -> None:
     info = worker.ping(2.0)
-    assert info["pid"] == worker.pid and info["running"] == 0
+    assert info.pid == worker.pid and info.running == 0 and info.node
     est = worker.estimate(task("SELECT * FROM main.tpch.lineitem"))
     assert est.tables == ("main.tpch.lineitem",) and est.files >= 1 and est.bytes > 0
 
 
 def test_settings_reach_the_worker(worker_settings: Settings) -> None:
-    from gateway.pool.client import settings_toml
+    from gateway.pool.local import settings_toml
     from sqlgate.settings import Settings as S
 
     path = Path(worker_settings.fetch.results) / "settings-check.toml"

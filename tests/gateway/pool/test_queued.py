@@ -17,11 +17,12 @@ import pyarrow as pa
 import pytest
 
 from gateway.core.backend import StatementFailed, StatementResult
-from gateway.pool.client import Call
 from gateway.pool.placement import Member
+from gateway.pool.provider import Call
 from gateway.pool.queued import QueuedPrefetch
 from gateway.pool.scheduler import Lane, Slot
 from gateway.pool.warehouse import RUNNING, WarehousePool
+from sqlgate.protocol import PingReply
 from sqlgate.settings import Settings
 from sqlgate.types import CostEstimate, ResultFormat, ResultManifest, StatementTask
 from tests.fixtures.waiting import until
@@ -59,8 +60,13 @@ class FakeWorker:
     def cancel(self, statement_id: str) -> None:
         self.gate.set()
 
-    def ping(self, timeout: float) -> dict[str, Any]:
-        return {}
+    node = "fake-node"
+
+    def ping(self, timeout: float) -> PingReply:
+        return PingReply()
+
+    def lower_priority(self, nice: int) -> bool:
+        return False
 
     def estimate(self, task: StatementTask) -> CostEstimate:
         raise NotImplementedError
@@ -82,9 +88,15 @@ class Provider:
     def __init__(self) -> None:
         self.workers: list[FakeWorker] = []
 
+    def prepare(self) -> None:
+        pass
+
     def start(self) -> FakeWorker:
         self.workers.append(FakeWorker(f"w{len(self.workers)}"))
         return self.workers[-1]
+
+    def close(self) -> None:
+        pass
 
 
 def estimate(task: StatementTask) -> CostEstimate:

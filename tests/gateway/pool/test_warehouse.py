@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from gateway.core.backend import StatementFailed, StatementResult
-from gateway.pool.client import LocalProcessProvider
+from gateway.pool.local import LocalProcessProvider
 from gateway.pool.scheduler import QueueFull
 from gateway.pool.warehouse import RUNNING, STARTING, STOPPED, WarehousePool
 from sqlgate.settings import Settings

@@ -1,7 +1,7 @@
 """A worker process with a scripted engine, so pool tests do not depend on DuckDB timing.
 
 Run as ``python -m tests.gateway.pool.test_warehouse_fakes <sqlgate worker flags>``: the real
-`engine.worker.server.run_worker` and the real CLI settings path, only the Engine is fake. Its SQL:
+`engine.worker.process.run_worker` and the real CLI settings path, only the Engine is fake. Its SQL:
 
 - ``SELECT n``           one row, one BIGINT column holding n
 - ``SELECT rows(n)``     n rows
@@ -91,7 +91,7 @@ def fake_estimate(task: StatementTask) -> CostEstimate:
 
 
 def main(argv: list[str]) -> int:
-    from engine.worker.server import run_worker
+    from engine.worker.process import run_worker
     from sqlgate.cli import build_settings, parser
 
     args = parser().parse_args(["worker", *argv])

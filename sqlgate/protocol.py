@@ -1,0 +1,254 @@
+"""The gateway↔worker protocol: the plain messages both sides import, and their wire form.
+
+A worker is an Arrow Flight server (``engine.worker.server``); the gateway's pool reaches it
+with a Flight client (``gateway.pool.client``). Nothing here imports Flight, duckdb or
+starlette: read this module and you know everything that crosses the boundary.
+
+- ``do_get(Ticket(encode_task(task)))`` runs a statement. INLINE results stream back as Arrow
+  batches; EXTERNAL_LINKS results (and HYBRID ones past the inline limit) are written by the
+  worker to the result store as chunks and stream no rows. App-metadata on empty batches
+  carries the two messages of a result stream: `ChunkStored` for each chunk stored while the
+  statement still runs (so its link can go out early), and `ResultEnd`, always last.
+- A failure is a ``FlightServerError`` whose ``extra_info`` is `encode_error(StatementError)`.
+- `Action` lists the control calls; each answers one JSON body (`PingReply`, `CancelReply`,
+  a `CostEstimate`, `PrefetchReply`, `ReleaseReply`).
+
+Decoders ignore unknown fields, so a worker one version older still understands a gateway.
+
+>>> decode_task(encode_task(StatementTask("s1", "SELECT 1"))).sql
+'SELECT 1'
+>>> decode_message(encode_message(ChunkStored(ChunkInfo(0, 0, 10, 100, "k/0.arrow")))).chunk.key
+'k/0.arrow'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from sqlgate.types import (
+    ChunkInfo,
+    ColumnInfo,
+    CostEstimate,
+    Disposition,
+    Parameter,
+    ResultFormat,
+    ResultManifest,
+    StatementError,
+    StatementTask,
+)
+
+# EXTERNAL_LINKS results are cut (truncated) here when the client set no byte_limit.
+EXTERNAL_DEFAULT_BYTE_LIMIT = 100 * 1024**3
+
+
+class Action(StrEnum):
+    """The worker's control calls (Flight actions); the body of each is below its name."""
+
+    PING = "ping"  # b"" -> PingReply; answers even while statements run (the heartbeat)
+    CANCEL = "cancel"  # statement id -> CancelReply
+    ESTIMATE = "estimate"  # task -> CostEstimate (from the Delta log, nothing executed)
+    PREFETCH = "prefetch"  # task -> PrefetchReply (first files of a queued statement)
+    RELEASE_PREFETCH = "release_prefetch"  # statement id -> ReleaseReply
+    SHUTDOWN = "shutdown"  # b"" -> {}; stops serving once in-flight calls end
+
+
+@dataclass(frozen=True)
+class ChunkStored:
+    """A result chunk stored while its statement still runs."""
+
+    chunk: ChunkInfo
+
+
+@dataclass(frozen=True)
+class ResultEnd:
+    """The last message of every result stream: the result's shape and where it is."""
+
+    columns: tuple[ColumnInfo, ...] = ()
+    total_row_count: int = 0
+    total_byte_count: int = 0
+    truncated: bool = False
+    external: bool = False
+    chunks: tuple[ChunkInfo, ...] = ()
+    num_modified_rows: int | None = None
+    compression: str | None = None
+
+    def manifest(self, fmt: ResultFormat) -> ResultManifest:
+        """The contract's manifest for a result of format `fmt`."""
+        return ResultManifest(
+            format=fmt, columns=self.columns, chunks=self.chunks,
+            total_row_count=self.total_row_count, total_byte_count=self.total_byte_count,
+            truncated=self.truncated, external=self.external, compression=self.compression,
+            num_modified_rows=self.num_modified_rows,
+        )
+
+
+@dataclass(frozen=True)
+class PingReply:
+    """A worker's heartbeat answer; `node` names the host it runs on."""
+
+    pid: int = 0
+    running: int = 0
+    served: int = 0
+    uptime_s: float = 0.0
+    node: str = ""
+
+
+@dataclass(frozen=True)
+class CancelReply:
+    """Whether the statement was running there (and was interrupted)."""
+
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class PrefetchReply:
+    """How many of a queued statement's files the worker started fetching."""
+
+    files: int = 0
+
+
+@dataclass(frozen=True)
+class ReleaseReply:
+    """Whether a queued statement's prefetch was there to drop."""
+
+    released: bool = False
+
+
+def inline_limit_message(limit: int) -> str:
+    """The Databricks text for an INLINE result over the inline byte limit."""
+    return (
+        "Inline byte limit exceeded. Statements executed with disposition=INLINE can have a "
+        f"result size of at most {limit} bytes. Please execute the statement with "
+        "disposition=EXTERNAL_LINKS if you want to download the full result."
+    )
+
+
+# --------------------------------------------------------------------------- wire form
+
+
+def _json(obj: Any) -> bytes:
+    return json.dumps(dataclasses.asdict(obj), default=_enum_value).encode()
+
+
+def _enum_value(obj: object) -> object:
+    value = getattr(obj, "value", None)
+    if value is None:
+        raise TypeError(f"not JSON serializable: {obj!r}")
+    return value
+
+
+T = TypeVar("T")
+
+
+def _known(cls: type[T], raw: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return {k: v for k, v in raw.items() if k in names}
+
+
+def encode_task(task: StatementTask) -> bytes:
+    """A task as the do_get ticket and the estimate/prefetch body."""
+    return _json(task)
+
+
+def decode_task(data: bytes) -> StatementTask:
+    """A ticket back into its task (ValueError, TypeError or KeyError when malformed)."""
+    kwargs = _known(StatementTask, json.loads(data))
+    kwargs["parameters"] = tuple(Parameter(**p) for p in kwargs.get("parameters") or ())
+    kwargs["disposition"] = Disposition(kwargs.get("disposition", Disposition.INLINE))
+    kwargs["format"] = ResultFormat(kwargs.get("format", ResultFormat.JSON_ARRAY))
+    for name, value in kwargs.items():  # tuples (and tuples of pairs) travel as JSON lists
+        if isinstance(value, list):
+            kwargs[name] = _tuples(value)
+    return StatementTask(**kwargs)
+
+
+def _tuples(value: Any) -> Any:
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def encode_estimate(est: CostEstimate) -> bytes:
+    """A cost estimate (the ``estimate`` action's answer)."""
+    return _json(est)
+
+
+def decode_estimate(data: bytes) -> CostEstimate:
+    """A cost estimate back from its JSON."""
+    kwargs = _known(CostEstimate, json.loads(data))
+    kwargs["tables"] = tuple(kwargs.get("tables") or ())
+    return CostEstimate(**kwargs)
+
+
+def encode_error(err: StatementError) -> bytes:
+    """A statement error as FlightServerError extra_info."""
+    return _json(err)
+
+
+def decode_error(data: bytes | None) -> StatementError | None:
+    """FlightServerError extra_info back into the error; None when it is not ours."""
+    if not data:
+        return None
+    try:
+        raw = json.loads(data)
+        return StatementError(raw["error_code"], raw["message"], raw.get("sql_state"))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def encode_message(message: ChunkStored | ResultEnd) -> bytes:
+    """A result-stream message as app-metadata."""
+    if isinstance(message, ChunkStored):
+        return json.dumps({"chunk": dataclasses.asdict(message.chunk)}).encode()
+    return json.dumps({"end": dataclasses.asdict(message)}).encode()
+
+
+def decode_message(data: bytes) -> ChunkStored | ResultEnd:
+    """App-metadata back into its message (ValueError when it is neither)."""
+    raw = json.loads(data)
+    if "chunk" in raw:
+        return ChunkStored(ChunkInfo(**_known(ChunkInfo, raw["chunk"])))
+    if "end" not in raw:
+        raise ValueError("result stream message is neither a chunk nor the end")
+    end = _known(ResultEnd, raw["end"])
+    end["columns"] = tuple(ColumnInfo(**_known(ColumnInfo, c)) for c in end.get("columns") or ())
+    end["chunks"] = tuple(ChunkInfo(**_known(ChunkInfo, c)) for c in end.get("chunks") or ())
+    return ResultEnd(**end)
+
+
+def encode_reply(reply: PingReply | CancelReply | PrefetchReply | ReleaseReply) -> bytes:
+    """An action's answer."""
+    return _json(reply)
+
+
+R = TypeVar("R", PingReply, CancelReply, PrefetchReply, ReleaseReply)
+
+
+def decode_reply(cls: type[R], data: bytes) -> R:
+    """An action's answer back as `cls` (an empty body gives its defaults)."""
+    return cls(**_known(cls, json.loads(data or b"{}")))
+
+
+__all__ = [
+    "EXTERNAL_DEFAULT_BYTE_LIMIT",
+    "Action",
+    "CancelReply",
+    "ChunkStored",
+    "PingReply",
+    "PrefetchReply",
+    "ReleaseReply",
+    "ResultEnd",
+    "decode_error",
+    "decode_estimate",
+    "decode_message",
+    "decode_reply",
+    "decode_task",
+    "encode_error",
+    "encode_estimate",
+    "encode_message",
+    "encode_reply",
+    "encode_task",
+    "inline_limit_message",
+]
