@@ -43,7 +43,7 @@ from gateway.core.store import StateStore, default_state_url, open_state_store
 from gateway.errors import EXCEPTION_HANDLERS, CatchAllMiddleware, GatewayError, error_response
 from gateway.metrics import Metrics
 from gateway.policy import StatementPolicy
-from gateway.rest import history, openapi, statements, warehouses
+from gateway.rest import history, openapi, sessions, statements, warehouses
 from gateway.rest.links import links_routes
 from gateway.rest.warehouses import BackendFactory, Warehouses, warehouse_id_for
 from sqlgate.settings import Settings
@@ -110,9 +110,9 @@ class _AuthAndTiming:
             )
 
 
-_ID = re.compile(r"^(/api/2\.0/sql/(?:statements|warehouses))/[^/]+(/.*)?$")
+_ID = re.compile(r"^(/api/2\.0/sql/(?:statements|warehouses|sessions))/[^/]+(/.*)?$")
 _KNOWN = {"/healthz", "/metrics", "/openapi.json", "/.well-known/databricks-config",
-          "/api/2.0/sql/statements", "/api/2.0/sql/warehouses"}
+          "/api/2.0/sql/statements", "/api/2.0/sql/warehouses", "/api/2.0/sql/sessions"}
 
 
 def _route_label(method: str, path: str) -> str:
@@ -239,6 +239,7 @@ def build_app(
         Route("/metrics", _metrics, methods=["GET"]),
         Route("/openapi.json", openapi.openapi_endpoint, methods=["GET"]),
         *statements.routes,
+        *sessions.routes,
         *warehouses.routes,
         *history.routes,
     ]

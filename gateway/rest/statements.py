@@ -23,6 +23,7 @@ from starlette.routing import Route
 from gateway.core.registry import Statement
 from gateway.errors import InvalidParameter
 from gateway.rest.render import render
+from gateway.rest.sessions import sessions_of
 from gateway.rest.validation import parse_execute, read_json_body
 from sqlgate.types import Disposition, StatementTask
 
@@ -72,20 +73,26 @@ async def execute_statement(request: Request) -> Response:
             )
         # Hybrid without a store degrades to inline, which is what the client accepts first.
         disposition = Disposition.INLINE
+    catalog, schema = req.catalog, req.schema
+    timeout_s = settings.engine.statement_timeout_s
+    if req.session_id is not None:
+        session = sessions_of(gw).get(req.session_id, workspace, req.warehouse_id)
+        catalog, schema = catalog or session.catalog, schema or session.schema
+        timeout_s = min(timeout_s, session.timeout_s or timeout_s)
     task = StatementTask(
         statement_id="",
         sql=req.statement,
         workspace=workspace,
         user=request.state.principal.user,
-        catalog=req.catalog,
-        schema=req.schema,
+        catalog=catalog,
+        schema=schema,
         parameters=req.parameters,
         row_limit=req.row_limit,
         byte_limit=req.byte_limit,
         disposition=disposition,
         format=req.format,
         compression=req.compression,
-        timeout_s=settings.engine.statement_timeout_s,
+        timeout_s=timeout_s,
         inline_byte_limit=settings.gateway.inline_byte_limit,
     )
     if gw.control is not None:

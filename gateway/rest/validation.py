@@ -1,8 +1,8 @@
 """ExecuteStatement request bodies: bounded reading and field-by-field validation.
 
 Every problem is a 400 INVALID_PARAMETER_VALUE naming the field (or 413 for sizes); unknown
-fields are ignored, since official connectors send undocumented ones (``session_id``,
-``result_compression``, ``query_tags``...).
+fields are ignored, since official connectors send undocumented ones (``query_tags``...);
+``session_id`` binds the statement to a session (gateway/rest/sessions.py).
 
 >>> req = parse_execute({"statement": "SELECT 1", "warehouse_id": "w", "wait_timeout": "30.0s"},
 ...                     max_statement_bytes=1024)
@@ -44,6 +44,7 @@ class ExecuteRequest:
     wait_timeout_s: float = 10.0
     on_wait_timeout: str = "CONTINUE"
     compression: str | None = None
+    session_id: str | None = None
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
@@ -188,6 +189,7 @@ def parse_execute(body: Any, *, max_statement_bytes: int) -> ExecuteRequest:
         wait_timeout_s=parse_wait_timeout(body.get("wait_timeout")),
         on_wait_timeout=_choice(body, "on_wait_timeout", ("CONTINUE", "CANCEL"), "CONTINUE"),
         compression=None if compression == "NONE" else compression,
+        session_id=_opt_str(body, "session_id") or None,
     )
 
 

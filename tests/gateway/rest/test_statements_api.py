@@ -176,9 +176,15 @@ def test_invalid_fields_are_400(client: TestClient, fields: dict[str, Any], need
 
 
 def test_accepts_float_wait_and_unknown_fields(client: TestClient) -> None:
-    r = execute(client, "SELECT 1", wait_timeout="30.0s", session_id="x", query_tags=[],
+    r = execute(client, "SELECT 1", wait_timeout="30.0s", query_tags=[],
                 result_compression="LZ4_FRAME", disposition="INLINE_OR_EXTERNAL_LINKS")
     assert r.status_code == 200 and r.json()["status"]["state"] == "SUCCEEDED"
+
+
+def test_unknown_session_is_not_found(client: TestClient) -> None:
+    """session_id binds a statement to a session (gateway/rest/sessions.py): unknown is 404."""
+    r = execute(client, "SELECT 1", session_id="x")
+    assert r.status_code == 404 and r.json()["error_code"] == "NOT_FOUND"
 
 
 def test_external_links_refused_without_store(client: TestClient) -> None:
