@@ -48,8 +48,7 @@ def info_value(info_type: int) -> ttypes.TGetInfoValue | None:
 BUILTINS: dict[str, str] = {
     "abs": "abs(-1)", "avg": "avg(1)", "ceil": "ceil(1.5)", "coalesce": "coalesce(NULL, 1)",
     "concat": "concat('a', 'b')", "concat_ws": "concat_ws('-', 'a', 'b')",
-    "count": "count(1)", "current_date": "current_date()",
-    "current_timestamp": "current_timestamp()", "date_add": "date_add(DATE'2024-01-01', 1)",
+    "count": "count(1)",
     "date_format": "date_format(DATE'2024-01-01', 'yyyy')",
     "datediff": "datediff(DATE'2024-01-02', DATE'2024-01-01')",
     "floor": "floor(1.5)", "greatest": "greatest(1, 2)", "if": "if(true, 1, 2)",
