@@ -103,8 +103,22 @@ def check_tree(tree: exp.Expr) -> None:
                 )
 
 
+# Spark's generators, which Databricks allows in FROM (engine.spark.generators translates
+# them); every other table function stays refused.
+_TABLE_FUNCTIONS: tuple[type[exp.Expr], ...] = (exp.Explode, exp.Posexplode, exp.Inline,
+                                                exp.Stack)
+
+
+def _allowed_table_function(target: exp.Expr) -> bool:
+    if isinstance(target, exp.Anonymous):
+        return str(target.this).lower() == "range"
+    return isinstance(target, _TABLE_FUNCTIONS)
+
+
 def _check_table(node: exp.Table) -> None:
     target = node.this
+    if _allowed_table_function(target):
+        return
     if not isinstance(target, exp.Identifier):
         # a table function in FROM: read_csv(...), range(...), a URL, ...
         what = target.sql("databricks") if target is not None else "?"

@@ -219,6 +219,8 @@ def _resolve_tables(tree: exp.Expr, analysis: Analysis, lake: LakeCatalog,
     ctes = _cte_names(tree)
     pending: list[tuple[exp.Table, Snapshot]] = []
     for node in list(tree.find_all(exp.Table)):
+        if not isinstance(node.this, exp.Identifier):
+            continue  # a table function the sandbox allowed (range, explode, ...): no table
         if not node.db and not node.catalog and node.name.lower() in ctes:
             continue
         if node.db.lower() == metadata.INFORMATION_SCHEMA:

@@ -24,34 +24,72 @@ from collections.abc import Callable
 import duckdb
 from sqlglot import exp
 
-from engine.spark import arrays, functions, literals, macros, scalars, typed
+from engine.spark import (
+    arrays,
+    functions,
+    generators,
+    library,
+    literals,
+    macros,
+    scalars,
+    typed,
+)
 
 Rule = Callable[[exp.Expr], exp.Expr]
 
-# Order matters: the typed rules read sqlglot's annotation of the tree as parsed, before
-# other rules change types (TIMESTAMP -> TIMESTAMPTZ) or wrap operands in macros.
+# Order matters: library maps Spark calls onto DuckDB ones first (date_part becomes an
+# extract the scalar rules then fix); the typed rules read sqlglot's annotation of the tree
+# as parsed, before other rules change types (TIMESTAMP -> TIMESTAMPTZ) or wrap operands.
 RULES: tuple[Rule, ...] = (
+    *library.RULES,
     *typed.RULES,
     *literals.RULES,
     *scalars.RULES,
     *arrays.RULES,
+    *generators.RULES,
 )
 
 
 def rewrite(tree: exp.Expr) -> exp.Expr:
     """Check a parsed Databricks statement and apply every rule of `RULES`, in order."""
     functions.check(tree)
+    names = _projection_names(tree)
     tree = typed.annotate(tree)
     for rule in RULES:
         tree = rule(tree)
+    _keep_names(names)
     return tree
+
+
+_Named = tuple[exp.Select, int, str, str]
+
+
+def _projection_names(tree: exp.Expr) -> list[_Named]:
+    """Each unaliased computed column: its SELECT, position, name and DuckDB text as written.
+
+    A rule that rewrites ``mask(s)`` into ``sg_mask(s)`` must not rename the result column.
+    """
+    named = []
+    for select in tree.find_all(exp.Select):
+        for i, node in enumerate(select.expressions):
+            if not isinstance(node, exp.Alias | exp.Column | exp.Star):
+                named.append((select, i, node.sql("databricks", normalize_functions="lower"),
+                              node.sql("duckdb")))
+    return named
+
+
+def _keep_names(named: list[_Named]) -> None:
+    for select, i, name, before in named:
+        projections = select.expressions
+        if i < len(projections) and projections[i].sql("duckdb") != before:
+            projections[i].replace(exp.alias_(projections[i].copy(), name, quoted=True))
 
 
 def install(con: duckdb.DuckDBPyConnection) -> None:
     """Create the macros the rules call, once per database, before its config is locked."""
     # Spark's session time zone: Databricks' default is UTC, whatever the machine's is
     con.execute("SET TimeZone = 'UTC'")
-    for sql in macros.MACROS:
+    for sql in (*macros.MACROS, *library.MACROS):
         con.execute(sql)
 
 

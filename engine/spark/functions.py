@@ -20,6 +20,8 @@ from __future__ import annotations
 from sqlglot import exp
 
 from engine.errors import AnalysisError, Unsupported
+from engine.spark import library
+from engine.spark.generators import table_function
 from engine.spark.names import SPARK_FUNCTIONS
 
 # sqlglot expression classes whose DuckDB translation (plus this package's rules) matches
@@ -83,14 +85,14 @@ def spark_name(node: exp.Func) -> str:
 def allowed(node: exp.Func) -> bool:
     """Whether a call is known to give Spark's answer."""
     if isinstance(node, exp.Anonymous):
-        return key(node) in NAMED
-    return isinstance(node, _SYNTAX) or key(node) in TYPED
+        return key(node) in NAMED or key(node) in library.NAMES
+    return isinstance(node, _SYNTAX) or key(node) in TYPED or key(node) in library.CLASSES
 
 
 def check(tree: exp.Expr) -> None:
     """Refuse the first call in `tree` that is not allowed, with Spark's error class."""
     for node in tree.walk():
-        if isinstance(node, exp.Func) and not allowed(node):
+        if isinstance(node, exp.Func) and not allowed(node) and not table_function(node):
             raise refusal(node)
 
 

@@ -64,6 +64,80 @@ def _check_pattern(pattern: str) -> None:
         i += 1
 
 
+def _negative_literals(tree: exp.Expr) -> exp.Expr:
+    """``-2147483648`` is an INT in Spark (the sign belongs to the literal); DuckDB types the
+    positive part first (BIGINT) and keeps that type."""
+
+    def fix(node: exp.Expr) -> exp.Expr:
+        value = node.this if isinstance(node, exp.Neg) else None
+        if isinstance(value, exp.Literal) and value.is_int:
+            number = int(value.this)
+            for bits, name in ((31, "INT"), (63, "BIGINT")):
+                if number == 2**bits:
+                    return exp.Cast(this=exp.Paren(this=node.copy()),
+                                    to=exp.DataType.build(name))
+        return node
+
+    return tree.transform(fix, copy=False)
+
+
+_UNIT_MICROS = {"DAY": 86_400_000_000, "HOUR": 3_600_000_000, "MINUTE": 60_000_000,
+                "SECOND": 1_000_000}
+_DAY_TIME = ("DAY", "HOUR", "MINUTE", "SECOND")
+
+
+def _interval_spans(tree: exp.Expr) -> exp.Expr:
+    """``INTERVAL '1-2' YEAR TO MONTH`` / ``INTERVAL '3 04:05:06.5' DAY TO SECOND`` (which
+    DuckDB does not parse) -> one month count or one microsecond count."""
+
+    def fix(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.Interval) or not isinstance(node.unit, exp.IntervalSpan):
+            return node
+        value, negative = node.this, False
+        if isinstance(value, exp.Neg):
+            value, negative = value.this, True
+        first, last = node.unit.this.name.upper(), node.unit.expression.name.upper()
+        if not (isinstance(value, exp.Literal) and value.is_string):
+            raise Unsupported("[UNSUPPORTED_FEATURE] an interval span needs a literal string. "
+                              "SQLSTATE: 0A000")
+        text = value.this.strip()
+        if text[:1] in "+-":
+            negative ^= text[0] == "-"
+            text = text[1:]
+        try:
+            if (first, last) == ("YEAR", "MONTH"):
+                years, _, months = text.partition("-")
+                count, unit = int(years) * 12 + int(months), "MONTH"
+            else:
+                count, unit = _day_time_micros(text, first, last), "MICROSECOND"
+        except ValueError as exc:
+            raise InvalidParameter(f"[INVALID_INTERVAL_FORMAT] '{value.this}' is not an "
+                                   f"interval {first} TO {last}. SQLSTATE: 22006",
+                                   sql_state="22006") from exc
+        return exp.Interval(this=exp.Literal.string(str(-count if negative else count)),
+                            unit=exp.var(unit))
+
+    return tree.transform(fix, copy=False)
+
+
+def _day_time_micros(text: str, first: str, last: str) -> int:
+    """'d hh:mm:ss.f' and its shorter spans -> microseconds."""
+    if first not in _DAY_TIME or last not in _DAY_TIME:
+        raise ValueError(text)
+    units = _DAY_TIME[_DAY_TIME.index(first):_DAY_TIME.index(last) + 1]
+    parts = text.replace(" ", ":").split(":") if first == "DAY" else text.split(":")
+    if len(parts) != len(units):
+        raise ValueError(text)
+    total = 0
+    for unit, part in zip(units, parts, strict=True):
+        if unit == "SECOND":
+            whole, _, fraction = part.partition(".")
+            total += int(whole) * 1_000_000 + int((fraction + "000000")[:6])
+        else:
+            total += int(part) * _UNIT_MICROS[unit]
+    return total
+
+
 def _lateral_outer(tree: exp.Expr) -> exp.Expr:
     """LATERAL VIEW OUTER keeps rows whose generator yields nothing: not yet translated."""
     for node in tree.find_all(exp.Lateral):
@@ -74,6 +148,8 @@ def _lateral_outer(tree: exp.Expr) -> exp.Expr:
 
 
 RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
+    _interval_spans,
+    _negative_literals,
     _lateral_outer,
     _timestamps,
     _like_escape,

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 from databricks.sql.thrift_api.TCLIService import ttypes
 
 from fetch.serialize import lz4_frame
+from fetch.jsonrows import column_as_strings
 from gateway.thrift.schema import NativeTypes, wire_schema
 
 
@@ -79,6 +80,10 @@ def _cast_column(arr: pa.Array, target: pa.DataType) -> pa.Array:
         return arr
     if pa.types.is_string(target) and pa.types.is_nested(arr.type):
         return _to_json_strings(arr)
+    if pa.types.is_string(target) and (pa.types.is_interval(arr.type)
+                                       or pa.types.is_duration(arr.type)):
+        # Spark's own text of an interval ('1-2', '3 04:05:06.500000000'), as REST shows it
+        return pa.array(column_as_strings(arr), pa.string())
     if pa.types.is_string(target) and pa.types.is_timestamp(arr.type):
         return timestamp_text(arr)
     return arr.cast(target)

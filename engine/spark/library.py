@@ -1,0 +1,199 @@
+"""Spark functions implemented as DuckDB macros or DuckDB built-ins of other names.
+
+`CALLS` maps a Spark function name to the DuckDB function that gives Spark's answer: one of
+the ``sg_`` macros of `MACROS` (created at engine start) or a DuckDB built-in whose
+semantics match. `TYPED` does the same for functions sqlglot parses into typed nodes whose
+own DuckDB translation is wrong. Every name here is allowed by `engine.spark.functions`
+because the differential suite (tests/engine/spark) checks it against Spark.
+
+>>> import sqlglot
+>>> _calls(sqlglot.parse_one("SELECT mask(s)", read="databricks")).sql("duckdb")
+'SELECT SG_MASK(s)'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlglot import exp
+
+from engine.errors import Unsupported
+
+
+def _error(error_class: str, text: str, sql_state: str) -> str:
+    return f"error('[{error_class}] {text} SQLSTATE: {sql_state}')"
+
+
+_MASK_CHAR = ("CASE WHEN lower(sg_c) <> sg_c THEN coalesce(u, sg_c) "
+              "WHEN upper(sg_c) <> sg_c THEN coalesce(l, sg_c) "
+              "WHEN sg_c BETWEEN '0' AND '9' THEN coalesce(d, sg_c) ELSE coalesce(o, sg_c) END")
+_BAD_TIMESTAMP = ("mo NOT BETWEEN 1 AND 12 OR d < 1 OR d > day(last_day(make_date(y, mo, 1))) "
+                  "OR h NOT BETWEEN 0 AND 23 OR mi NOT BETWEEN 0 AND 59 OR s < 0 OR s > 60")
+_BAD_DATE = "mo NOT BETWEEN 1 AND 12 OR d < 1 OR d > day(last_day(make_date(y, mo, 1)))"
+_DATETIME_ERROR = _error("DATETIME_FIELD_OUT_OF_BOUNDS", "A date or time field is out of "
+                         "range.", "22023")
+
+# DuckDB type name -> Spark's, innermost first (TIMESTAMP WITH TIME ZONE before TIMESTAMP)
+_TYPE_WORDS = (
+    ("TIMESTAMP WITH TIME ZONE", "timestamp"), ("TIMESTAMP", "timestamp_ntz"),
+    ("INTEGER", "int"), ("BIGINT", "bigint"), ("SMALLINT", "smallint"),
+    ("TINYINT", "tinyint"), ("DOUBLE", "double"), ("FLOAT", "float"), ("VARCHAR", "string"),
+    ("BOOLEAN", "boolean"), ("DATE", "date"), ("BLOB", "binary"), ('"NULL"', "void"),
+    ("HUGEINT", "decimal(38,0)"), ("DECIMAL", "decimal"),
+)
+
+
+def _type_name_sql() -> str:
+    text = "typeof(x)"
+    for duck, spark in _TYPE_WORDS:
+        text = f"replace({text}, '{duck}', '{spark}')"
+    text = rf"regexp_replace({text}, '([a-z_]+(\(\d+,\d+\))?)\[\]', 'array<\1>', 'g')"
+    # ARRAY of ARRAY
+    text = rf"regexp_replace({text}, '(array<[^ \[\]]*>)\[\]', 'array<\1>', 'g')"
+    text = rf"regexp_replace({text}, 'MAP\(([^(), ]+), ([^()]+)\)', 'map<\1,\2>', 'g')"
+    return text
+
+
+MACROS: tuple[str, ...] = (
+    # mask(str[, upper, lower, digit, other]): NULL replacement keeps that class as is
+    "CREATE MACRO sg_mask(s, u := 'X', l := 'x', d := 'n', o := NULL) AS "
+    f"array_to_string(list_transform(string_split(s, ''), lambda sg_c: {_MASK_CHAR}), '')",
+    "CREATE MACRO sg_try_mod(a, b) AS CASE WHEN b = 0 THEN NULL ELSE try(a % b) END",
+    "CREATE MACRO sg_pmod(a, b) AS CASE WHEN a % sg_remainder_divisor(b) < 0 "
+    "THEN (a % b + b) % b ELSE a % b END",
+    "CREATE MACRO sg_e() AS exp(1)",
+    "CREATE MACRO sg_identity(x) AS x",
+    "CREATE MACRO sg_sign(x) AS CAST(sign(x) AS DOUBLE)",
+    "CREATE MACRO sg_btrim(s) AS trim(s), (s, chars) AS trim(s, chars)",
+    "CREATE MACRO sg_dayofweek(x) AS dayofweek(CAST(x AS DATE)) + 1",
+    "CREATE MACRO sg_weekday(x) AS isodow(CAST(x AS DATE)) - 1",
+    "CREATE MACRO sg_dayname(x) AS strftime(CAST(x AS DATE), '%a')",
+    "CREATE MACRO sg_monthname(x) AS strftime(CAST(x AS DATE), '%b')",
+    # width_bucket: NULL for an invalid bucket count or range, buckets 0 and n+1 outside
+    "CREATE MACRO sg_width_bucket(v, lo, hi, n) AS CASE WHEN n <= 0 OR lo = hi THEN NULL "
+    "WHEN lo < hi THEN CASE WHEN v < lo THEN 0 WHEN v >= hi THEN n + 1 "
+    "ELSE CAST(floor((v - lo) * n / (hi - lo)) AS BIGINT) + 1 END "
+    "ELSE CASE WHEN v > lo THEN 0 WHEN v <= hi THEN n + 1 "
+    "ELSE CAST(floor((lo - v) * n / (lo - hi)) AS BIGINT) + 1 END END",
+    # make_timestamp: out-of-range fields raise (DuckDB rolls them over); 60 s is the next
+    # minute as in Spark
+    f"CREATE MACRO sg_make_timestamp(y, mo, d, h, mi, s) AS CASE WHEN {_BAD_TIMESTAMP} THEN "
+    f"{_DATETIME_ERROR} ELSE make_timestamptz(y, mo, d, h, mi, s) END, "
+    f"(y, mo, d, h, mi, s, tz) AS CASE WHEN {_BAD_TIMESTAMP} THEN {_DATETIME_ERROR} "
+    "ELSE make_timestamptz(y, mo, d, h, mi, s, tz) END",
+    f"CREATE MACRO sg_try_make_timestamp(y, mo, d, h, mi, s) AS CASE WHEN {_BAD_TIMESTAMP} "
+    "THEN NULL ELSE make_timestamptz(y, mo, d, h, mi, s) END, "
+    f"(y, mo, d, h, mi, s, tz) AS CASE WHEN {_BAD_TIMESTAMP} THEN NULL "
+    "ELSE make_timestamptz(y, mo, d, h, mi, s, tz) END",
+    f"CREATE MACRO sg_make_timestamp_ntz(y, mo, d, h, mi, s) AS CASE WHEN {_BAD_TIMESTAMP} "
+    f"THEN {_DATETIME_ERROR} ELSE make_timestamp(y, mo, d, h, mi, s) END",
+    f"CREATE MACRO sg_try_make_timestamp_ntz(y, mo, d, h, mi, s) AS CASE WHEN "
+    f"{_BAD_TIMESTAMP} THEN NULL ELSE make_timestamp(y, mo, d, h, mi, s) END",
+    f"CREATE MACRO sg_make_date(y, mo, d) AS CASE WHEN {_BAD_DATE} THEN {_DATETIME_ERROR} "
+    "ELSE make_date(y, mo, d) END",
+    # sequence(start, stop): counts down when start > stop (DuckDB: empty)
+    "CREATE MACRO sg_sequence(a, b) AS CASE WHEN a <= b THEN generate_series(a, b) "
+    "ELSE generate_series(a, b, -1) END",
+    # typeof: Spark's names; INTERVAL (DuckDB cannot tell YEAR TO MONTH from DAY TO SECOND)
+    # and STRUCT are refused
+    "CREATE MACRO sg_typeof(x) AS CASE WHEN "
+    "regexp_matches(typeof(x), 'INTERVAL|STRUCT|MAP\\(.*MAP') THEN "
+    + _error("UNSUPPORTED_FEATURE.TYPEOF", "typeof of this type is not supported by this "
+             "warehouse.", "0A000") + f" ELSE {_type_name_sql()} END",
+    "CREATE MACRO sg_timestamp_seconds(x) AS to_timestamp(x)",
+    "CREATE MACRO sg_timestamp_millis(x) AS make_timestamptz(CAST(x AS BIGINT) * 1000)",
+    "CREATE MACRO sg_timestamp_micros(x) AS make_timestamptz(CAST(x AS BIGINT))",
+    "CREATE MACRO sg_date_from_unix_date(x) AS CAST(DATE '1970-01-01' + CAST(x AS INT) AS DATE)",
+)
+
+# Spark name -> DuckDB function (an sg_ macro above or a built-in with Spark's semantics)
+CALLS: dict[str, str] = {
+    "mask": "sg_mask",
+    "try_mod": "sg_try_mod",
+    "pmod": "sg_pmod",
+    "e": "sg_e",
+    "positive": "sg_identity",
+    "btrim": "sg_btrim",
+    "weekday": "sg_weekday",
+    "every": "bool_and",
+    "some": "bool_or",
+    "make_date": "sg_make_date",
+    "make_timestamp_ntz": "sg_make_timestamp_ntz",
+    "make_timestamp_ltz": "sg_make_timestamp",
+    "try_make_timestamp": "sg_try_make_timestamp",
+    "try_make_timestamp_ltz": "sg_try_make_timestamp",
+    "try_make_timestamp_ntz": "sg_try_make_timestamp_ntz",
+    "timestamp_seconds": "sg_timestamp_seconds",
+    "timestamp_millis": "sg_timestamp_millis",
+    "timestamp_micros": "sg_timestamp_micros",
+    "date_from_unix_date": "sg_date_from_unix_date",
+}
+
+# sqlglot class -> (Spark name, DuckDB function): typed nodes whose own translation is wrong
+TYPED: dict[str, tuple[str, str]] = {
+    "Sign": ("sign", "sg_sign"),
+    "DayOfWeek": ("dayofweek", "sg_dayofweek"),
+    "Dayname": ("dayname", "sg_dayname"),
+    "Monthname": ("monthname", "sg_monthname"),
+    "WidthBucket": ("width_bucket", "sg_width_bucket"),
+    "TimestampFromParts": ("make_timestamp", "sg_make_timestamp"),
+    "GenerateSeries": ("sequence", "sg_sequence"),
+    "DateFromUnixDate": ("date_from_unix_date", "sg_date_from_unix_date"),
+    "Typeof": ("typeof", "sg_typeof"),
+}
+
+
+# what `engine.spark.functions` allows because this module implements it
+NAMES: frozenset[str] = frozenset({*CALLS, "date_part", "datepart"})
+CLASSES: frozenset[str] = frozenset({*TYPED, "SafeAdd", "SafeSubtract", "SafeMultiply", "Any"})
+
+
+def _call(name: str, args: list[exp.Expr]) -> exp.Anonymous:
+    return exp.Anonymous(this=name, expressions=args)
+
+
+def _calls(tree: exp.Expr) -> exp.Expr:
+    """Spark calls -> their DuckDB implementations, arguments unchanged."""
+
+    def fix(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Anonymous):
+            target = CALLS.get(str(node.name).lower())
+            if target is not None:
+                node.set("this", target)
+            return node
+        typed = TYPED.get(type(node).__name__)
+        if typed is not None:
+            args = [v for k in type(node).arg_types if isinstance(v := node.args.get(k),
+                                                                   exp.Expr)]
+            return _call(typed[1], args)
+        if isinstance(node, exp.SafeAdd | exp.SafeSubtract | exp.SafeMultiply):
+            op = {exp.SafeAdd: exp.Add, exp.SafeSubtract: exp.Sub,
+                  exp.SafeMultiply: exp.Mul}[type(node)]
+            return _call("try", [op(this=node.this, expression=node.expression)])
+        if isinstance(node, exp.Any) and not isinstance(node.this, exp.Query) and not (
+                isinstance(node.parent, exp.Predicate)):
+            return _call("bool_or", [node.this])
+        return node
+
+    return tree.transform(fix, copy=False)
+
+
+def _date_part(tree: exp.Expr) -> exp.Expr:
+    """``date_part('FIELD', x)`` / ``datepart`` are ``extract(FIELD FROM x)``."""
+    for node in list(tree.find_all(exp.Anonymous)):
+        if str(node.name).lower() not in ("date_part", "datepart"):
+            continue
+        field = node.expressions[0] if node.expressions else None
+        if len(node.expressions) != 2 or not (isinstance(field, exp.Literal)
+                                              and field.is_string):
+            raise Unsupported("[UNSUPPORTED_FEATURE] date_part needs a literal field. "
+                              "SQLSTATE: 0A000")
+        node.replace(exp.Extract(this=exp.var(field.this.upper()),
+                                 expression=node.expressions[1]))
+    return tree
+
+
+RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
+    _date_part,
+    _calls,
+)
