@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 import duckdb
 from sqlglot import exp
+from sqlglot.errors import ErrorLevel
 
 from engine.spark import (
     arrays,
@@ -73,15 +74,17 @@ def _projection_names(tree: exp.Expr) -> list[_Named]:
     for select in tree.find_all(exp.Select):
         for i, node in enumerate(select.expressions):
             if not isinstance(node, exp.Alias | exp.Column | exp.Star):
-                named.append((select, i, node.sql("databricks", normalize_functions="lower"),
-                              node.sql("duckdb")))
+                named.append((select, i, node.sql("databricks", normalize_functions="lower",
+                                                  unsupported_level=ErrorLevel.IGNORE),
+                              node.sql("duckdb", unsupported_level=ErrorLevel.IGNORE)))
     return named
 
 
 def _keep_names(named: list[_Named]) -> None:
     for select, i, name, before in named:
         projections = select.expressions
-        if i < len(projections) and projections[i].sql("duckdb") != before:
+        if i < len(projections) and projections[i].sql(
+                "duckdb", unsupported_level=ErrorLevel.IGNORE) != before:
             projections[i].replace(exp.alias_(projections[i].copy(), name, quoted=True))
 
 

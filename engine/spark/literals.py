@@ -23,12 +23,27 @@ def _timestamps(tree: exp.Expr) -> exp.Expr:
     """TIMESTAMP -> TIMESTAMPTZ (Spark's TIMESTAMP is local-time-zone aware); TIME refused
     (Spark SQL has no TIME type in ANSI mode)."""
     for node in list(tree.find_all(exp.DataType)):
-        if node.this == exp.DType.TIMESTAMP:
+        if node.this == exp.DType.TIMESTAMP and not _field_of(node):
             node.set("this", exp.DType.TIMESTAMPTZ)
         elif node.this in (exp.DType.TIME, exp.DType.TIMETZ):
             raise Unsupported("[UNSUPPORTED_DATATYPE] The TIME data type is not supported. "
                               "SQLSTATE: 0A000")
     return tree
+
+
+# Functions reading a field of a timestamp: in the engine's zone (UTC) a TIMESTAMP's fields
+# are those of its wall clock, so the cast under them may stay a plain TIMESTAMP (sqlglot
+# refuses EXTRACT from TIMESTAMPTZ, whose fields depend on the zone).
+_FIELDS: tuple[type[exp.Expr], ...] = (
+    exp.Extract, exp.Year, exp.Month, exp.Day, exp.DayOfMonth, exp.DayOfYear, exp.DayOfWeek,
+    exp.WeekOfYear, exp.Quarter, exp.Hour, exp.Minute, exp.Second,
+)
+
+
+def _field_of(node: exp.DataType) -> bool:
+    cast = node.parent
+    return isinstance(cast, exp.Cast) and cast.args.get("to") is node and isinstance(
+        cast.parent, _FIELDS)
 
 
 def _like_escape(tree: exp.Expr) -> exp.Expr:

@@ -25,8 +25,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from databricks.sql.thrift_api.TCLIService import ttypes
 
-from fetch.serialize import lz4_frame
 from fetch.jsonrows import column_as_strings
+from fetch.serialize import lz4_frame
 from gateway.thrift.schema import NativeTypes, wire_schema
 
 
