@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -21,6 +22,7 @@ import pyarrow as pa
 from engine import spark, translate
 from engine.cachekey import cache_text
 from engine.catalog import LakeCatalog
+from engine.distributed import LANE, DistributedLane, DistributedUnavailable
 from engine.errors import EngineError
 from engine.io import DataFile, LakeIO
 from engine.io.queued import QueuedPrefetches
@@ -44,6 +46,10 @@ def _cache_text(sql: str, tree: Any) -> str | None:
     return _cache_texts[sql]
 
 
+log = logging.getLogger("sqlgate.engine")
+_FALLBACKS = ("error", "local")
+
+
 class Engine:
     """Runs statements; thread-safe, each execute() on its own DuckDB cursor."""
 
@@ -64,6 +70,11 @@ class Engine:
         self._lock = threading.Lock()
         self._running: dict[str, Interrupter] = {}
         self._closed = False
+        if settings.distributed_fallback not in _FALLBACKS:
+            raise EngineError(f"distributed_fallback must be one of {', '.join(_FALLBACKS)}, "
+                              f"not {settings.distributed_fallback!r}")
+        # The Spark Connect client of the distributed lane, made when first needed.
+        self._lane: DistributedLane | None = None
         self._lock_sandbox()
 
     def _lock_sandbox(self) -> None:
@@ -138,14 +149,31 @@ class Engine:
             return _table_stream(analysis.metadata, task.row_limit)
         if analysis.kind in ("ctas", "insert"):
             return self._write(task, analysis, self.catalog.bound(task.catalogs))
+        if task.lane == LANE and analysis.kind == "query" and analysis.scans and (
+                not analysis.views):
+            try:
+                return self._distributed(task, analysis)
+            except DistributedUnavailable as exc:
+                if self.settings.distributed_fallback != "local":
+                    raise
+                log.warning("statement %s runs locally: %s", task.statement_id, exc.message)
+                analysis = self._analyze(task)  # the lane rewrote the first tree in place
         return self._query(task, analysis, task.row_limit)
+
+    def _distributed(self, task: StatementTask, analysis: translate.Analysis) -> ResultStream:
+        with self._lock:
+            if self._lane is None:
+                self._lane = DistributedLane(self.settings)
+            lane = self._lane
+        return lane.execute(task, analysis, self.settings.time_limit(task.timeout_s))
 
     def interrupt(self, statement_id: str) -> bool:
         """Cancel a running statement from another thread; False if it is not running."""
         with self._lock:
             running = self._running.get(statement_id)
+            lane = self._lane
         if running is None:
-            return False
+            return lane.interrupt(statement_id) if lane is not None else False
         running.stop("cancelled")
         self.io.release(statement_id)
         return True
@@ -157,6 +185,8 @@ class Engine:
             running = list(self._running.values())
         for r in running:
             r.stop("cancelled")
+        if self._lane is not None:
+            self._lane.close()
         self.queued.close()
         self.io.close()
         self._db.close()

@@ -124,6 +124,8 @@ class ResultStream:
         self.columns: tuple[ColumnInfo, ...] = columns_for(self.schema)
         self.truncated = False
         self.num_modified_rows = num_modified_rows
+        # Which lane produced the rows when not this worker's DuckDB ("distributed").
+        self.lane: str | None = None
         self.row_count = 0
         self._batches = batches
         self._row_limit = row_limit

@@ -41,6 +41,9 @@ MEANINGS: dict[str, str] = {
     "cache_bytes": "Size cap of the block cache; least recently used blocks go first.",
     "cache_write_backlog_bytes": "Bytes waiting for the cache writer; past it a block is not cached rather than stall the scan.",
     "io_retries": "Retries of a failed block read before the statement fails with IO_ERROR.",
+    "distributed_engine": "Spark Connect endpoint of the distributed lane (`sc://host:port`, e.g. Sail); unset: no such lane.",
+    "distributed_fallback": "When that endpoint is down: `error` (TEMPORARILY_UNAVAILABLE) or `local` (run on the worker's DuckDB).",
+    "distributed_connect_retries": "Connection retries (100 ms doubling to 2 s) before the distributed endpoint counts as down.",
     # fetch
     "results": "Result store: a directory (served by the gateway under signed URLs) or `s3://bucket/prefix`.",
     "results_endpoint_url": "S3 endpoint of the result store.",
@@ -75,6 +78,7 @@ MEANINGS: dict[str, str] = {
     "prefetch_queued": "Ask a worker to fetch a waiting long statement's first files (object-store lakes).",
     "fifo": "One lane, first come first served (the benchmark's baseline).",
     "scale_cooldown_s": "Seconds of low load before the pool gives back a worker.",
+    "distributed_min_bytes": "A query whose estimate scans more bytes runs on the distributed lane (when `distributed_engine` is set).",
     # gateway
     "host": "Address to bind.",
     "port": "Port to bind.",

@@ -75,6 +75,8 @@ class ResultEnd:
     chunks: tuple[ChunkInfo, ...] = ()
     num_modified_rows: int | None = None
     compression: str | None = None
+    # Set when another engine produced the rows: "distributed" (engine/distributed.py).
+    lane: str | None = None
 
     def manifest(self, fmt: ResultFormat) -> ResultManifest:
         """The contract's manifest for a result of format `fmt`."""
@@ -83,6 +85,7 @@ class ResultEnd:
             total_row_count=self.total_row_count, total_byte_count=self.total_byte_count,
             truncated=self.truncated, external=self.external, compression=self.compression,
             num_modified_rows=self.num_modified_rows,
+            extra={"lane": self.lane} if self.lane else {},
         )
 
 

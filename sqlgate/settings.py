@@ -75,6 +75,15 @@ class EngineSettings:
     prefetch_queued_files: int = 32
     prefetch_queued_bytes: int = 64 * MiB
     prefetch_queued_max: int = 2
+    # The distributed lane (engine/distributed.py): a Spark Connect endpoint that reads
+    # Delta (sc://host:port, e.g. a Sail server); unset = no distributed lane. Statements
+    # the gateway flags (distributed_min_bytes) are sent there after the same checks.
+    distributed_engine: str | None = None
+    # When that endpoint cannot be reached: "error" fails the statement with
+    # TEMPORARILY_UNAVAILABLE, "local" runs it on the worker's DuckDB instead.
+    distributed_fallback: str = "error"
+    # Connection retries (100 ms doubling to 2 s) before the endpoint counts as down.
+    distributed_connect_retries: int = 3
 
     def lake_storage_options(self) -> dict[str, str]:
         """Storage options for deltalake/pyarrow, only those explicitly set."""
@@ -168,6 +177,9 @@ class PoolSettings:
     # faster once it got its slot; a 256-file scan, 32 of its files prefetched, no slower.
     prefetch_queued: bool = True
     fifo: bool = False
+    # A query whose estimate scans more than this many bytes runs on the distributed lane
+    # (when distributed_engine is set). Default: 16 GiB, past one worker's memory_limit by far.
+    distributed_min_bytes: int = 16 * 1024 * MiB
     # Seconds of low load (and since the last resize) before the pool gives back a worker;
     # the hysteresis that keeps it from thrashing.
     scale_cooldown_s: float = 30.0

@@ -100,6 +100,9 @@ class StatementTask:
     attachments: tuple[tuple[str, str], ...] = ()
     # The catalogs the workspace may use (None: all); any other is "not found" in the engine.
     catalogs: tuple[str, ...] | None = None
+    # "distributed": the gateway sent it to the distributed lane (engine/distributed.py)
+    # because its estimate scans more than distributed_min_bytes; None runs it locally.
+    lane: str | None = None
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,7 @@ def produce(
         chunks=chunks,
         num_modified_rows=getattr(stream, "num_modified_rows", None),
         compression=task.compression if external else None,
+        lane=getattr(stream, "lane", None),
     )
     yield empty(schema), pa.py_buffer(encode_message(end))
 

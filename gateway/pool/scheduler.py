@@ -22,6 +22,7 @@ slots exist (`set_capacity`), statements wait for a `Slot` and give it back.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import time
 from collections import OrderedDict, deque
@@ -32,8 +33,8 @@ from typing import Any
 
 from gateway.core.backend import StatementFailed
 from gateway.errors import ResourceExhausted
-from sqlgate.settings import PoolSettings
-from sqlgate.types import CostEstimate, StatementError
+from sqlgate.settings import PoolSettings, Settings
+from sqlgate.types import CostEstimate, StatementError, StatementTask
 
 _HISTORY_MAX = 10_000
 _WAIT_SAMPLES = 1_000
@@ -68,6 +69,19 @@ class Slot:
     def granted(self) -> bool:
         """Whether the slot was handed out (the statement may run)."""
         return self.granted_at is not None
+
+
+def route(settings: Settings, task: StatementTask, estimate: CostEstimate,
+          lane: Lane) -> tuple[StatementTask, Lane]:
+    """The distributed lane for a scan over ``distributed_min_bytes``, when one is set.
+
+    Such a task is flagged (``task.lane``) so the worker that gets it sends it to the
+    distributed engine (engine/distributed.py); it holds a long-lane slot meanwhile.
+    """
+    if settings.engine.distributed_engine and estimate.kind == "scan" and (
+            estimate.bytes > settings.pool.distributed_min_bytes):
+        return dataclasses.replace(task, lane="distributed"), Lane.LONG
+    return task, lane
 
 
 def _loop_future() -> asyncio.Future[None]:
@@ -319,4 +333,4 @@ def _quantile(sorted_values: list[float], q: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
 
 
-__all__ = ["Lane", "QueueFull", "Scheduler", "Slot"]
+__all__ = ["Lane", "QueueFull", "Scheduler", "Slot", "route"]

@@ -41,7 +41,7 @@ from gateway.pool.local import LocalProcessProvider
 from gateway.pool.placement import Member
 from gateway.pool.provider import Call, WorkerProvider
 from gateway.pool.queued import QueuedPrefetch
-from gateway.pool.scheduler import Lane, Scheduler, Slot
+from gateway.pool.scheduler import Lane, Scheduler, Slot, route
 from sqlgate.settings import Settings
 from sqlgate.types import ChunkInfo, CostEstimate, StatementError, StatementTask
 
@@ -187,7 +187,7 @@ class WarehousePool:
             raise TemporarilyUnavailable("The gateway is shutting down.", retry_after=5)
         loop = asyncio.get_running_loop()
         fp, estimate = await loop.run_in_executor(self._executor, self._prepare, task)
-        lane = self.scheduler.classify(estimate, fp)
+        task, lane = route(self.settings, task, estimate, self.scheduler.classify(estimate, fp))
         slot = self.scheduler.admit(lane, fp)  # QueueFull (429) before anything runs
         self._scaler.note_active(self.clock())
         try:
@@ -195,7 +195,7 @@ class WarehousePool:
                 self._restart_after_stop = True
             else:
                 self._ensure_started()
-            events.queued(estimate, lane.value)
+            events.queued(estimate, task.lane or lane.value)
         except BaseException:
             self.scheduler.leave(slot)
             raise

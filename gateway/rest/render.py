@@ -224,8 +224,11 @@ def statement_json(stmt: Statement, store: LinkSigner | None) -> dict[str, Any]:
         out["manifest"] = manifest_json(stmt)
         out["result"] = chunk_json(stmt, 0, store)
     extra: dict[str, Any] = {}
-    if stmt.lane is not None:
-        extra["lane"] = stmt.lane
+    ran = stmt.result.manifest.extra.get("lane") if stmt.result is not None else None
+    if ran is not None or stmt.lane is not None:
+        # The lane that produced the rows wins over the one it was queued in: a statement
+        # queued for the distributed lane may have run locally (distributed_fallback).
+        extra["lane"] = ran or stmt.lane
     if stmt.estimate is not None:
         e = stmt.estimate
         extra["estimate"] = {"kind": e.kind, "files": e.files, "bytes": e.bytes, "rows": e.rows}

@@ -1,6 +1,6 @@
 """DESIGN.md's rules of the house, checked on the source: who may import what.
 
-- gateway/ never imports duckdb, boto3/botocore or sqlglot (it reaches the engine and the
+- gateway/ never imports duckdb, boto3/botocore, sqlglot or pyspark (it reaches the engine and the
   result store only through `engine` and `fetch`);
 - engine/ and fetch/ never import starlette or uvicorn, nor read ``os.environ``/``getenv``.
 """
@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 FORBIDDEN = {
-    "gateway": {"duckdb", "boto3", "botocore", "sqlglot"},
+    "gateway": {"duckdb", "boto3", "botocore", "sqlglot", "pyspark"},
     "engine": {"starlette", "uvicorn"},
     "fetch": {"starlette", "uvicorn"},
 }
