@@ -6,7 +6,8 @@
     with eng.execute(task) as rs:      # ResultStream of Arrow batches
         for batch in rs: ...
     eng.interrupt(statement_id)        # from another thread
-    fingerprint(sql), session_command(sql)   # text helpers for the gateway (no sqlglot there)
+    fingerprint(sql), session_command(sql), parameter_type(text)   # text helpers for the
+                                       # gateway (no sqlglot there)
 """
 
 from engine.columns import columns_for
@@ -28,7 +29,7 @@ from engine.errors import (
     Unsupported,
 )
 from engine.result import ResultStream
-from engine.sqltext import fingerprint, session_command
+from engine.sqltext import fingerprint, parameter_type, session_command
 
 __all__ = [
     "AlreadyExists",
@@ -49,5 +50,6 @@ __all__ = [
     "Unsupported",
     "columns_for",
     "fingerprint",
+    "parameter_type",
     "session_command",
 ]

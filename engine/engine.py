@@ -23,7 +23,7 @@ from engine import spark, translate
 from engine.cachekey import cache_text
 from engine.catalog import LakeCatalog
 from engine.distributed import LANE, DistributedLane, DistributedUnavailable
-from engine.errors import EngineError
+from engine.errors import EngineError, ParseError
 from engine.io import DataFile, LakeIO
 from engine.io.queued import QueuedPrefetches
 from engine.result import BATCH_ROWS, Interrupter, ResultStream, translate_error
@@ -199,7 +199,11 @@ class Engine:
         default = self.settings.default_catalog
         if task.catalogs and default not in task.catalogs:
             default = task.catalogs[0]  # a bound workspace's first catalog is its default
-        return translate.analyze(task, lake, default, self.settings.default_schema)
+        try:
+            return translate.analyze(task, lake, default, self.settings.default_schema)
+        except RecursionError as exc:
+            # sqlglot parses and walks recursively: 5,000 nested parentheses end here
+            raise ParseError(translate.TOO_DEEP) from exc
 
     def _query(self, task: StatementTask, analysis: translate.Analysis,
                row_limit: int | None) -> ResultStream:

@@ -6,7 +6,9 @@ before a worker sees it lives here, on the engine's public surface:
 - `fingerprint(sql)`: the query shape, literals stripped, so the scheduler can learn
   runtimes per shape (``WHERE id = 42`` and ``where id=7`` are the same fingerprint);
 - `session_command(sql)`: ``("USE", catalog, schema)`` for a ``USE`` statement the Thrift
-  session applies itself, None for anything else.
+  session applies itself, None for anything else;
+- `parameter_type(text)`: a parameter's declared type checked against the Databricks type
+  grammar (the engine checks again: a type is never spliced into SQL unchecked).
 
 >>> fingerprint("select * from t where id = 42") == fingerprint("SELECT *  FROM t WHERE id=7")
 True
@@ -31,6 +33,18 @@ _SPACE = re.compile(r"\s+")
 
 SessionCommand = tuple[str, str | None, str | None]
 
+_UNIT = r"(?:YEAR|MONTH|DAY|HOUR|MINUTE|SECOND)"
+# The scalar types of Databricks SQL a parameter may declare, with Spark's aliases; complex
+# types (ARRAY, MAP, STRUCT) are not parameter types in the Statement Execution API.
+_PARAMETER_TYPE = re.compile(
+    r"(?:BOOLEAN|TINYINT|BYTE|SMALLINT|SHORT|INT|INTEGER|BIGINT|LONG|FLOAT|REAL|DOUBLE|DATE"
+    r"|TIMESTAMP(?:_NTZ|_LTZ)?|STRING|BINARY|VOID"
+    r"|(?:DECIMAL|DEC|NUMERIC)(?:\s*\(\s*[0-9]{1,2}\s*(?:,\s*[0-9]{1,2}\s*)?\))?"
+    r"|(?:CHAR|CHARACTER|VARCHAR)\s*\(\s*[0-9]{1,5}\s*\)"
+    rf"|INTERVAL\s+{_UNIT}(?:\s+TO\s+{_UNIT})?)",
+    re.IGNORECASE | re.ASCII,
+)
+
 
 def normalise(sql: str) -> str:
     """The statement with literals replaced by `?`, printed in one canonical form.
@@ -40,18 +54,25 @@ def normalise(sql: str) -> str:
     """
     if len(sql) <= _PARSE_MAX_CHARS:
         try:
-            trees = sqlglot.parse(sql, read="databricks")
-        except SqlglotError:
-            trees = []
-        # An unparseable statement still gets a fingerprint: its normalised text below.
-        if trees and all(t is not None for t in trees):
-            parts = []
-            for tree in trees:
-                assert tree is not None
-                stripped = tree.transform(_strip_literal)
-                parts.append(stripped.sql(dialect="databricks", normalize=True))
-            return ";".join(parts)
+            return _normalise_parsed(sql)
+        except (SqlglotError, RecursionError):
+            # the parser and the generator recurse once per nesting level: 5,000 nested
+            # parentheses are a statement the engine refuses, not a gateway failure
+            pass
+    # An unparseable statement still gets a fingerprint: its normalised text.
     return _SPACE.sub(" ", sql.strip().lower())
+
+
+def _normalise_parsed(sql: str) -> str:
+    trees = sqlglot.parse(sql, read="databricks")
+    if not trees or any(t is None for t in trees):
+        raise SqlglotError("nothing to normalise")
+    parts = []
+    for tree in trees:
+        assert tree is not None
+        stripped = tree.transform(_strip_literal)
+        parts.append(stripped.sql(dialect="databricks", normalize=True))
+    return ";".join(parts)
 
 
 def _strip_literal(node: exp.Expression) -> exp.Expression:
@@ -67,6 +88,23 @@ def fingerprint(sql: str) -> str:
     16
     """
     return hashlib.blake2b(normalise(sql).encode(), digest_size=8).hexdigest()
+
+
+def parameter_type(text: str) -> str:
+    """A parameter type in canonical form (upper case, single spaces); ValueError if it is
+    not a Databricks scalar type.
+
+    >>> parameter_type(" decimal( 10, 2 ) "), parameter_type("interval day to second")
+    ('DECIMAL(10,2)', 'INTERVAL DAY TO SECOND')
+    >>> parameter_type("INT) FROM read_text('/etc/passwd') --")
+    Traceback (most recent call last):
+    ...
+    ValueError: not a Databricks parameter type: "INT) FROM read_text('/etc/passwd') --"
+    """
+    if not isinstance(text, str) or not _PARAMETER_TYPE.fullmatch(text.strip()):
+        raise ValueError(f"not a Databricks parameter type: {text!r}")
+    canonical = _SPACE.sub(" ", text.strip().upper())
+    return re.sub(r"\s*([(),])\s*", r"\1", canonical)
 
 
 def session_command(sql: str) -> SessionCommand | None:
@@ -88,7 +126,7 @@ def session_command(sql: str) -> SessionCommand | None:
         return None
     try:
         tree = sqlglot.parse_one(sql, read="databricks")
-    except SqlglotError:
+    except (SqlglotError, RecursionError):
         return None
     if not isinstance(tree, exp.Use) or tree.this is None:
         return None
@@ -104,4 +142,4 @@ def session_command(sql: str) -> SessionCommand | None:
     return ("USE", None, parts[-1])
 
 
-__all__ = ["SessionCommand", "fingerprint", "normalise", "session_command"]
+__all__ = ["SessionCommand", "fingerprint", "normalise", "parameter_type", "session_command"]

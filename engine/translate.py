@@ -31,6 +31,7 @@ from engine.errors import (
     TableNotFound,
     Unsupported,
 )
+from engine.sqltext import parameter_type
 from sqlgate.types import StatementTask
 
 
@@ -99,6 +100,8 @@ class _LRU:
 
 
 _CACHE_ENTRIES = 512
+TOO_DEEP = ("[PARSE_SYNTAX_ERROR] The statement nests too deeply (parentheses, operators or "
+            "subqueries) to be parsed. SQLSTATE: 42601")
 _parsed = _LRU(_CACHE_ENTRIES)
 _templates = _LRU(_CACHE_ENTRIES)
 
@@ -358,7 +361,9 @@ def _parameters(tree: exp.Expr, task: StatementTask) -> dict[str, tuple[str | No
                 "SQLSTATE: 42P02", sql_state="42P02")
         p = given[name]
         try:
-            dtype = exp.DataType.build(p.type or "STRING", dialect="databricks").sql("duckdb")
+            # the grammar first: sqlglot's builder reads a prefix ("INT) FROM ..." was INT)
+            declared = parameter_type(p.type or "STRING")
+            dtype = exp.DataType.build(declared, dialect="databricks").sql("duckdb")
         except (SqlglotError, ValueError) as exc:
             raise InvalidParameter(f"parameter {name}: unknown type {p.type!r}") from exc
         used[name] = (p.value, dtype)
@@ -488,13 +493,15 @@ def to_duckdb(analysis: Analysis, paths: Callable[[Scan], Sequence[str]],
     if template is None:
         ctx = Context(analysis, paths, view_names)
         tree = analysis.tree
-        for rule in RULES:
-            tree = rule(tree, ctx)
         try:
+            for rule in RULES:
+                tree = rule(tree, ctx)
             # RAISE: a construct sqlglot cannot express in DuckDB is refused, never dropped
             template = tree.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
         except SqlglotError as exc:
             raise Unsupported(f"cannot translate the statement for execution: {exc}") from exc
+        except RecursionError as exc:
+            raise ParseError(TOO_DEEP) from exc
         if cache_key is not None:
             _templates.put(cache_key, template)
     fills = [f"({scan_sql(s.snapshot, s.files, paths(s))})" for s in analysis.scans]
@@ -506,4 +513,4 @@ def to_duckdb(analysis: Analysis, paths: Callable[[Scan], Sequence[str]],
     return template
 
 
-__all__ = ["RULES", "Analysis", "Scan", "analyze", "parse", "scan_sql", "to_duckdb"]
+__all__ = ["RULES", "TOO_DEEP", "Analysis", "Scan", "analyze", "parse", "scan_sql", "to_duckdb"]

@@ -141,8 +141,19 @@ async def _healthz(request: Request) -> Response:
 
 
 async def _metrics(request: Request) -> Response:
+    """Prometheus text. Anonymous scrapes see every warehouse's gauges summed, with no
+    warehouse ids (they name workspaces); a token's scrape sees its own workspace's
+    warehouses by id."""
     gw: Gateway = request.app.state.gateway
-    text = gw.metrics.render(gw.registry.statements(), gw.pool_metrics())
+    pools = gw.pool_metrics()
+    header = request.headers.get("authorization")
+    if header is None:
+        text = gw.metrics.render(gw.registry.statements(), pools, aggregate=True)
+    else:
+        workspace = gw.auth.authenticate(header).workspace  # a bad token is a 401
+        own = {t.warehouse_id for t in gw.warehouses.tenants() if t.workspace == workspace}
+        text = gw.metrics.render(gw.registry.statements(),
+                                 {k: v for k, v in pools.items() if k in own})
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
 

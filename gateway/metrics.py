@@ -90,9 +90,15 @@ class Metrics:
             self.queue.observe(stmt.queue_ms / 1000.0)
 
     def render(
-        self, statements: Iterable[Statement], pools: Mapping[str, Mapping[str, Any] | str]
+        self, statements: Iterable[Statement], pools: Mapping[str, Mapping[str, Any] | str],
+        *, aggregate: bool = False,
     ) -> str:
-        """The full exposition text, merging each warehouse's metrics (by warehouse id)."""
+        """The full exposition text, merging each warehouse's metrics (by warehouse id).
+
+        ``aggregate`` sums the warehouses' gauges without their ids (the anonymous scrape:
+        a warehouse id names a workspace), e.g. ``sqlgate_pool_state{state="RUNNING"} 3``
+        counts running warehouses.
+        """
         out: list[str] = []
         current = {s.value: 0 for s in StatementState}
         for stmt in statements:
@@ -107,7 +113,7 @@ class Metrics:
             for k, v in sorted(self.finished.items())
         ]
         out += list(self.statement.lines()) + list(self.queue.lines()) + list(self.http.lines())
-        out += list(_pool_lines(pools))
+        out += list(_summed_lines(pools) if aggregate else _pool_lines(pools))
         return "\n".join(out) + "\n"
 
 
@@ -132,6 +138,22 @@ def _pool_lines(pools: Mapping[str, Mapping[str, Any] | str]) -> Iterable[str]:
         yield f"# TYPE {name} gauge"
         yield from lines
     yield from passthrough
+
+
+def _summed_lines(pools: Mapping[str, Mapping[str, Any] | str]) -> Iterable[str]:
+    """Every warehouse's gauges summed per name and labels, without warehouse ids; text a
+    backend rendered itself is left out, since it may carry its ids."""
+    sums: dict[str, dict[str, float | int]] = {}
+    for metrics in pools.values():
+        if isinstance(metrics, str):
+            continue
+        for name, labels, value in _samples("sqlgate_pool", metrics):
+            family = sums.setdefault(name, {})
+            key = _labels(labels)
+            family[key] = family.get(key, 0) + value
+    for name, values in sorted(sums.items()):
+        yield f"# TYPE {name} gauge"
+        yield from (f"{name}{labels} {value}" for labels, value in sorted(values.items()))
 
 
 def _samples(

@@ -19,10 +19,14 @@ from typing import Any
 
 from starlette.requests import Request
 
+from engine import parameter_type
 from gateway.errors import BadRequest, InvalidParameter, PayloadTooLarge
 from sqlgate.types import Disposition, Parameter, ResultFormat
 
-_WAIT = re.compile(r"^(\d{1,3}(?:\.\d{1,6})?)s$")
+# ASCII digits only: `\d` would also take Arabic-Indic and other Unicode digits
+_WAIT = re.compile(r"^([0-9]{1,3}(?:\.[0-9]{1,6})?)s$", re.ASCII)
+# No ExecuteStatement body nests deeper than this (parameters are a list of objects)
+_MAX_JSON_DEPTH = 32
 _UNSUPPORTED_PARAM_TYPES = ("ARRAY", "MAP", "STRUCT")
 _MAX_PARAMETERS = 1024
 INLINE_FORMAT_MESSAGE = "The format field must be JSON_ARRAY when the disposition field is INLINE."
@@ -51,7 +55,8 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
     """The raw request body, read with a bound (413 early on a too-large Content-Length, and
     while streaming, since Content-Length may be absent or lie)."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+    if declared is not None and declared.isascii() and declared.isdigit() and (
+            int(declared) > max_bytes):
         raise PayloadTooLarge(f"Request body is larger than the limit of {max_bytes} bytes")
     chunks: list[bytes] = []
     size = 0
@@ -69,9 +74,40 @@ async def read_json_body(request: Request, max_bytes: int) -> Any:
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"Malformed request body: not valid JSON ({exc})") from exc
+    except RecursionError as exc:  # the decoder recurses once per nesting level
+        raise BadRequest("Malformed request body: JSON nested too deeply") from exc
+    _check_json(body)
+    return body
+
+
+def _check_json(body: Any) -> None:
+    """Refuse what valid JSON may hold but no request should: deep nesting, and strings with
+    lone surrogates (``"\\ud800"`` decodes, but is not text and cannot be encoded again)."""
+    stack = [(body, 0)]
+    while stack:  # iterative: the depth is what is being checked
+        value, depth = stack.pop()
+        if depth > _MAX_JSON_DEPTH:
+            raise BadRequest(
+                f"Malformed request body: JSON nested deeper than {_MAX_JSON_DEPTH} levels")
+        if isinstance(value, str):
+            _check_text(value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                _check_text(key)
+                stack.append((item, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+
+
+def _check_text(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadRequest("Malformed request body: a string holds a lone UTF-16 surrogate "
+                         f"at position {exc.start}") from exc
 
 
 def _opt_str(body: dict[str, Any], name: str) -> str | None:
@@ -87,8 +123,9 @@ def _opt_nonneg_int(body: dict[str, Any], name: str) -> int | None:
     value = body.get(name)
     if value is None:
         return None
-    # int64 fields arrive as JSON numbers or numeric strings (proto3 JSON).
-    if isinstance(value, bool) or not isinstance(value, int | str):
+    # int64 fields arrive as JSON numbers or numeric strings (proto3 JSON), ASCII digits only.
+    if isinstance(value, bool) or not isinstance(value, int | str) or (
+            isinstance(value, str) and not (value.isascii() and value.strip().isdigit())):
         raise InvalidParameter(f"{name} must be a non-negative integer, got {value!r}")
     try:
         number = int(value)
@@ -112,7 +149,7 @@ def parse_wait_timeout(value: Any) -> float:
     """``"0s"`` or ``"5s"``..``"50s"`` (``"30.0s"`` accepted) as seconds."""
     if value is None:
         return 10.0
-    match = _WAIT.match(value) if isinstance(value, str) else None
+    match = _WAIT.fullmatch(value) if isinstance(value, str) else None
     seconds = float(match.group(1)) if match else -1.0
     if not match or not (seconds == 0 or 5 <= seconds <= 50):
         raise InvalidParameter(
@@ -151,7 +188,13 @@ def _parameters(value: Any) -> tuple[Parameter, ...]:
             raise InvalidParameter(
                 f"parameters[{i}].type {typ!r} is not supported (ARRAY, MAP and STRUCT are not)"
             )
-        out.append(Parameter(name=name, value=raw, type=typ.strip()))
+        try:
+            typ = parameter_type(typ)
+        except ValueError as exc:
+            raise InvalidParameter(
+                f"parameters[{i}].type {typ!r} is not a Databricks SQL type "
+                "(e.g. INT, STRING, DECIMAL(10,2), DATE, TIMESTAMP)") from exc
+        out.append(Parameter(name=name, value=raw, type=typ))
     return tuple(out)
 
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from databricks.sql.thrift_api.TCLIService import ttypes
 
+from engine import parameter_type
 from gateway.errors import InvalidParameter
 from sqlgate.types import Parameter
 
@@ -42,8 +43,13 @@ def bind_parameters(params: Sequence[ttypes.TSparkParameter] | None) -> tuple[Pa
         # The connector marks a positional parameter with `ordinal=True` (a flag, not a
         # number) and no name: its position in the list is its ordinal.
         name = p.name or str(i + 1)
-        typ = (p.type or "STRING").upper()
-        value = None if typ in ("VOID", "NULL") else _value(p.value)
+        declared = p.type or "STRING"
+        try:
+            typ = "VOID" if declared.upper() == "NULL" else parameter_type(declared)
+        except ValueError as exc:
+            raise InvalidParameter(f"Parameter {name}: {p.type!r} is not a Databricks SQL "
+                                   "type") from exc
+        value = None if typ == "VOID" else _value(p.value)
         out.append(Parameter(name=name, value=value, type="STRING" if typ == "VOID" else typ))
     return tuple(out)
 

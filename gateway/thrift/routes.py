@@ -105,8 +105,14 @@ class ThriftFront:
             return self._thrift(wire.encode_exception(
                 call.name, call.seqid, TApplicationException.INTERNAL_ERROR,
                 "Internal error while serving the request"))
-        return self._thrift(await asyncio.to_thread(
-            wire.encode_reply, call.name, call.seqid, response))
+        try:
+            reply = await asyncio.to_thread(wire.encode_reply, call.name, call.seqid, response)
+        except Exception as exc:  # a response we cannot encode is still a Thrift answer
+            log.error("thrift %s reply failed", call.name, exc_info=exc)
+            reply = wire.encode_exception(call.name, call.seqid,
+                                          TApplicationException.INTERNAL_ERROR,
+                                          "Internal error while encoding the reply")
+        return self._thrift(reply)
 
     @staticmethod
     def _thrift(data: bytes) -> Response:

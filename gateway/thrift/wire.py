@@ -19,9 +19,8 @@ from typing import Any
 
 from databricks.sql.thrift_api.TCLIService import TCLIService
 from thrift.protocol.TBinaryProtocol import TBinaryProtocolAccelerated
-from thrift.protocol.TProtocol import TProtocolException
 from thrift.Thrift import TApplicationException, TException, TMessageType
-from thrift.transport.TTransport import TMemoryBuffer, TTransportException
+from thrift.transport.TTransport import TMemoryBuffer
 
 CONTENT_TYPE = "application/x-thrift"
 
@@ -55,12 +54,24 @@ def _protocol(trans: TMemoryBuffer, limit: int) -> TBinaryProtocolAccelerated:
     )
 
 
+# What thrift's decoders raise on hostile bytes: the C decoder (fastbinary) raises TypeError
+# ("Unexpected TType for skip"), OverflowError and ValueError ("size exceeded specified
+# limit") besides thrift's own exceptions; deep struct nesting recurses.
+_DECODE_ERRORS = (TException, EOFError, UnicodeDecodeError, ValueError, TypeError,
+                  OverflowError, MemoryError, RecursionError, KeyError, IndexError,
+                  AttributeError)
+
+
 def decode_call(body: bytes, methods: frozenset[str], limit: int = 64 * 1024 * 1024) -> Call:
-    """Read one call; unknown methods raise ThriftDecodeError(UNKNOWN_METHOD) unread."""
+    """Read one call; unknown methods raise ThriftDecodeError(UNKNOWN_METHOD) unread.
+
+    Any body that does not decode raises ThriftDecodeError, answered as a Thrift
+    exception: malformed input is the client's error, never the gateway's.
+    """
     iprot = _protocol(TMemoryBuffer(body), limit)
     try:
         name, mtype, seqid = iprot.readMessageBegin()
-    except (TException, EOFError, UnicodeDecodeError, ValueError) as exc:
+    except _DECODE_ERRORS as exc:
         raise ThriftDecodeError(f"not a Thrift message: {exc}") from exc
     if mtype not in (TMessageType.CALL, TMessageType.ONEWAY):
         raise ThriftDecodeError(f"expected a CALL, got message type {mtype}", name, seqid)
@@ -73,7 +84,7 @@ def decode_call(body: bytes, methods: frozenset[str], limit: int = 64 * 1024 * 1
     try:
         args.read(iprot)
         iprot.readMessageEnd()
-    except (TProtocolException, TTransportException, EOFError, UnicodeDecodeError) as exc:
+    except _DECODE_ERRORS as exc:
         raise ThriftDecodeError(f"cannot read {name} arguments: {exc}", name, seqid) from exc
     return Call(name=name, seqid=seqid, request=args.req)
 

@@ -99,7 +99,9 @@ def test_metrics_of_the_real_pool(
     r = w.statement_execution.execute_statement(
         warehouse_id=WH, statement="SELECT count(*) FROM main.tpch.region", wait_timeout="50s")
     assert r.status.state == StatementState.SUCCEEDED
-    text = httpx.get(f"{url}/metrics", timeout=10.0).text
+    token = settings.gateway.token
+    text = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {token}"},
+                     timeout=10.0).text
     wh = f'warehouse_id="{settings.gateway.warehouse_id}"'
     assert 'sqlgate_statements{state="SUCCEEDED"}' in text  # statements by state
     assert 'sqlgate_statement_seconds_bucket{le="0.1",state="SUCCEEDED"}' in text  # latency

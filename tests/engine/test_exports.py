@@ -8,7 +8,8 @@ def test_public_surface() -> None:
         "AlreadyExists", "AnalysisError", "Cancelled", "Engine", "EngineError",
         "InvalidParameter", "LakeIOError", "ParseError", "PermissionDenied",
         "ResourceExhausted", "ResultStream", "SchemaNotFound", "SqlError", "TableNotFound",
-        "Timeout", "Unsupported", "columns_for", "fingerprint", "session_command",
+        "Timeout", "Unsupported", "columns_for", "fingerprint", "parameter_type",
+        "session_command",
     ]
     for name in engine.__all__:
         assert getattr(engine, name).__module__.startswith("engine."), name

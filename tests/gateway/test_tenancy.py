@@ -107,12 +107,21 @@ def test_stop_in_one_workspace_leaves_the_other_running(
     assert _run(c, A, wh_a, "SELECT 4")["result"]["data_array"] == [["4"]]  # type: ignore[index]
     assert _state(c, A, wh_a) == "RUNNING"
 
-    metrics = c.get("/metrics").text
-    for wh in (wh_a, wh_b):
+    for wh, headers in ((wh_a, A), (wh_b, B)):
+        # a token's scrape: its own warehouse by id, never the other workspace's
+        metrics = c.get("/metrics", headers=headers).text
         assert f'sqlgate_pool_workers{{warehouse_id="{wh}"}} 1' in metrics
         assert f'sqlgate_pool_scheduler_lanes_queued{{lane="short",warehouse_id="{wh}"}} 0' \
             in metrics
-    assert f'sqlgate_pool_cold_starts{{warehouse_id="{wh_a}"}}' in metrics
+        assert ({wh_a, wh_b} - {wh}).pop() not in metrics
+    assert f'sqlgate_pool_cold_starts{{warehouse_id="{wh_a}"}}' in c.get(
+        "/metrics", headers=A).text
+    # the anonymous scrape: summed over warehouses, no id (an id names a workspace)
+    anonymous = c.get("/metrics").text
+    assert "sqlgate_pool_workers 2" in anonymous
+    assert 'sqlgate_pool_state{state="RUNNING"} 2' in anonymous
+    assert wh_a not in anonymous and wh_b not in anonymous
+    assert c.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
 
 
 def test_a_tenant_never_sees_another_workspace(
