@@ -9,6 +9,7 @@ The messages and their wire form are `sqlgate.protocol`; the gateway's side is
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import socket
 import threading
@@ -20,6 +21,7 @@ from typing import Any, Protocol
 import pyarrow as pa
 import pyarrow.flight as flight
 
+from engine.location import scrub_paths
 from engine.worker.results import ResultSource, StreamItem, produce
 from fetch import ChunkWriter, ResultStore, open_store, result_prefix
 from sqlgate.protocol import (
@@ -173,7 +175,12 @@ class WorkerServer(flight.FlightServerBase):
 
 
 def flight_error(err: StatementError) -> flight.FlightServerError:
-    """A statement error as the Flight error that carries it across."""
+    """A statement error as the Flight error that carries it across.
+
+    Every failure leaves the worker here, so here no message keeps a path of the lake, the
+    cache or the result store (`engine.location.scrub_paths`).
+    """
+    err = dataclasses.replace(err, message=scrub_paths(err.message))
     return flight.FlightServerError(err.message, extra_info=encode_error(err))
 
 

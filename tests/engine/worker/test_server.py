@@ -136,3 +136,16 @@ def test_chunks_are_announced_while_the_statement_runs(worker: FlightWorker) -> 
     assert early, "no chunk was announced before the end"
     assert len(early) < len(chunks)  # the last ones come with the manifest only
     assert all(info == chunks[info.chunk_index] for info in early)  # type: ignore[attr-defined]
+
+
+def test_errors_leave_the_worker_without_paths() -> None:
+    from engine.worker.server import flight_error
+    from sqlgate.protocol import decode_error
+    from sqlgate.types import StatementError
+
+    err = flight_error(StatementError(
+        "IO_ERROR", "cannot read table data: IO Error: No files found that match the "
+        "pattern \"/srv/lake/main/tpch/nation/part-0.parquet\"", "58030"))
+    sent = decode_error(err.extra_info)
+    assert sent is not None and "/srv/lake" not in sent.message and "<path>" in sent.message
+    assert "/srv/lake" not in str(err)
