@@ -104,6 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `sqlgate` console script."""
     args = parser().parse_args(argv)
     if args.command == "bench":
+        from bench.extra import require
+
+        require()  # one line naming the extra, not a traceback from a scenario's imports
         from bench.cli import main as bench_main
 
         return bench_main([args.scenario, *args.rest])
