@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlglot import exp
+from sqlglot.dialects.databricks import Databricks
 
 from engine.errors import Unsupported
 
@@ -100,6 +101,40 @@ MACROS: tuple[str, ...] = (
     "regexp_matches(typeof(x), 'INTERVAL|STRUCT|MAP\\(.*MAP') THEN "
     + _error("UNSUPPORTED_FEATURE.TYPEOF", "typeof of this type is not supported by this "
              "warehouse.", "0A000") + f" ELSE {_type_name_sql()} END",
+    "CREATE MACRO sg_getbit(x, p) AS (x >> p) & 1",
+    "CREATE MACRO sg_zeroifnull(x) AS coalesce(x, 0)",
+    "CREATE MACRO sg_nullifzero(x) AS nullif(x, 0)",
+    "CREATE MACRO sg_isnull(x) AS x IS NULL",
+    "CREATE MACRO sg_isnotnull(x) AS x IS NOT NULL",
+    "CREATE MACRO sg_negative(x) AS -x",
+    "CREATE MACRO sg_bround(x) AS round_even(x, 0), (x, d) AS round_even(x, d)",
+    "CREATE MACRO sg_rint(x) AS CAST(round_even(CAST(x AS DOUBLE), 0) AS DOUBLE)",
+    "CREATE MACRO sg_log1p(x) AS CASE WHEN x <= -1 THEN NULL ELSE ln(1 + x) END",
+    "CREATE MACRO sg_expm1(x) AS exp(x) - 1",
+    "CREATE MACRO sg_hypot(a, b) AS sqrt(a * a + b * b)",
+    "CREATE MACRO sg_sec(x) AS 1 / cos(x)",
+    "CREATE MACRO sg_csc(x) AS 1 / sin(x)",
+    "CREATE MACRO sg_nanvl(a, b) AS CASE WHEN isnan(a) THEN b ELSE a END",
+    "CREATE MACRO sg_find_in_set(s, l) AS CASE WHEN contains(s, ',') THEN 0 "
+    "ELSE coalesce(list_position(string_split(l, ','), s), 0) END",
+    # get(arr, i): from 0, NULL out of bounds
+    "CREATE MACRO sg_get(a, i) AS CASE WHEN i < 0 OR i >= len(a) THEN NULL ELSE a[i + 1] END",
+    "CREATE MACRO sg_array_union(a, b) AS sg_array_distinct(list_concat(a, b))",
+    "CREATE MACRO sg_array_repeat(x, n) AS CASE WHEN n IS NULL THEN NULL "
+    "ELSE list_transform(range(greatest(n, 0)), lambda sg_i: x) END",
+    "CREATE MACRO sg_arrays_overlap(a, b) AS CASE WHEN a IS NULL OR b IS NULL THEN NULL "
+    "WHEN list_has_any(a, b) THEN true WHEN len(a) > 0 AND len(b) > 0 AND "
+    "(list_count(a) < len(a) OR list_count(b) < len(b)) THEN NULL ELSE false END",
+    "CREATE MACRO sg_map_contains_key(m, k) AS list_contains(map_keys(m), k)",
+    "CREATE MACRO sg_date_add(d, n) AS CAST(CAST(d AS DATE) + CAST(n AS INTEGER) AS DATE)",
+    "CREATE MACRO sg_make_dt_interval(d) AS to_days(CAST(d AS INTEGER)), "
+    "(d, h) AS to_days(CAST(d AS INTEGER)) + to_hours(CAST(h AS BIGINT)), "
+    "(d, h, m) AS to_days(CAST(d AS INTEGER)) + to_hours(CAST(h AS BIGINT)) "
+    "+ to_minutes(CAST(m AS BIGINT)), "
+    "(d, h, m, s) AS to_days(CAST(d AS INTEGER)) + to_hours(CAST(h AS BIGINT)) "
+    "+ to_minutes(CAST(m AS BIGINT)) + to_microseconds(CAST(s * 1000000 AS BIGINT))",
+    "CREATE MACRO sg_make_ym_interval(y) AS to_months(CAST(y * 12 AS INTEGER)), "
+    "(y, m) AS to_months(CAST(y * 12 + m AS INTEGER))",
     "CREATE MACRO sg_timestamp_seconds(x) AS to_timestamp(x)",
     "CREATE MACRO sg_timestamp_millis(x) AS make_timestamptz(CAST(x AS BIGINT) * 1000)",
     "CREATE MACRO sg_timestamp_micros(x) AS make_timestamptz(CAST(x AS BIGINT))",
@@ -127,6 +162,24 @@ CALLS: dict[str, str] = {
     "timestamp_millis": "sg_timestamp_millis",
     "timestamp_micros": "sg_timestamp_micros",
     "date_from_unix_date": "sg_date_from_unix_date",
+    "getbit": "sg_getbit",
+    "bit_get": "sg_getbit",
+    "zeroifnull": "sg_zeroifnull",
+    "nullifzero": "sg_nullifzero",
+    "isnull": "sg_isnull",
+    "isnotnull": "sg_isnotnull",
+    "bround": "sg_bround",
+    "std": "stddev_samp",
+    "log1p": "sg_log1p",
+    "expm1": "sg_expm1",
+    "hypot": "sg_hypot",
+    "find_in_set": "sg_find_in_set",
+    "get": "sg_get",
+    "array_union": "sg_array_union",
+    "array_repeat": "sg_array_repeat",
+    "arrays_overlap": "sg_arrays_overlap",
+    "make_dt_interval": "sg_make_dt_interval",
+    "make_ym_interval": "sg_make_ym_interval",
 }
 
 # sqlglot class -> (Spark name, DuckDB function): typed nodes whose own translation is wrong
@@ -140,12 +193,26 @@ TYPED: dict[str, tuple[str, str]] = {
     "GenerateSeries": ("sequence", "sg_sequence"),
     "DateFromUnixDate": ("date_from_unix_date", "sg_date_from_unix_date"),
     "Typeof": ("typeof", "sg_typeof"),
+    "Getbit": ("getbit", "sg_getbit"),
+    "Negative": ("negative", "sg_negative"),
+    "Rint": ("rint", "sg_rint"),
+    "Sec": ("sec", "sg_sec"),
+    "Csc": ("csc", "sg_csc"),
+    "Nanvl": ("nanvl", "sg_nanvl"),
+    "MapContainsKey": ("map_contains_key", "sg_map_contains_key"),
 }
 
 
+# try_to_date(s[, fmt]) and the like: Spark's own parse of the call they wrap, inside TRY
+_WRAPPED = {"try_to_date": ("TO_DATE", "try"), "try_to_timestamp": ("TO_TIMESTAMP", "try"),
+            "to_timestamp_ltz": ("TO_TIMESTAMP", None),
+            "to_timestamp_ntz": ("TO_TIMESTAMP", "ntz")}
+
+
 # what `engine.spark.functions` allows because this module implements it
-NAMES: frozenset[str] = frozenset({*CALLS, "date_part", "datepart"})
-CLASSES: frozenset[str] = frozenset({*TYPED, "SafeAdd", "SafeSubtract", "SafeMultiply", "Any"})
+NAMES: frozenset[str] = frozenset({*CALLS, "date_part", "datepart", "forall", *_WRAPPED})
+CLASSES: frozenset[str] = frozenset({*TYPED, "SafeAdd", "SafeSubtract", "SafeMultiply", "Any",
+                                     "TsOrDsAdd", "StrToTime"})
 
 
 def _call(name: str, args: list[exp.Expr]) -> exp.Anonymous:
@@ -178,6 +245,47 @@ def _calls(tree: exp.Expr) -> exp.Expr:
     return tree.transform(fix, copy=False)
 
 
+def _date_add(tree: exp.Expr) -> exp.Expr:
+    """``date_add(d, n)`` / ``dateadd(d, n)`` (TsOrDsAdd in days) stay DATEs."""
+
+    def fix(node: exp.Expr) -> exp.Expr:
+        unit = node.args.get("unit") if isinstance(node, exp.TsOrDsAdd) else None
+        if isinstance(node, exp.TsOrDsAdd) and (unit is None or unit.name.upper() == "DAY"):
+            return _call("sg_date_add", [node.this, node.expression])
+        return node
+
+    return tree.transform(fix, copy=False)
+
+
+_DATABRICKS = Databricks()
+
+
+def _wrapped(tree: exp.Expr) -> exp.Expr:
+    functions = Databricks.Parser.FUNCTIONS
+
+    def fix(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.Anonymous):
+            return node
+        spec = _WRAPPED.get(str(node.name).lower())
+        if spec is None:
+            return node
+        inner = functions[spec[0]](list(node.expressions), _DATABRICKS)
+        if spec[0] == "TO_TIMESTAMP":  # strptime gives a wall-clock TIMESTAMP
+            zone = exp.DType.TIMESTAMPNTZ if spec[1] == "ntz" else exp.DType.TIMESTAMPTZ
+            inner = exp.Cast(this=inner, to=exp.DataType(this=zone))
+        return _call("try", [inner]) if spec[1] == "try" else inner
+
+    return tree.transform(fix, copy=False)
+
+
+def _str_to_time(tree: exp.Expr) -> exp.Expr:
+    """``to_timestamp(s, fmt)`` is a TIMESTAMP (an instant), strptime's a wall clock."""
+    for node in list(tree.find_all(exp.StrToTime)):
+        if not isinstance(node.parent, exp.Cast):
+            node.replace(exp.Cast(this=node.copy(), to=exp.DataType.build("TIMESTAMPTZ")))
+    return tree
+
+
 def _date_part(tree: exp.Expr) -> exp.Expr:
     """``date_part('FIELD', x)`` / ``datepart`` are ``extract(FIELD FROM x)``."""
     for node in list(tree.find_all(exp.Anonymous)):
@@ -194,6 +302,9 @@ def _date_part(tree: exp.Expr) -> exp.Expr:
 
 
 RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
+    _str_to_time,
+    _wrapped,
+    _date_add,
     _date_part,
     _calls,
 )

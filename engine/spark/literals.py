@@ -23,7 +23,9 @@ def _timestamps(tree: exp.Expr) -> exp.Expr:
     """TIMESTAMP -> TIMESTAMPTZ (Spark's TIMESTAMP is local-time-zone aware); TIME refused
     (Spark SQL has no TIME type in ANSI mode)."""
     for node in list(tree.find_all(exp.DataType)):
-        if node.this == exp.DType.TIMESTAMP and not _field_of(node):
+        if node.this in (exp.DType.TIMESTAMP, exp.DType.TIMESTAMPTZ) and _field_of(node):
+            node.set("this", exp.DType.TIMESTAMP)
+        elif node.this == exp.DType.TIMESTAMP:
             node.set("this", exp.DType.TIMESTAMPTZ)
         elif node.this in (exp.DType.TIME, exp.DType.TIMETZ):
             raise Unsupported("[UNSUPPORTED_DATATYPE] The TIME data type is not supported. "

@@ -123,6 +123,23 @@ def _trunc_units(tree: exp.Expr) -> exp.Expr:
     return tree
 
 
+def _trunc_strings(tree: exp.Expr) -> exp.Expr:
+    """``date_trunc('YEAR', '2015-03-05T09:32:05')``: a string is read as a TIMESTAMP."""
+    for node in tree.find_all(exp.TimestampTrunc):
+        if isinstance(node.this, exp.Literal) and node.this.is_string:
+            node.set("this", exp.Cast(this=node.this, to=exp.DataType.build("TIMESTAMPTZ")))
+    return tree
+
+
+def _aggregate_first_last(tree: exp.Expr) -> exp.Expr:
+    """``first_value``/``last_value`` used as aggregates are ``first``/``last``."""
+    for node in list(tree.find_all(exp.FirstValue, exp.LastValue)):
+        if node.find_ancestor(exp.Window) is None and not isinstance(node.parent, exp.Window):
+            cls = exp.First if isinstance(node, exp.FirstValue) else exp.Last
+            node.replace(cls(this=node.this))
+    return tree
+
+
 def _any_value(tree: exp.Expr) -> exp.Expr:
     """``any_value(x)`` is the first row's value, NULL included (DuckDB skips NULLs)."""
     for node in list(tree.find_all(exp.AnyValue)):
@@ -137,7 +154,12 @@ def _percentiles(tree: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Quantile):
             return _call("quantile_cont", _call("sg_numeric", node.this),
                          node.args["quantile"])
-        if isinstance(node, exp.Median | exp.PercentileCont | exp.PercentileDisc | exp.Mode):
+        if isinstance(node, exp.WithinGroup):  # percentile_cont(0.5) WITHIN GROUP (ORDER BY x)
+            for ordered in node.expression.expressions:
+                ordered.set("this", _call("sg_numeric", ordered.this))
+        elif isinstance(node, exp.Median | exp.PercentileCont | exp.PercentileDisc | exp.Mode
+                        ) and node.this is not None and not isinstance(node.parent,
+                                                                        exp.WithinGroup):
             node.set("this", _call("sg_numeric", node.this))
         return node
 
@@ -166,6 +188,8 @@ RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
     _extract,
     _time_zones,
     _trunc_units,
+    _trunc_strings,
+    _aggregate_first_last,
     _any_value,
     _percentiles,
     _logarithms,
