@@ -3,9 +3,9 @@
     sqlgate bench concurrency --start-local --sf 0.1 --streams 8 --duration 60 --out bench-results
     sqlgate bench all --gateway http://127.0.0.1:8000 --token dapi... --out bench-results
 
-Scenarios: concurrency, mixed, coldstart, fetch, prefetch, peers, engine_tpch, all. With neither
-`--gateway` nor `--start-local`, the in-process baselines still run and gateway parts are
-reported as skipped.
+Scenarios: concurrency, mixed, coldstart, select1, fetch, prefetch, peers, engine_tpch, all.
+With neither `--gateway` nor `--start-local`, the in-process baselines still run and gateway
+parts are reported as skipped.
 """
 
 from __future__ import annotations

@@ -136,6 +136,21 @@ def make_server(
     return _Server(config)
 
 
+def listen_socket(host: str, port: int) -> socket.socket:
+    """The bound (not yet listening) TCP socket uvicorn serves on; raises OSError."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose
+    # proto says TCP, and without it every small response waits ~40 ms (Nagle + delayed ACK).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def serve(settings: Settings, demo: bool = False, *, out: TextIO | None = None) -> int:
     """Run the gateway until interrupted; returns the process exit code."""
     logging.basicConfig(
@@ -155,12 +170,7 @@ def serve(settings: Settings, demo: bool = False, *, out: TextIO | None = None) 
     server = make_server(settings, app=app)
     try:
         # Bind first, so the banner only ever names a port that is really ours.
-        family = socket.AF_INET6 if ":" in settings.gateway.host else socket.AF_INET
-        # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose
-        # proto says TCP, and without it every small response waits ~40 ms (Nagle + delayed ACK).
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((settings.gateway.host, settings.gateway.port))
+        sock = listen_socket(settings.gateway.host, settings.gateway.port)
     except OSError as exc:
         print(f"sqlgate: cannot listen on {settings.gateway.host}:{settings.gateway.port}: "
               f"{exc}", file=sys.stderr)
@@ -171,4 +181,4 @@ def serve(settings: Settings, demo: bool = False, *, out: TextIO | None = None) 
     return 0 if server.started else 1
 
 
-__all__ = ["banner", "make_server", "resolve_links", "serve", "with_public_url"]
+__all__ = ["banner", "listen_socket", "make_server", "resolve_links", "serve", "with_public_url"]

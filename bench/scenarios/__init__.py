@@ -8,7 +8,7 @@ from collections.abc import Callable
 from bench.context import BenchContext, Section
 
 SCENARIOS = (
-    "concurrency", "mixed", "coldstart", "fetch", "prefetch", "peers", "engine_tpch",
+    "concurrency", "mixed", "coldstart", "select1", "fetch", "prefetch", "peers", "engine_tpch",
 )
 
 
