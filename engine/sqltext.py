@@ -108,7 +108,8 @@ def parameter_type(text: str) -> str:
 
 
 def session_command(sql: str) -> SessionCommand | None:
-    """``("USE", catalog, schema)`` for a ``USE [CATALOG|SCHEMA|DATABASE] name``, else None.
+    """``("USE", catalog, schema)`` for a ``USE [CATALOG|SCHEMA|DATABASE] name``,
+    ``("SET", key, value)`` for ``SET key = value``, else None.
 
     A one-part name sets the schema (or, after ``USE CATALOG``, the catalog); a two-part
     name sets both. Anything else, including text that does not parse, is None: the
@@ -118,16 +119,20 @@ def session_command(sql: str) -> SessionCommand | None:
     ('USE', None, 'default')
     >>> session_command("use catalog main")
     ('USE', 'main', None)
+    >>> session_command("SET use_cached_result = FALSE")
+    ('SET', 'use_cached_result', 'false')
     >>> session_command("SELECT 1") is None
     True
     """
     # Cheap guard so ordinary statements are not parsed twice (the engine parses them).
-    if not sql.lstrip().lower().startswith("use"):
+    if not sql.lstrip().lower().startswith(("use", "set")):
         return None
     try:
         tree = sqlglot.parse_one(sql, read="databricks")
     except (SqlglotError, RecursionError):
         return None
+    if isinstance(tree, exp.Set):
+        return _set_command(tree)
     if not isinstance(tree, exp.Use) or tree.this is None:
         return None
     kind_node = tree.args.get("kind")
@@ -140,6 +145,18 @@ def session_command(sql: str) -> SessionCommand | None:
     if len(parts) >= 2:
         return ("USE", parts[-2], parts[-1])
     return ("USE", None, parts[-1])
+
+
+def _set_command(tree: exp.Set) -> SessionCommand | None:
+    """``("SET", key, value)`` for ``SET key = value`` (one simple key, a literal value)."""
+    items = tree.expressions
+    if tree.args.get("unset") or len(items) != 1 or not isinstance(items[0].this, exp.EQ):
+        return None
+    key, value = items[0].this.this, items[0].this.expression
+    if not isinstance(key, exp.Column) or not isinstance(value, (exp.Literal, exp.Boolean)):
+        return None
+    text = str(value.this).lower() if isinstance(value, exp.Boolean) else str(value.this)
+    return ("SET", ".".join(p.name for p in key.parts).lower(), text)
 
 
 __all__ = ["SessionCommand", "fingerprint", "normalise", "parameter_type", "session_command"]

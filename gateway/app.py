@@ -37,6 +37,7 @@ from fetch.linkserver import LinkServer, listener_url
 from gateway import thrift
 from gateway.auth import DEFAULT_WORKSPACE, Authenticator
 from gateway.core.backend import Backend, StatementResult
+from gateway.core.cache import ResultCache
 from gateway.core.control import ControlPlane
 from gateway.core.registry import Statement, StatementRegistry
 from gateway.core.store import StateStore, default_state_url, open_state_store
@@ -210,7 +211,9 @@ def build_app(
     elif backend_factory is not None:
         factory = backend_factory
     else:
-        factory = _pool_factory(settings)
+        cache = (ResultCache(settings.gateway.result_cache_bytes)
+                 if settings.gateway.result_cache_bytes > 0 else None)
+        factory = _pool_factory(settings, cache)
     houses = Warehouses(settings, factory, owned=owned)
     control = (None if state is None else
                ControlPlane(state, settings, lambda ws: warehouse_id_for(settings, ws)))
@@ -294,14 +297,15 @@ def _shared(backend: Backend) -> BackendFactory:
     return same
 
 
-def _pool_factory(settings: Settings) -> BackendFactory:
+def _pool_factory(settings: Settings, cache: ResultCache | None) -> BackendFactory:
     # Imported here: the pool pulls in the engine's estimator, which apps built around a
     # given backend (tests) never need.
     from gateway.pool.warehouse import WarehousePool
 
     def make(workspace: str) -> Backend:
-        # Each workspace its own pool: its own workers, queues, limits and idle stop.
-        return cast(Backend, WarehousePool(settings))
+        # Each workspace its own pool: its own workers, queues, limits and idle stop; one
+        # result cache for all (its keys hold the workspace and the user).
+        return cast(Backend, WarehousePool(settings, results=cache))
 
     return make
 

@@ -27,6 +27,8 @@ class StatementResult:
     manifest: ResultManifest
     schema: pa.Schema
     batches: list[pa.RecordBatch] = field(default_factory=list)
+    # "hit": answered from the result cache; "miss": run and kept there (gateway/core/cache).
+    cache: str | None = None
 
 
 class StatementFailed(Exception):

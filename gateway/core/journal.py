@@ -31,6 +31,7 @@ from collections.abc import Callable
 
 from gateway.core.records import Snapshot, to_history, to_record
 from gateway.core.store import HistoryRecord, StatementRecord, StateStore
+from sqlgate.types import StatementState
 
 log = logging.getLogger("sqlgate.gateway")
 
@@ -128,6 +129,7 @@ class Journal:
                 items = list(self._items)
                 self._items.clear()
             latest: dict[str, Snapshot] = {}
+            shown: dict[str, Snapshot] = {}
             marks: list[threading.Event] = []
             stop = False
             top = 0
@@ -135,14 +137,18 @@ class Journal:
                 if isinstance(item, tuple):
                     top, snap = item
                     # Only the newest state of a statement matters; its history row as well.
-                    latest.pop(snap.task.statement_id, None)
-                    latest[snap.task.statement_id] = snap
+                    sid = snap.task.statement_id
+                    latest.pop(sid, None)
+                    latest[sid] = snap
+                    if snap.state is not StatementState.CLOSED:
+                        # Closing drops the result, not the history: its row stays as it ended.
+                        shown[sid] = snap
                 elif isinstance(item, threading.Event):
                     marks.append(item)
                 else:
                     stop = True
             if latest:
-                self._write(list(latest.values()))
+                self._write(list(latest.values()), list(shown.values()))
             if top and self._loop is not None:
                 # (RuntimeError: the loop is closed, nobody is waiting any more)
                 with contextlib.suppress(RuntimeError):
@@ -154,10 +160,10 @@ class Journal:
             if stop:
                 return
 
-    def _write(self, snaps: list[Snapshot]) -> None:
+    def _write(self, snaps: list[Snapshot], shown: list[Snapshot]) -> None:
         try:
             records = [to_record(s) for s in snaps]
-            history = [to_history(s) for s in snaps] if self.history else []
+            history = [to_history(s) for s in shown] if self.history else []
         except Exception as exc:  # a result the codec cannot encode must not stop the thread
             log.error("state journal: cannot encode %d statement(s): %s", len(snaps), exc)
             self.dropped += len(snaps)

@@ -74,9 +74,8 @@ def snapshot(stmt: Statement, owner: str, warehouse_id: str,
         info["estimate"] = dataclasses.asdict(stmt.estimate)
     if stmt.queue_ms is not None:
         info["queue_ms"] = stmt.queue_ms
-    cache = stmt.cache.get("result_cache")
-    if isinstance(cache, str):
-        info["cache"] = cache
+    if stmt.result is not None and stmt.result.cache is not None:
+        info["cache"] = stmt.result.cache
     return Snapshot(
         task=stmt.task, owner=owner, warehouse_id=warehouse_id, state=stmt.state,
         error=stmt.error, result=stmt.result, info=info,
@@ -149,8 +148,8 @@ def from_record(rec: StatementRecord, clock: Callable[[], float]) -> Statement:
         est["tables"] = tuple(est.get("tables") or ())
         stmt.estimate = CostEstimate(**{k: v for k, v in est.items()
                                         if k in {f.name for f in dataclasses.fields(CostEstimate)}})
-    if isinstance(info.get("cache"), str):
-        stmt.cache["result_cache"] = info["cache"]
+    if stmt.result is not None and isinstance(info.get("cache"), str):
+        stmt.result.cache = info["cache"]
     if stmt.state.terminal:
         stmt.admitted.set()
     return stmt

@@ -1,15 +1,16 @@
 """The warm pool: worker processes behind the dual queue, scaled to zero when idle.
 
 `WarehousePool` is both the `Backend` the statement registry runs statements with and the
-`Warehouse` the Warehouses API shows and drives (gateway/backend.py):
+`Warehouse` the Warehouses API shows and drives (gateway/core/backend.py):
 
     STOPPED --statement or start()--> STARTING --first worker ready--> RUNNING
     RUNNING --idle auto_stop_seconds, or stop()--> STOPPING --workers gone--> STOPPED
 
-- A statement is fingerprinted and estimated (in a thread), put in a lane and admitted
-  (429 when the queue is full, before anything runs). A STOPPED warehouse starts; the
-  statement stays PENDING until a worker is ready.
-- The control loop replaces dead workers and sizes the pool as gateway/autoscale.py
+- A statement is fingerprinted and estimated (in a thread); a result cache hit (the
+  estimate gives the tables' versions: gateway/core/cache.py) answers at once, else it is
+  put in a lane and admitted (429 when the queue is full, before anything runs). A STOPPED
+  warehouse starts; the statement stays PENDING until a worker is ready.
+- The control loop replaces dead workers and sizes the pool as gateway/pool/autoscale.py
   decides (grow while statements wait, shrink after a calm cool-down, stop when idle).
   Live workers are pinged every `heartbeat_s`; one missing `_MISSED_BEATS` is killed.
 - A worker that dies fails only its own statements, with the cause in the message.
@@ -18,7 +19,7 @@
   so on a machine with fewer cores than threads a short statement still gets the cores
   first. FIFO mode does neither: same pool, same slots, one lane.
 - A long statement that has to wait may have its first data files fetched meanwhile
-  (`prefetch_queued`, gateway/prefetch.py).
+  (`prefetch_queued`, gateway/pool/queued.py).
 - Every blocking call (process start, Flight) runs in the pool's own thread pool.
 """
 
@@ -32,18 +33,19 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from engine import fingerprint
 from gateway.core.backend import StatementEvents, StatementFailed, StatementResult
+from gateway.core.cache import ResultCache
 from gateway.errors import TemporarilyUnavailable
 from gateway.pool import placement
 from gateway.pool.autoscale import Autoscaler
+from gateway.pool.estimate import Estimates, Estimator
 from gateway.pool.local import LocalProcessProvider
 from gateway.pool.placement import Member
 from gateway.pool.provider import Call, WorkerProvider
 from gateway.pool.queued import QueuedPrefetch
 from gateway.pool.scheduler import Lane, Scheduler, Slot, route
 from sqlgate.settings import Settings
-from sqlgate.types import ChunkInfo, CostEstimate, StatementError, StatementTask
+from sqlgate.types import ChunkInfo, StatementError, StatementTask
 
 log = logging.getLogger("sqlgate.pool")
 
@@ -51,8 +53,6 @@ STARTING, RUNNING, STOPPING, STOPPED = "STARTING", "RUNNING", "STOPPING", "STOPP
 _MISSED_BEATS = 3
 _TICK_S = 0.1
 _CANCEL_WAIT_S = 5.0
-
-Estimator = Callable[[StatementTask], CostEstimate]
 
 
 class WarehousePool:
@@ -64,12 +64,13 @@ class WarehousePool:
         provider: WorkerProvider | None = None,
         estimator: Estimator | None = None,
         clock: Callable[[], float] = time.monotonic,
+        results: ResultCache | None = None,
     ):
         self.settings = settings
+        self.results = results
         self._ps = settings.pool
         self._provider = provider or LocalProcessProvider(settings)
-        self._estimator = estimator
-        self._estimate_engine: Any = None
+        self._estimates = Estimates(settings, estimator)
         self.clock = clock
         self.scheduler = Scheduler(self._ps, clock=clock)
         self._members: list[Member] = []
@@ -186,7 +187,13 @@ class WarehousePool:
         if self._closing:
             raise TemporarilyUnavailable("The gateway is shutting down.", retry_after=5)
         loop = asyncio.get_running_loop()
-        fp, estimate = await loop.run_in_executor(self._executor, self._prepare, task)
+        fp, estimate = await loop.run_in_executor(self._executor, self._estimates.prepare, task)
+        results = self.results
+        key = results.key(task, estimate) if results is not None else None
+        if key is not None and results is not None and (
+                hit := results.get(key, estimate.versions)) is not None:
+            events.queued(estimate, "cache")  # no lane, no worker: the result is at hand
+            return hit
         task, lane = route(self.settings, task, estimate, self.scheduler.classify(estimate, fp))
         slot = self.scheduler.admit(lane, fp)  # QueueFull (429) before anything runs
         self._scaler.note_active(self.clock())
@@ -229,6 +236,8 @@ class WarehousePool:
             began = self.clock()
             result = await self._execute(member, task, call)
             self.scheduler.observe(fp, self.clock() - began)
+            if key is not None and results is not None:
+                return results.put(key, result, estimate.versions)
             return result
         except StatementFailed as exc:
             if slot.granted_at is not None and self.clock() - slot.granted_at > (
@@ -277,25 +286,6 @@ class WarehousePool:
         if exc.error.error_code == "ABORTED" and not member.worker.alive():
             self._lose(member, member.worker.exit_cause() or "worker process exited")
         return exc
-
-    def _prepare(self, task: StatementTask) -> tuple[str, CostEstimate]:
-        fp = fingerprint(task.sql)
-        try:
-            estimate = self._estimate(task)
-        except Exception as exc:  # a bad statement fails on the worker with the real error
-            log.debug("estimate failed for %s: %s", task.statement_id, exc)
-            estimate = CostEstimate()
-        return fp, estimate
-
-    def _estimate(self, task: StatementTask) -> CostEstimate:
-        if self._estimator is not None:
-            return self._estimator(task)
-        if self._estimate_engine is None:
-            from engine import Engine
-
-            self._estimate_engine = Engine(self.settings.engine)
-        est: CostEstimate = self._estimate_engine.estimate(task)
-        return est
 
     # -- membership
 

@@ -234,6 +234,8 @@ def statement_json(stmt: Statement, store: LinkSigner | None) -> dict[str, Any]:
         extra["estimate"] = {"kind": e.kind, "files": e.files, "bytes": e.bytes, "rows": e.rows}
     if stmt.queue_ms is not None:
         extra["queue_ms"] = round(stmt.queue_ms, 3)
+    if stmt.result is not None and stmt.result.cache is not None:
+        extra["cache"] = stmt.result.cache  # "hit": answered from the result cache
     if extra:
         # Documented extension; the SDK ignores fields it does not know.
         out["sqlgate"] = extra

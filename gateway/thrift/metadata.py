@@ -167,10 +167,31 @@ def parse_use(sql: str) -> Use | None:
     # The engine parses (the gateway never imports sqlglot); it answers None cheaply for
     # anything that does not start with USE.
     command = session_command(sql)
-    if command is None:
+    if command is None or command[0] != "USE":
         return None
     _, catalog, schema = command
     return Use(catalog=catalog, schema=schema)
+
+
+# Session confs the gateway keeps itself (SET key = value on a session, or its conf).
+SESSION_CONFS = frozenset({"use_cached_result"})
+
+
+def parse_set(sql: str) -> tuple[str, str] | None:
+    """(key, value) of ``SET key = value`` for a conf the gateway keeps, else None.
+
+    >>> parse_set("SET use_cached_result = false")
+    ('use_cached_result', 'false')
+    """
+    command = session_command(sql)
+    if command is None or command[0] != "SET" or command[1] not in SESSION_CONFS:
+        return None
+    return str(command[1]), str(command[2])
+
+
+def set_result(key: str, value: str) -> StatementResult:
+    """What Spark answers to SET key = value: one row (key, value)."""
+    return local_result(pa.table({"key": [key], "value": [value]}))
 
 
 def local_result(table: pa.Table) -> StatementResult:
@@ -221,14 +242,17 @@ def empty_result() -> StatementResult:
 
 
 __all__ = [
+    "SESSION_CONFS",
     "Query",
     "Use",
     "catalogs_query",
     "columns_query",
     "empty_result",
     "local_result",
+    "parse_set",
     "parse_use",
     "schemas_query",
+    "set_result",
     "tables_query",
     "type_info",
 ]

@@ -157,7 +157,11 @@ class ThriftService:
                 f"Statement text is over {self.settings.gateway.max_statement_bytes} bytes",
                 error_code="INVALID_PARAMETER_VALUE")
         use = md.parse_use(sql)
-        if use is not None:
+        setting = md.parse_set(sql)
+        if setting is not None:
+            session.configuration[setting[0]] = setting[1]
+            op = self._local(session, OpType.EXECUTE_STATEMENT, caps, md.set_result(*setting))
+        elif use is not None:
             if use.catalog is not None:
                 session.catalog, session.schema = use.catalog, use.schema
             else:
@@ -306,6 +310,8 @@ class ThriftService:
             workspace=session.workspace,
             catalog=session.catalog, schema=session.schema, parameters=params,
             row_limit=row_limit or None,
+            use_cached_result=session.configuration.get("use_cached_result", "true").lower()
+            not in ("false", "0", "no", "off"),
             disposition=Disposition.HYBRID if stored else Disposition.INLINE,
             format=ResultFormat.ARROW_STREAM if stored else ResultFormat.JSON_ARRAY,
             compression="LZ4_FRAME" if stored and caps.links and caps.lz4 else None,

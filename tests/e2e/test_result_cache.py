@@ -1,0 +1,66 @@
+"""The result cache through the real pool: a repeat is answered from it, a commit to a table
+read invalidates it (never a stale answer), and ``SET use_cached_result = false`` opts out."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from databricks.sdk import WorkspaceClient
+
+from sqlgate.settings import Settings
+from tests.e2e.test_connector import connect
+
+pytestmark = pytest.mark.e2e
+API = "/api/2.0/sql/statements"
+
+
+def _run(url: str, token: str, sql: str) -> dict[str, Any]:
+    r = httpx.post(f"{url}{API}", headers={"Authorization": f"Bearer {token}"}, timeout=60,
+                   json={"statement": sql, "warehouse_id": "sqlgate0000000001",
+                         "wait_timeout": "30s"})
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    assert body["status"]["state"] == "SUCCEEDED", body
+    return body
+
+
+def test_repeat_hits_and_a_commit_invalidates(gateway_server: tuple[str, str, Settings]) -> None:
+    url, token, _ = gateway_server
+    table = f"main.cache_test.t_{uuid.uuid4().hex[:8]}"
+    _run(url, token, f"CREATE TABLE {table} AS SELECT 1 AS k")
+    query = f"SELECT sum(k) AS s, count(*) AS n FROM {table}"
+    first = _run(url, token, query)
+    assert first["sqlgate"].get("cache") == "miss"
+    again = _run(url, token, f"select  sum(k) as s,  count(*) as n from {table}")
+    assert again["sqlgate"]["cache"] == "hit"
+    assert again["result"]["data_array"] == first["result"]["data_array"] == [["1", "1"]]
+    _run(url, token, f"INSERT INTO {table} VALUES (41)")
+    after = _run(url, token, query)
+    assert after["sqlgate"]["cache"] == "miss"
+    assert after["result"]["data_array"] == [["42", "2"]]
+    assert _run(url, token, query)["sqlgate"]["cache"] == "hit"
+
+
+def test_thrift_session_can_opt_out(gateway_server: tuple[str, str, Settings]) -> None:
+    url, token, settings = gateway_server
+    table = f"main.cache_test.u_{uuid.uuid4().hex[:8]}"
+    _run(url, token, f"CREATE TABLE {table} AS SELECT 7 AS k")
+    query = f"SELECT k FROM {table}"
+    with connect(url, token, settings) as conn, conn.cursor() as cur:
+        cur.execute("SET use_cached_result = false")
+        assert cur.fetchall()[0].asDict() == {"key": "use_cached_result", "value": "false"}
+        for _ in range(2):
+            cur.execute(query)
+            assert cur.fetchall()[0][0] == 7
+    with connect(url, token, settings) as conn, conn.cursor() as cur:
+        for _ in range(2):
+            cur.execute(query)
+            assert cur.fetchall()[0][0] == 7
+    w = WorkspaceClient(host=url, token=token)
+    runs = [q for q in w.query_history.list(include_metrics=True, max_results=50).res or []
+            if q.query_text == query]
+    cached = [bool(q.metrics and q.metrics.result_from_cache) for q in reversed(runs)]
+    assert cached == [False, False, False, True]

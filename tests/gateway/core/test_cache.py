@@ -1,0 +1,80 @@
+"""gateway.core.cache: keys, versions, the byte bound."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pyarrow as pa
+
+from gateway.core.backend import StatementResult
+from gateway.core.cache import ResultCache
+from sqlgate.types import (
+    CostEstimate,
+    Parameter,
+    ResultFormat,
+    ResultManifest,
+    StatementTask,
+)
+
+TASK = StatementTask("s1", "select * from t", workspace="ws", user="ann")
+EST = CostEstimate(tables=("main.s.t",), versions=(("main.s.t", 3),),
+                   cache_text="SELECT * FROM t")
+
+
+def _result(n: int = 10, external: bool = False) -> StatementResult:
+    table = pa.table({"x": list(range(n))})
+    manifest = ResultManifest(ResultFormat.JSON_ARRAY, (), total_row_count=n, external=external)
+    return StatementResult(manifest, table.schema, table.to_batches())
+
+
+def test_key_covers_text_parameters_caller_shape_and_versions() -> None:
+    key = ResultCache.key(TASK, EST)
+    assert key is not None and key == ResultCache.key(dataclasses.replace(TASK, sql="x"), EST)
+    others = [
+        ResultCache.key(TASK, dataclasses.replace(EST, versions=(("main.s.t", 4),))),
+        ResultCache.key(TASK, dataclasses.replace(EST, cache_text="SELECT x FROM t")),
+        ResultCache.key(dataclasses.replace(TASK, user="bob"), EST),
+        ResultCache.key(dataclasses.replace(TASK, workspace="other"), EST),
+        ResultCache.key(dataclasses.replace(TASK, parameters=(Parameter("p", "1", "INT"),)), EST),
+        ResultCache.key(dataclasses.replace(TASK, row_limit=5), EST),
+        ResultCache.key(dataclasses.replace(TASK, format=ResultFormat.CSV), EST),
+        ResultCache.key(dataclasses.replace(TASK, schema="other"), EST),
+    ]
+    assert None not in others and len({key, *others}) == len(others) + 1
+
+
+def test_nothing_to_key_when_not_cacheable_or_opted_out() -> None:
+    assert ResultCache.key(dataclasses.replace(TASK, use_cached_result=False), EST) is None
+    assert ResultCache.key(TASK, dataclasses.replace(EST, cache_text=None)) is None
+    assert ResultCache.key(TASK, dataclasses.replace(EST, versions=())) is None
+
+
+def test_hit_after_put_marked_and_a_newer_version_invalidates() -> None:
+    cache = ResultCache(1 << 20)
+    key = ResultCache.key(TASK, EST)
+    assert key is not None and cache.get(key, EST.versions) is None
+    kept = cache.put(key, _result(), EST.versions)
+    assert kept.cache == "miss"
+    hit = cache.get(key, EST.versions)
+    assert hit is not None and hit.cache == "hit" and hit.batches == kept.batches
+    newer = (("main.s.t", 4),)
+    assert cache.get(ResultCache.key(TASK, dataclasses.replace(EST, versions=newer)) or "",
+                     newer) is None
+    assert len(cache) == 0 and cache.invalidations == 1 and cache.bytes == 0
+    # An answer computed over the old version, arriving late, is not kept.
+    assert cache.put(key, _result(), EST.versions).cache is None and len(cache) == 0
+
+
+def test_bounded_in_bytes_least_recently_used_out() -> None:
+    one = _result(1000)
+    size = sum(b.nbytes for b in one.batches) + 256
+    cache = ResultCache(3 * size, max_entry_bytes=size)
+    keys = [f"k{i}" for i in range(4)]
+    for k in keys[:3]:
+        cache.put(k, one, (("t", 1),))
+    assert cache.get("k0") is not None  # k0 now most recent: k1 goes first
+    cache.put("k3", one, (("t", 1),))
+    assert [k for k in keys if cache.get(k) is not None] == ["k0", "k2", "k3"]
+    assert cache.bytes <= 3 * size and cache.evictions == 1
+    assert cache.put("big", _result(5000), (("t", 1),)).cache is None
+    assert cache.put("ext", _result(external=True), (("t", 1),)).cache is None
