@@ -182,6 +182,7 @@ def decode_estimate(data: bytes) -> CostEstimate:
     """A cost estimate back from its JSON."""
     kwargs = _known(CostEstimate, json.loads(data))
     kwargs["tables"] = tuple(kwargs.get("tables") or ())
+    kwargs["versions"] = _tuples(kwargs.get("versions") or [])  # (table, version) pairs
     return CostEstimate(**kwargs)
 
 
