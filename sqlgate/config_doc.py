@@ -103,6 +103,14 @@ MEANINGS: dict[str, str] = {
     "links_public_url": "Base URL clients reach the link listener at; empty: http://<host>:<links_port>.",
     "links_max_connections": "Connections the link listener serves at once (a thread each); more get 503.",
     "links_idle_s": "Seconds an idle keep-alive connection to the link listener stays open.",
+    "state_store": "The control-plane state store (statements, results of finished statements, history, sessions, the link signing key): sqlite:///PATH, postgresql://... for several gateways on one lake, or none. Empty: state.db beside a local result directory (.sqlgate/state.db with S3).",
+    "gateway_id": "This gateway's name in the state store; empty: <hostname>:<port>, stable across restarts (a restarted gateway fails its own unfinished statements at once).",
+    "state_shared": "Other gateways read this state store: a finished statement is shown only once its record is written. Always on for PostgreSQL; set it for a SQLite file shared by gateways on one host.",
+    "state_heartbeat_s": "Seconds between this gateway's heartbeats in the store; after three missed beats the others fail its unfinished statements.",
+    "state_poll_s": "Seconds between polls for cancel requests that reached another gateway.",
+    "history_retention_s": "Seconds the query history is kept (Databricks: 30 days).",
+    "history_sql_max_rows": "Newest history rows a statement reading system.query.history sees (sent to its worker).",
+    "result_cache_bytes": "Bytes of inline results the result cache keeps (0 = off); one entry may use a quarter.",
 }
 
 
