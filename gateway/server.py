@@ -130,6 +130,8 @@ def make_server(
         lifespan="on",
         # uvicorn waits this long for open connections; the lifespan then drains statements.
         timeout_graceful_shutdown=max(1, int(g.shutdown_grace_s)),
+        # Long-lived driver connections reuse idle sockets (settings.keep_alive_s says why).
+        timeout_keep_alive=max(1, int(g.keep_alive_s)),
         access_log=False,
         server_header=False,
     )

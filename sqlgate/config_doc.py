@@ -98,6 +98,7 @@ MEANINGS: dict[str, str] = {
     "chunk_wait_s": "Longest a chunk GET waits for a chunk a running statement has not stored yet.",
     "statement_abandon_s": "Seconds an unfinished statement may go unpolled before it is cancelled (0: never).",
     "shutdown_grace_s": "Seconds running statements get to finish when the gateway stops.",
+    "keep_alive_s": "Seconds an idle HTTP keep-alive connection stays open (drivers reuse idle sockets; uvicorn's own default of 5 s races them into 'socket hang up').",
     "log_level": "Log level (debug, info, warning, error).",
     "links_port": "Port of the sendfile listener for local-store links: 0 off (the gateway's /_results/ route, the default), > 0 that port, -1 auto (port + 1 without TLS, else off).",
     "links_public_url": "Base URL clients reach the link listener at; empty: http://<host>:<links_port>.",

@@ -217,6 +217,10 @@ class GatewaySettings:
     # to be stored (it answers as soon as it is, or when the statement ends); 0 = no wait.
     chunk_wait_s: float = 10.0
     shutdown_grace_s: float = 10.0
+    # Seconds an idle HTTP keep-alive connection stays open. Drivers (Node @databricks/sql,
+    # JDBC, the Python connector's urllib3 pool) reuse idle sockets for minutes; closing them
+    # sooner (uvicorn's default is 5 s) races their next request into "socket hang up".
+    keep_alive_s: float = 300.0
     log_level: str = "info"
     # Port of the zero-copy listener for local-store links (sendfile, plain HTTP only).
     # 0 = off (links go to the gateway's /_results/ route); > 0 = that port; -1 = auto:

@@ -31,9 +31,15 @@ class Query:
 
 
 def _pattern(value: str | None) -> str:
+    """A name pattern as SQL LIKE: JDBC's `%`/`_`, Hive's `*`, and impyla's regex `.*` (which
+    Spark's Thrift server reads as a regex too: any name) all mean "any".
+
+    >>> [_pattern(p) for p in (None, "*", ".*", "tp.*", "line%")]
+    ['%', '%', '%', 'tp%', 'line%']
+    """
     if value is None or value in ("", "*"):
         return "%"
-    return value.replace("*", "%")
+    return value.replace(".*", "%").replace("*", "%")
 
 
 def catalogs_query() -> Query:

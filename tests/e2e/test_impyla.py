@@ -31,6 +31,13 @@ def test_impyla_query(gateway_server: tuple[str, str, Settings], mode: str) -> N
         assert [r[1] for r in rows] == ["AFRICA", "AMERICA", "ASIA", "EUROPE", "MIDDLE EAST"]
         cur.execute("SELECT count(*) FROM main.tpch.nation")
         assert cur.fetchone()[0] == 25
+        # impyla's catalog calls send regex patterns ('.*' by default)
+        cur.get_databases()
+        assert "tpch" in [row[0] for row in cur.fetchall()]
+        cur.get_tables(database_name="tpch")
+        assert {"lineitem", "nation", "region"} <= {row[2] for row in cur.fetchall()}
+        assert cur.database_exists("tpch") and not cur.database_exists("nope")
+        assert cur.table_exists("region", database_name="tpch")
         cur.close()
     finally:
         conn.close()

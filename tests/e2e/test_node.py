@@ -54,6 +54,7 @@ def test_node_driver_over_https(node_harness: Path, tls_gateway: tuple[int, str,
     assert out["select1"] == [{"x": 1}]
     assert out["paged"] == list(range(25))
     assert out["params"] == [{"n_name": "CANADA"}]
+    assert out["ordinal"] == [{"n_name": "CANADA"}]
     typed = out["typed"][0]
     assert typed["b"] is True and typed["z"] is None and float(typed["d"]) == 1.25
     assert str(typed["dt"]).startswith("2024-01-0")

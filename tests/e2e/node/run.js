@@ -30,6 +30,9 @@ async function main() {
     out.params = await rows(session,
       'SELECT n_name FROM main.tpch.nation WHERE n_nationkey = :k',
       { namedParameters: { k: 3 } });
+    out.ordinal = await rows(session,
+      'SELECT n_name FROM main.tpch.nation WHERE n_regionkey = ? AND n_nationkey > ? ' +
+      'ORDER BY n_nationkey LIMIT ?', { ordinalParameters: [1, 2, 1] });
     out.typed = await rows(session,
       "SELECT CAST(1.25 AS DECIMAL(10,2)) AS d, DATE '2024-01-02' AS dt, true AS b, " +
       'CAST(NULL AS STRING) AS z');
