@@ -33,6 +33,7 @@ from engine.spark import (
     literals,
     macros,
     scalars,
+    texts,
     typed,
 )
 
@@ -48,6 +49,7 @@ RULES: tuple[Rule, ...] = (
     *scalars.RULES,
     *arrays.RULES,
     *generators.RULES,
+    *texts.RULES,
 )
 
 
@@ -92,7 +94,7 @@ def install(con: duckdb.DuckDBPyConnection) -> None:
     """Create the macros the rules call, once per database, before its config is locked."""
     # Spark's session time zone: Databricks' default is UTC, whatever the machine's is
     con.execute("SET TimeZone = 'UTC'")
-    for sql in (*macros.MACROS, *library.MACROS):
+    for sql in (*macros.MACROS, *library.MACROS, *texts.MACROS):
         con.execute(sql)
 
 

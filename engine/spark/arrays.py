@@ -16,9 +16,15 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
+from engine.errors import Unsupported
+
 
 def _call(name: str, *args: exp.Expr) -> exp.Anonymous:
     return exp.Anonymous(this=name, expressions=list(args))
+
+
+# the higher-order functions this module implements (engine.spark.functions allows them)
+NAMES = frozenset({"zip_with", "transform_keys", "transform_values", "map_filter"})
 
 
 def _lambda_index(tree: exp.Expr) -> exp.Expr:
@@ -78,6 +84,73 @@ def _quantified(tree: exp.Expr) -> exp.Expr:
     return tree.transform(fix, copy=False)
 
 
+def _substitute(body: exp.Expr, values: dict[str, exp.Expr]) -> exp.Expr:
+    """A lambda body with its parameters replaced by expressions."""
+
+    def put(n: exp.Expr) -> exp.Expr:
+        if isinstance(n, exp.Identifier | exp.Column) and n.name in values and not (
+                isinstance(n, exp.Column) and n.table) and not isinstance(n.parent, exp.Column):
+            return exp.Paren(this=values[n.name].copy())
+        return n
+
+    return body.copy().transform(put)
+
+
+def _params(fn: exp.Expr, count: int) -> list[str] | None:
+    if isinstance(fn, exp.Lambda) and len(fn.expressions) == count:
+        return [p.name for p in fn.expressions]
+    return None
+
+
+def _lambda(body: exp.Expr, *params: str) -> exp.Lambda:
+    return exp.Lambda(this=body, expressions=[exp.to_identifier(p) for p in params])
+
+
+def _entry(entry: str, field: str) -> exp.Expr:
+    return _call("struct_extract", exp.column(entry), exp.Literal.string(field))
+
+
+def _map_lambdas(tree: exp.Expr) -> exp.Expr:
+    """zip_with (the shorter array padded with NULLs), transform_keys, transform_values and
+    map_filter, over DuckDB's lists of map entries."""
+
+    def fix(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.Anonymous):
+            return node
+        name, args = str(node.name).lower(), node.expressions
+        if name in NAMES and any(isinstance(a, exp.Lambda) and a.find(exp.Tuple)
+                                 for a in args):
+            # (y, x) in a lambda is a struct named after its columns in Spark
+            raise Unsupported(f"[UNSUPPORTED_FEATURE] a tuple in the lambda of {name} is not "
+                              "supported; use named_struct. SQLSTATE: 0A000")
+        if name == "zip_with" and len(args) == 3 and (names := _params(args[2], 2)):
+            a, b = args[0], args[1]
+            index = exp.Add(this=exp.column("sg_i"), expression=exp.Literal.number(1))
+            body = _substitute(args[2].this, {names[0]: _call("list_extract", a, index),
+                                              names[1]: _call("list_extract", b, index)})
+            size = _call("greatest", _call("len", a.copy()), _call("len", b.copy()))
+            return _call("list_transform", _call("range", size), _lambda(body, "sg_i"))
+        if name in ("transform_keys", "transform_values", "map_filter") and len(
+                args) == 2 and (names := _params(args[1], 2)):
+            values = {names[0]: _entry("sg_e", "key"), names[1]: _entry("sg_e", "value")}
+            body = _substitute(args[1].this, values)
+            entries = _call("map_entries", args[0])
+            if name == "map_filter":
+                kept = _call("list_filter", entries, _lambda(body, "sg_e"))
+                return _call("map_from_entries", kept)
+            key = body if name == "transform_keys" else _entry("sg_e", "key")
+            value = body if name == "transform_values" else _entry("sg_e", "value")
+            pair = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier("key"),
+                                                          expression=key),
+                                           exp.PropertyEQ(this=exp.to_identifier("value"),
+                                                          expression=value)])
+            return _call("map_from_entries",
+                         _call("list_transform", entries, _lambda(pair, "sg_e")))
+        return node
+
+    return tree.transform(fix, copy=False)
+
+
 _MACRO_OF: dict[type[exp.Expr], str] = {
     exp.ArrayContains: "sg_array_contains",
     exp.ArrayPosition: "sg_array_position",
@@ -106,5 +179,6 @@ RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
     _lambda_index,
     _reduce_finish,
     _quantified,
+    _map_lambdas,
     _null_aware,
 )

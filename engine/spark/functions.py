@@ -20,7 +20,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from engine.errors import AnalysisError, Unsupported
-from engine.spark import library
+from engine.spark import arrays, library, texts
 from engine.spark.generators import table_function
 from engine.spark.names import SPARK_FUNCTIONS
 
@@ -85,8 +85,9 @@ def spark_name(node: exp.Func) -> str:
 def allowed(node: exp.Func) -> bool:
     """Whether a call is known to give Spark's answer."""
     if isinstance(node, exp.Anonymous):
-        return key(node) in NAMED or key(node) in library.NAMES
-    return isinstance(node, _SYNTAX) or key(node) in TYPED or key(node) in library.CLASSES
+        return key(node) in NAMED or key(node) in library.NAMES or key(node) in arrays.NAMES
+    return (isinstance(node, _SYNTAX) or key(node) in TYPED or key(node) in library.CLASSES
+            or key(node) in texts.CLASSES)
 
 
 def check(tree: exp.Expr) -> None:

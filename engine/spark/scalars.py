@@ -187,7 +187,6 @@ RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
     _string_agg_separator,
     _extract,
     _time_zones,
-    _trunc_units,
     _trunc_strings,
     _aggregate_first_last,
     _any_value,
