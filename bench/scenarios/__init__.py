@@ -9,6 +9,7 @@ from bench.context import BenchContext, Section
 
 SCENARIOS = (
     "concurrency", "mixed", "coldstart", "select1", "fetch", "prefetch", "peers", "engine_tpch",
+    "dashboard", "statestore",
 )
 
 
