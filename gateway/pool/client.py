@@ -11,13 +11,15 @@ import contextlib
 import os
 import socket
 import subprocess
+import time
 from typing import Protocol
 
 import pyarrow as pa
 import pyarrow.flight as flight
 
 from gateway.core.backend import StatementFailed, StatementResult
-from gateway.pool.provider import Call, describe_exit
+from gateway.pool.forkserver import ForkedProcess
+from gateway.pool.provider import Call, WorkerUnreachable, describe_exit
 from sqlgate.protocol import (
     Action,
     ChunkStored,
@@ -88,12 +90,15 @@ class FlightWorker:
         batches: list[pa.RecordBatch] = []
         end: ResultEnd | None = None
         inline_bytes = 0
+        answered = False
+        sent_at = time.monotonic()
         try:
             reader = self._client.do_get(flight.Ticket(encode_task(task)), options)
             call.reader = reader
             if call.cancelled:
                 reader.cancel()
             schema = reader.schema
+            answered = True
             while True:
                 try:
                     chunk = reader.read_chunk()
@@ -128,7 +133,16 @@ class FlightWorker:
             if call.cancelled:
                 raise StatementFailed(StatementError(
                     "CANCELLED", call.reason or "statement cancelled")) from exc
-            raise StatementFailed(self._lost(exc)) from exc
+            if not answered and _refused(exc):
+                # no connection, so no ticket reached any worker: the statement never ran
+                raise WorkerUnreachable(StatementError(
+                    "ABORTED", f"worker {self.name} refused the connection: "
+                    f"{_first_line(exc)}")) from exc
+            lost = self._lost(exc)  # waits (bounded) for the process's exit to be known
+            if not answered and self._gone_before(sent_at):
+                # its exit was reported before the statement was sent: nothing ran there
+                raise WorkerUnreachable(lost) from exc
+            raise StatementFailed(lost) from exc
         except ValueError as exc:  # a message that is not the protocol's
             raise StatementFailed(StatementError(
                 "INTERNAL_ERROR", f"worker sent a malformed message: {exc}")) from exc
@@ -137,6 +151,14 @@ class FlightWorker:
                 "INTERNAL_ERROR", "worker ended the result stream without its manifest"))
         manifest = end.manifest(task.format)
         return StatementResult(manifest, schema, [] if manifest.external else batches)
+
+    def _gone_before(self, moment: float) -> bool:
+        """Whether the process's exit was known before `moment` (forked workers only: their
+        template reports each exit as it happens)."""
+        if not isinstance(self.proc, ForkedProcess):
+            return False
+        ended = self.proc.exited_at()
+        return ended is not None and ended < moment
 
     def _lost(self, exc: BaseException) -> StatementError:
         cause = None
@@ -247,6 +269,14 @@ class FlightWorker:
             self.proc.kill()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=5.0)
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether gRPC could not connect at all (the worker's port is closed), as opposed to a
+    connection lost after the request went out."""
+    text = str(exc)
+    return isinstance(exc, flight.FlightUnavailableError) and (
+        "Connection refused" in text or "failed to connect to all addresses" in text)
 
 
 def _first_line(exc: BaseException) -> str:

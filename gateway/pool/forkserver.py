@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from gateway.pool.provider import WorkerStartFailed
@@ -36,6 +37,10 @@ class ForkedProcess:
 
     def poll(self) -> int | None:
         return self.returncode
+
+    def exited_at(self) -> float | None:
+        """When (time.monotonic) the template reported this worker's exit; None if alive."""
+        return self._template.exit_times.get(self.pid)
 
     def wait(self, timeout: float | None = None) -> int:
         with self._template.cond:
@@ -63,7 +68,10 @@ class Template:
     def __init__(self, timeout: float):
         self.cond = threading.Condition()
         self.exits: dict[int, int] = {}
+        self.exit_times: dict[int, float] = {}
         self.spawned: dict[str, tuple[int, str | None]] = {}
+        # forked workers not yet reported as exited
+        self.children: set[int] = set()
         self.gone = False
         self._ready = False
         self._write_lock = threading.Lock()
@@ -88,12 +96,24 @@ class Template:
                     self._ready = True
                 elif kind == "exit":
                     self.exits[int(rest[0])] = int(rest[1])
+                    self.exit_times[int(rest[0])] = time.monotonic()
+                    self.children.discard(int(rest[0]))
                 elif kind == "spawned":
                     self.spawned[rest[0]] = (int(rest[1]), rest[2])
+                    self.children.add(int(rest[1]))
                 elif kind == "failed":
                     self.spawned[rest[0]] = (int(rest[1]), None)
                 self.cond.notify_all()
         with self.cond:
+            # Nobody reports these workers' exits now. They would end within a second (each
+            # watches its parent), but the pool must know at once, not by missed heartbeats:
+            # end them now and record it.
+            for pid in self.children:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+                self.exits[pid] = -signal.SIGKILL
+                self.exit_times[pid] = time.monotonic()
+            self.children.clear()
             self.gone = True
             self.cond.notify_all()
 

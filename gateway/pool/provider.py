@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from gateway.core.backend import StatementResult
+from gateway.core.backend import StatementFailed, StatementResult
 from gateway.errors import GatewayError
 from sqlgate.protocol import PingReply
 from sqlgate.types import ChunkInfo, CostEstimate, StatementTask
@@ -25,6 +25,11 @@ class WorkerStartFailed(GatewayError):
 
     error_code = "TEMPORARILY_UNAVAILABLE"
     http_status = 503
+
+
+class WorkerUnreachable(StatementFailed):
+    """The statement never reached the worker (its connection was refused: the process is
+    gone). Nothing ran, so the pool may run it on another worker."""
 
 
 class Reader(Protocol):
@@ -137,4 +142,5 @@ def describe_exit(pid: int, returncode: int) -> str:
     return f"worker process {pid} exited with code {returncode}"
 
 
-__all__ = ["Call", "Worker", "WorkerProvider", "WorkerStartFailed", "describe_exit"]
+__all__ = ["Call", "Worker", "WorkerProvider", "WorkerStartFailed", "WorkerUnreachable",
+           "describe_exit"]

@@ -13,7 +13,9 @@
 - The control loop replaces dead workers and sizes the pool as gateway/pool/autoscale.py
   decides (grow while statements wait, shrink after a calm cool-down, stop when idle).
   Live workers are pinged every `heartbeat_s`; one missing `_MISSED_BEATS` is killed.
-- A worker that dies fails only its own statements, with the cause in the message.
+- A worker that dies fails only the statements running on it, with the cause; one sent
+  after its death was known runs on another worker (gateway/pool/dispatch.py). A forked
+  worker's exit is reported by its template at once; the template's exit ends its workers.
 - Dual mode keeps whole workers for short statements (gateway/placement.py) and runs the
   other workers, where the long scans go, at a lower CPU priority (`long_worker_nice`),
   so on a machine with fewer cores than threads a short statement still gets the cores
@@ -38,10 +40,11 @@ from gateway.core.cache import ResultCache
 from gateway.errors import TemporarilyUnavailable
 from gateway.pool import placement
 from gateway.pool.autoscale import Autoscaler
+from gateway.pool.dispatch import Placed, run_placed
 from gateway.pool.estimate import Estimates, Estimator
 from gateway.pool.local import LocalProcessProvider
 from gateway.pool.placement import Member
-from gateway.pool.provider import Call, WorkerProvider
+from gateway.pool.provider import Call, WorkerProvider, WorkerUnreachable
 from gateway.pool.queued import QueuedPrefetch
 from gateway.pool.scheduler import Lane, Scheduler, Slot, route
 from sqlgate.settings import Settings
@@ -52,7 +55,6 @@ log = logging.getLogger("sqlgate.pool")
 STARTING, RUNNING, STOPPING, STOPPED = "STARTING", "RUNNING", "STOPPING", "STOPPED"
 _MISSED_BEATS = 3
 _TICK_S = 0.1
-_CANCEL_WAIT_S = 5.0
 
 
 class WarehousePool:
@@ -221,20 +223,24 @@ class WarehousePool:
             # handed out before the statement ends.
             loop.call_soon_threadsafe(events.chunk_stored, info)
 
-        call = Call(task.statement_id, on_chunk=stored)
+        if member is None:  # the slot's worker was lost since the grant: wait for another
+            try:
+                member = await self._another(slot.lane, StatementFailed(StatementError(
+                    "TEMPORARILY_UNAVAILABLE", "No worker was available to run the statement.")))
+            except BaseException:
+                self.scheduler.release(slot)
+                raise
+        placed = Placed(member, Call(task.statement_id, on_chunk=stored), lane is Lane.LONG)
         try:
-            if member is None:
-                raise StatementFailed(StatementError(
-                    "TEMPORARILY_UNAVAILABLE", "No worker was available to run the statement."))
-            member.calls[task.statement_id] = call
-            if lane is Lane.LONG:
-                member.long.add(task.statement_id)
+            placed.attach()
             events.running()
             if lane is Lane.SHORT:
                 demote = loop.call_later(self._ps.short_max_seconds, self._demote, slot,
                                          member, task.statement_id)
             began = self.clock()
-            result = await self._execute(member, task, call)
+            result = await run_placed(
+                placed, task, self._executor, lose=self._lose,
+                another=lambda cause: self._another(slot.lane, cause))
             self.scheduler.observe(fp, self.clock() - began)
             if key is not None and results is not None:
                 return results.put(key, result, estimate.versions)
@@ -243,40 +249,40 @@ class WarehousePool:
             if slot.granted_at is not None and self.clock() - slot.granted_at > (
                     self._ps.short_max_seconds):
                 self.scheduler.observe(fp, self.clock() - slot.granted_at)
-            raise self._explain(member, call, exc) from exc.__cause__
+            raise self._explain(placed.member, placed.call, exc) from exc.__cause__
         finally:
             if demote is not None:
                 demote.cancel()
-            if member is not None:
-                member.calls.pop(task.statement_id, None)
-                member.long.discard(task.statement_id)
+            placed.detach()
             self.scheduler.release(slot)
             self._scaler.note_active(self.clock())
+
+    async def _another(self, lane: Lane, cause: StatementFailed) -> Member:
+        """A ready worker to run a statement whose worker was gone, waiting (bounded) for a
+        replacement to start when none is ready; `cause` is raised if none comes."""
+        deadline = self.clock() + self._ps.worker_start_timeout_s
+        while not self._closing:
+            if self._state in (RUNNING, STARTING) and not self._members and not self._spawns:
+                self._spawn()
+            for member in list(self._members):
+                if not member.worker.alive():
+                    self._lose(member, member.worker.exit_cause() or "worker process exited")
+            found = placement.pick(self._members, lane, self._ps, free_only=False)
+            if found is not None:
+                return found
+            if self.clock() >= deadline:
+                break
+            await asyncio.sleep(_TICK_S)
+        raise cause
 
     def _demote(self, slot: Slot, member: Member, statement_id: str) -> None:
         """The short budget ran out: the statement now counts as a long one, where it runs."""
         if self.scheduler.demote(slot) and statement_id in member.calls:
             member.long.add(statement_id)
 
-    async def _execute(self, member: Member, task: StatementTask, call: Call) -> StatementResult:
-        loop = asyncio.get_running_loop()
-        fut = loop.run_in_executor(self._executor, member.worker.run, task, call)
-        try:
-            return await asyncio.shield(fut)
-        except asyncio.CancelledError:
-            # Hang up and ask the worker to interrupt, then wait (bounded) for the call to
-            # unwind, so the slot is not handed out while the statement still runs.
-            call.reason = call.reason or "statement cancelled"
-            call.hang_up()
-            cancel = loop.run_in_executor(self._executor, member.worker.cancel, task.statement_id)
-            pending: list[asyncio.Future[Any]] = [fut, cancel]
-            with contextlib.suppress(BaseException):
-                await asyncio.wait(pending, timeout=_CANCEL_WAIT_S)
-            raise
-
     def _explain(self, member: Member | None, call: Call, exc: StatementFailed) -> StatementFailed:
         """The error a statement reports: the stop or heartbeat reason wins over the symptom."""
-        if member is None:
+        if member is None or isinstance(exc, WorkerUnreachable):
             return exc
         if member.lost_reason and exc.error.error_code in ("ABORTED", "CANCELLED"):
             return StatementFailed(StatementError(
