@@ -135,6 +135,18 @@ MACROS: tuple[str, ...] = (
     "+ to_minutes(CAST(m AS BIGINT)) + to_microseconds(CAST(s * 1000000 AS BIGINT))",
     "CREATE MACRO sg_make_ym_interval(y) AS to_months(CAST(y * 12 AS INTEGER)), "
     "(y, m) AS to_months(CAST(y * 12 + m AS INTEGER))",
+    # try_sum: NULL past BIGINT (DuckDB widens to HUGEINT); try_avg of numbers is avg
+    "CREATE MACRO sg_try_sum(x) AS CASE WHEN typeof(sum(x)) = 'HUGEINT' "
+    "THEN CASE WHEN sum(x) BETWEEN -9223372036854775808 AND 9223372036854775807 "
+    "THEN CAST(sum(x) AS BIGINT) END ELSE sum(x) END",
+    "CREATE MACRO sg_try_avg(x) AS avg(sg_numeric(x))",
+    # skewness / kurtosis: Spark's population moments (DuckDB's are sample-adjusted)
+    "CREATE MACRO sg_m2(x) AS avg(x * x) - avg(x) * avg(x)",
+    "CREATE MACRO sg_skewness(x) AS (avg(x * x * x) - 3 * avg(x) * avg(x * x) "
+    "+ 2 * avg(x) * avg(x) * avg(x)) / pow(nullif(sg_m2(x), 0), 1.5)",
+    "CREATE MACRO sg_kurtosis(x) AS (avg(x * x * x * x) - 4 * avg(x) * avg(x * x * x) "
+    "+ 6 * avg(x) * avg(x) * avg(x * x) - 3 * avg(x) * avg(x) * avg(x) * avg(x)) "
+    "/ pow(nullif(sg_m2(x), 0), 2) - 3",
     "CREATE MACRO sg_timestamp_seconds(x) AS to_timestamp(x)",
     "CREATE MACRO sg_timestamp_millis(x) AS make_timestamptz(CAST(x AS BIGINT) * 1000)",
     "CREATE MACRO sg_timestamp_micros(x) AS make_timestamptz(CAST(x AS BIGINT))",
@@ -180,7 +192,12 @@ CALLS: dict[str, str] = {
     "arrays_overlap": "sg_arrays_overlap",
     "make_dt_interval": "sg_make_dt_interval",
     "make_ym_interval": "sg_make_ym_interval",
+    "try_sum": "sg_try_sum",
+    "try_avg": "sg_try_avg",
 }
+
+# aggregates implemented as macros: a macro call cannot carry OVER or FILTER
+AGGREGATE_MACROS = frozenset({"sg_try_sum", "sg_try_avg", "sg_skewness", "sg_kurtosis"})
 
 # sqlglot class -> (Spark name, DuckDB function): typed nodes whose own translation is wrong
 TYPED: dict[str, tuple[str, str]] = {
@@ -200,6 +217,8 @@ TYPED: dict[str, tuple[str, str]] = {
     "Csc": ("csc", "sg_csc"),
     "Nanvl": ("nanvl", "sg_nanvl"),
     "MapContainsKey": ("map_contains_key", "sg_map_contains_key"),
+    "Skewness": ("skewness", "sg_skewness"),
+    "Kurtosis": ("kurtosis", "sg_kurtosis"),
 }
 
 
@@ -212,7 +231,7 @@ _WRAPPED = {"try_to_date": ("TO_DATE", "try"), "try_to_timestamp": ("TO_TIMESTAM
 # what `engine.spark.functions` allows because this module implements it
 NAMES: frozenset[str] = frozenset({*CALLS, "date_part", "datepart", "forall", *_WRAPPED})
 CLASSES: frozenset[str] = frozenset({*TYPED, "SafeAdd", "SafeSubtract", "SafeMultiply", "Any",
-                                     "TsOrDsAdd", "StrToTime"})
+                                     "TsOrDsAdd", "StrToTime", "Format", "Elt"})
 
 
 def _call(name: str, args: list[exp.Expr]) -> exp.Anonymous:
@@ -226,13 +245,17 @@ def _calls(tree: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Anonymous):
             target = CALLS.get(str(node.name).lower())
             if target is not None:
+                _check_plain_aggregate(node, target, str(node.name))
                 node.set("this", target)
             return node
         typed = TYPED.get(type(node).__name__)
         if typed is not None:
             args = [v for k in type(node).arg_types if isinstance(v := node.args.get(k),
                                                                    exp.Expr)]
+            _check_plain_aggregate(node, typed[1], typed[0])
             return _call(typed[1], args)
+        if isinstance(node, exp.Format):  # format_string: Java's %d %s, as printf's
+            return _call("printf", [node.this, *node.expressions])
         if isinstance(node, exp.SafeAdd | exp.SafeSubtract | exp.SafeMultiply):
             op = {exp.SafeAdd: exp.Add, exp.SafeSubtract: exp.Sub,
                   exp.SafeMultiply: exp.Mul}[type(node)]
@@ -241,6 +264,31 @@ def _calls(tree: exp.Expr) -> exp.Expr:
                 isinstance(node.parent, exp.Predicate)):
             return _call("bool_or", [node.this])
         return node
+
+    return tree.transform(fix, copy=False)
+
+
+def _check_plain_aggregate(node: exp.Expr, target: str, name: str) -> None:
+    if target in AGGREGATE_MACROS and isinstance(node.parent, exp.Window | exp.Filter):
+        raise Unsupported(f"[UNSUPPORTED_FEATURE] {name} with OVER or FILTER is not "
+                          "supported by this warehouse. SQLSTATE: 0A000")
+
+
+def _elt(tree: exp.Expr) -> exp.Expr:
+    """``elt(n, a, b, ...)``: the n-th value as a string; out of range raises (ANSI)."""
+
+    def fix(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.Elt) or not node.expressions:
+            return node
+        text = exp.DataType.build("VARCHAR")
+        ifs = [exp.If(this=exp.EQ(this=node.this.copy(), expression=exp.Literal.number(i)),
+                      true=exp.Cast(this=value, to=text.copy()))
+               for i, value in enumerate(node.expressions, start=1)]
+        out_of_range = _call("error", [exp.Literal.string(
+            "[INVALID_ARRAY_INDEX] The index of elt is out of bounds. SQLSTATE: 22003")])
+        nulls = exp.If(this=exp.Is(this=node.this.copy(), expression=exp.null()),
+                       true=exp.null())
+        return exp.Case(ifs=[nulls, *ifs], default=out_of_range)
 
     return tree.transform(fix, copy=False)
 
@@ -303,6 +351,7 @@ def _date_part(tree: exp.Expr) -> exp.Expr:
 
 RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
     _str_to_time,
+    _elt,
     _wrapped,
     _date_add,
     _date_part,
