@@ -7,6 +7,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint bench clean
 
+# dbt in a virtualenv of its own (the pyproject `dbt` extra alone, not sqlgate): it pins
+# versions of libraries the dev tools need newer; tests/e2e/test_dbt.py runs it from here.
+DBT_VENV := .venv-dbt
+DBT_STAMP := $(DBT_VENV)/.installed
+
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -16,7 +21,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/sqlgate demo
 
-test: $(STAMP)
+$(DBT_STAMP): pyproject.toml
+	$(PY) -m venv $(DBT_VENV)
+	$(PY) -c "import tomllib; print('\\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['dbt']))" > $(DBT_VENV)/requirements.txt
+	$(DBT_VENV)/bin/pip install --quiet -r $(DBT_VENV)/requirements.txt
+	touch $(DBT_STAMP)
+
+test: $(STAMP) $(DBT_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
@@ -29,4 +40,4 @@ bench: $(STAMP)
 	flock /tmp/sqlgate-bench.lock $(BIN)/sqlgate bench all --start-local $(BENCH_ARGS) --out bench-results
 
 clean:
-	rm -rf $(VENV) .demo-lake .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DBT_VENV) .demo-lake .pytest_cache .mypy_cache .ruff_cache

@@ -187,6 +187,13 @@ class LakeCatalog:
         except (OSError, pa.ArrowException):
             return False
 
+    def forget(self, name: TableName) -> None:
+        """Drop the cached snapshots of a table this engine just wrote, dropped or renamed."""
+        with self._lock:
+            self._latest.pop(name, None)
+            for key in [k for k in self._versions if k[0] == name]:
+                self._versions.pop(key, None)
+
     # -- snapshots -----------------------------------------------------------------
 
     def uri(self, name: TableName) -> str:

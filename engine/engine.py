@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -19,15 +20,15 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from engine import spark, translate
+from engine import commands, grants, spark, translate, views
 from engine.cachekey import cache_text
-from engine.catalog import LakeCatalog
+from engine.catalog import LakeCatalog, TableName
+from engine.catalogdb import CatalogStore
 from engine.distributed import LANE, DistributedLane, DistributedUnavailable
 from engine.errors import EngineError, ParseError
 from engine.io import DataFile, LakeIO
 from engine.io.queued import QueuedPrefetches
 from engine.result import BATCH_ROWS, Interrupter, ResultStream, translate_error
-from engine.writes import write_result
 from sqlgate.settings import EngineSettings
 from sqlgate.types import CostEstimate, StatementTask
 
@@ -75,7 +76,15 @@ class Engine:
                               f"not {settings.distributed_fallback!r}")
         # The Spark Connect client of the distributed lane, made when first needed.
         self._lane: DistributedLane | None = None
+        self._store: CatalogStore | None = None
         self._lock_sandbox()
+
+    @property
+    def store(self) -> CatalogStore:
+        """The catalog database (views, comments, owners, grants), opened on first use."""
+        if self._store is None:
+            self._store = CatalogStore(catalog_db_url(self.settings, self.catalog))
+        return self._store
 
     def _lock_sandbox(self) -> None:
         """The second line of the sandbox, inside DuckDB itself.
@@ -99,6 +108,10 @@ class Engine:
 
     def estimate(self, task: StatementTask) -> CostEstimate:
         """What a statement will scan, from the Delta log after pruning; executes nothing."""
+        kind = commands.kind_of(task.sql)
+        if kind is not None:
+            commands.check(self, task, *self._defaults(task))
+            return CostEstimate(kind=kind)
         analysis = self._analyze(task)
         if analysis.kind in ("metadata", "constant") or (
             not analysis.scans and analysis.kind == "query"
@@ -126,7 +139,8 @@ class Engine:
         is released after ``ttl_s``, by `release_prefetch`, or taken over by `execute`.
         0 for a local lake, a metadata statement, or when the bounds are reached.
         """
-        if self._closed or not self.queued.accepting(task.statement_id):
+        if (self._closed or not self.queued.accepting(task.statement_id)
+                or commands.kind_of(task.sql) is not None):
             return 0
         analysis = self._analyze(task)
         files = [DataFile(f.uri, f.size) for s in analysis.scans for f in s.files]
@@ -143,12 +157,22 @@ class Engine:
         if self._closed:
             raise EngineError("the engine is closed")
         self.queued.adopt(task.statement_id)
+        result = commands.execute(self, task, *self._defaults(task))
+        if result is not None:
+            stream = _table_stream(result, task.row_limit)
+            if "num_affected_rows" in result.column_names:
+                stream.num_modified_rows = int(result.column("num_affected_rows")[0].as_py())
+            return stream
+        return self.run_query(task)
+
+    def run_query(self, task: StatementTask) -> ResultStream:
+        """Run a query (no DDL or DML): also the SELECT inside a CTAS, INSERT or MERGE."""
         analysis = self._analyze(task)
         if analysis.kind == "metadata":
             assert analysis.metadata is not None
             return _table_stream(analysis.metadata, task.row_limit)
-        if analysis.kind in ("ctas", "insert"):
-            return self._write(task, analysis, self.catalog.bound(task.catalogs))
+        if analysis.kind not in ("query", "constant"):
+            raise EngineError(f"not a query: {analysis.kind}")
         if task.lane == LANE and analysis.kind == "query" and analysis.scans and (
                 not analysis.views):
             try:
@@ -166,6 +190,10 @@ class Engine:
                 self._lane = DistributedLane(self.settings)
             lane = self._lane
         return lane.execute(task, analysis, self.settings.time_limit(task.timeout_s))
+
+    def invalidate(self, name: TableName) -> None:
+        """Forget what this engine caches of a table it wrote (its snapshots)."""
+        self.catalog.forget(name)
 
     def interrupt(self, statement_id: str) -> bool:
         """Cancel a running statement from another thread; False if it is not running."""
@@ -193,17 +221,28 @@ class Engine:
 
     # -- internals -------------------------------------------------------------------
 
-    def _analyze(self, task: StatementTask) -> translate.Analysis:
-        # the workspace's catalogs bind every name of the statement (reads, writes, SHOW)
-        lake = self.catalog.bound(task.catalogs)
+    def _defaults(self, task: StatementTask) -> tuple[str, str]:
         default = self.settings.default_catalog
         if task.catalogs and default not in task.catalogs:
             default = task.catalogs[0]  # a bound workspace's first catalog is its default
+        return (task.catalog or default, task.schema or self.settings.default_schema)
+
+    def _analyze(self, task: StatementTask) -> translate.Analysis:
+        cmd = commands.Command(self, task, *self._defaults(task))
+        hooks = translate.Hooks(
+            expand=lambda tree: views.expand(tree, cmd),
+            information_schema=lambda view: describe_info(cmd, view))
+        catalog, _ = self._defaults(task)
         try:
-            return translate.analyze(task, lake, default, self.settings.default_schema)
+            analysis = translate.analyze(task, cmd.lake, catalog,
+                                         self.settings.default_schema, hooks)
         except RecursionError as exc:
             # sqlglot parses and walks recursively: 5,000 nested parentheses end here
             raise ParseError(translate.TOO_DEEP) from exc
+        # SELECT on what the query reads itself; what a view reads, its owner vouches for
+        grants.check_reads(cmd, [s.name for s in analysis.scans
+                                 if not s.node.meta.get(views.FROM_VIEW)])
+        return analysis
 
     def _query(self, task: StatementTask, analysis: translate.Analysis,
                row_limit: int | None) -> ResultStream:
@@ -264,17 +303,6 @@ class Engine:
             failure=lambda: self.io.failure(sid),
         )
 
-    def _write(self, task: StatementTask, analysis: translate.Analysis,
-               lake: LakeCatalog) -> ResultStream:
-        assert analysis.target is not None
-        with self._query(task, analysis, None) as source:
-            count = write_result(self.settings, lake, analysis, source)
-        table = pa.table({"num_affected_rows": pa.array([count], pa.int64()),
-                          "num_inserted_rows": pa.array([count], pa.int64())})
-        stream = _table_stream(table, None)
-        stream.num_modified_rows = count
-        return stream
-
 
 def _batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
     try:
@@ -285,6 +313,24 @@ def _batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
 
 def _table_stream(table: pa.Table, row_limit: int | None) -> ResultStream:
     return ResultStream(table.schema, iter(table.to_batches()), row_limit=row_limit)
+
+
+def describe_info(cmd: commands.Command, view: str) -> pa.Table:
+    """An information_schema view with the catalog database's views, owners, comments."""
+    from engine import describe, metadata
+
+    return metadata.information_schema(view, cmd.lake, describe.listing(cmd))
+
+
+def catalog_db_url(settings: EngineSettings, lake: LakeCatalog) -> str:
+    """Where the catalog database is: the setting, else a SQLite file beside the tables."""
+    if settings.catalog_db:
+        return settings.catalog_db
+    if lake.remote:
+        return os.path.join(os.path.dirname(os.path.abspath(settings.cache_dir)),
+                            "catalog.sqlite")
+    # "_sqlgate" is not a catalog: the lake's listings skip names starting with "_"
+    return os.path.join(lake.root, "_sqlgate", "catalog.sqlite")
 
 
 __all__ = ["Engine"]

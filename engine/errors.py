@@ -13,6 +13,7 @@
     ├── Cancelled                    CANCELLED           499  57014
     ├── Timeout                      DEADLINE_EXCEEDED   504  57014
     ├── ResourceExhausted            RESOURCE_EXHAUSTED  429  53200  (memory limit)
+    ├── ConcurrentWrite              ABORTED             409  2D521  (DELTA_CONCURRENT_*, retry)
     └── LakeIOError                  IO_ERROR            502  58030  (Delta log / files unreadable)
 
 Library exceptions (duckdb, deltalake, sqlglot, pyarrow) are translated where they are
@@ -143,6 +144,16 @@ class ResourceExhausted(EngineError):
     sql_state = "53200"
 
 
+class ConcurrentWrite(EngineError):
+    """Another writer committed first and its change conflicts with this one (Delta's
+    optimistic concurrency): nothing was written, and running the statement again is safe.
+    The message starts with Databricks' code (DELTA_CONCURRENT_APPEND, ...)."""
+
+    error_code = "ABORTED"
+    http_status = 409
+    sql_state = "2D521"
+
+
 class LakeIOError(EngineError):
     """A Delta log or data file could not be read or written."""
 
@@ -155,6 +166,7 @@ __all__ = [
     "AlreadyExists",
     "AnalysisError",
     "Cancelled",
+    "ConcurrentWrite",
     "EngineError",
     "InvalidParameter",
     "LakeIOError",

@@ -1,6 +1,7 @@
 """The first line of the sandbox: refuse, on the parsed statement, anything but catalog reads.
 
-A statement may read catalog tables (and write them through CREATE TABLE AS / INSERT).
+A statement may read catalog tables; DDL, DML and GRANTs on catalog objects are run by
+their own modules (engine.commands), which check the queries inside them here too.
 Reading files or URLs, COPY, ATTACH, INSTALL/LOAD, SET/PRAGMA, EXPORT/IMPORT, CALL and the
 like are refused with PermissionDenied. The second line is inside DuckDB itself: external
 access disabled and the configuration locked once the engine is set up (see engine.engine).
@@ -19,9 +20,8 @@ from engine.errors import PermissionDenied
 _REFUSED_STATEMENTS = frozenset(
     {
         "ATTACH", "DETACH", "INSTALL", "LOAD", "FORCE", "SET", "RESET", "PRAGMA", "COPY",
-        "EXPORT", "IMPORT", "CALL", "CHECKPOINT", "VACUUM", "ANALYZE", "USE", "SECRET",
-        "DROP", "ALTER", "DELETE", "UPDATE", "MERGE", "TRUNCATE", "GRANT", "REVOKE",
-        "CACHE", "UNCACHE", "REFRESH", "MSCK", "ADD", "LIST", "OPTIMIZE", "RESTORE",
+        "EXPORT", "IMPORT", "CALL", "CHECKPOINT", "ANALYZE", "USE", "SECRET",
+        "CACHE", "UNCACHE", "REFRESH", "MSCK", "ADD", "LIST", "RESTORE",
     }
 )
 # Functions that reach outside the catalog: files, URLs, DuckDB's own state and settings.

@@ -107,6 +107,9 @@ def parameter_type(text: str) -> str:
     return re.sub(r"\s*([(),])\s*", r"\1", canonical)
 
 
+_LEADING_COMMENTS = re.compile(r"\A(?:\s+|/\*.*?\*/|--[^\n]*(?:\n|\Z))*", re.S)
+
+
 def session_command(sql: str) -> SessionCommand | None:
     """``("USE", catalog, schema)`` for a ``USE [CATALOG|SCHEMA|DATABASE] name``,
     ``("SET", key, value)`` for ``SET key = value``, else None.
@@ -124,8 +127,9 @@ def session_command(sql: str) -> SessionCommand | None:
     >>> session_command("SELECT 1") is None
     True
     """
-    # Cheap guard so ordinary statements are not parsed twice (the engine parses them).
-    if not sql.lstrip().lower().startswith(("use", "set")):
+    # Cheap guard so ordinary statements are not parsed twice (the engine parses them);
+    # leading comments skipped first (dbt opens every statement with a /* {...} */ one).
+    if not _LEADING_COMMENTS.sub("", sql).lower().startswith(("use", "set")):
         return None
     try:
         tree = sqlglot.parse_one(sql, read="databricks")

@@ -64,6 +64,14 @@ class Analysis:
 
 
 @dataclass(frozen=True)
+class Hooks:
+    """What the catalog database adds to a query's analysis (see engine.views)."""
+
+    expand: Callable[[exp.Expr], None]
+    information_schema: Callable[[str], pa.Table]
+
+
+@dataclass(frozen=True)
 class Context:
     """What the rewrite passes need besides the tree."""
 
@@ -148,8 +156,12 @@ def resolve_name(node: exp.Table, catalog: str, schema: str) -> TableName:
 
 
 def analyze(task: StatementTask, lake: LakeCatalog, default_catalog: str,
-            default_schema: str) -> Analysis:
-    """Parse, check and resolve a statement; prune its files. Executes nothing."""
+            default_schema: str, hooks: Hooks | None = None) -> Analysis:
+    """Parse, check and resolve a statement; prune its files. Executes nothing.
+
+    `hooks` come from the catalog database (engine.views): views expanded in place before
+    tables resolve, and information_schema views that list them.
+    """
     catalog = task.catalog or default_catalog
     schema = task.schema or default_schema
     if sandbox.first_keyword(task.sql) == "SHOW":
@@ -167,7 +179,9 @@ def analyze(task: StatementTask, lake: LakeCatalog, default_catalog: str,
     analysis = _statement(tree, lake, catalog, schema)
     query = analysis.tree
     assert query is not None
-    _resolve_tables(query, analysis, lake, catalog, schema, task.attachments)
+    if hooks is not None:
+        hooks.expand(query)
+    _resolve_tables(query, analysis, lake, catalog, schema, task.attachments, hooks)
     _number_positional(query)
     analysis.parameters = _parameters(query, task)
     analysis.parameters.update(_session_functions(query, catalog, schema))
@@ -218,7 +232,8 @@ def _cte_names(tree: exp.Expr) -> set[str]:
 
 def _resolve_tables(tree: exp.Expr, analysis: Analysis, lake: LakeCatalog,
                     catalog: str, schema: str,
-                    attachments: tuple[tuple[str, str], ...] = ()) -> None:
+                    attachments: tuple[tuple[str, str], ...] = (),
+                    hooks: Hooks | None = None) -> None:
     ctes = _cte_names(tree)
     pending: list[tuple[exp.Table, Snapshot]] = []
     for node in list(tree.find_all(exp.Table)):
@@ -227,7 +242,9 @@ def _resolve_tables(tree: exp.Expr, analysis: Analysis, lake: LakeCatalog,
         if not node.db and not node.catalog and node.name.lower() in ctes:
             continue
         if node.db.lower() == metadata.INFORMATION_SCHEMA:
-            analysis.views[id(node)] = (node, metadata.information_schema(node.name, lake))
+            view = (hooks.information_schema(node.name) if hooks is not None
+                    else metadata.information_schema(node.name, lake))
+            analysis.views[id(node)] = (node, view)
             continue
         name = resolve_name(node, catalog, schema)
         if system.is_system(name):  # rows the gateway attached (system.query.history)

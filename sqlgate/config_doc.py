@@ -24,6 +24,7 @@ MEANINGS: dict[str, str] = {
     "lake_allow_http": "Allow a plain-HTTP S3 endpoint for the lake.",
     "default_catalog": "Catalog of one- and two-level names when the statement names none.",
     "default_schema": "Schema of one-level names when the statement names none.",
+    "catalog_db": "Where views, comments, owners and grants are kept: a SQLite file, or a postgresql:// URL when several gateways share a lake. Empty: <lake>/_sqlgate/catalog.sqlite (under cache_dir's parent for an s3:// lake).",
     "memory_limit": "DuckDB memory limit of each worker.",
     "threads": "DuckDB threads of each worker.",
     "statement_timeout_s": "Seconds a statement may run before it ends with DEADLINE_EXCEEDED.",

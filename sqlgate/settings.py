@@ -46,6 +46,10 @@ class EngineSettings:
     lake_allow_http: bool = False
     default_catalog: str = "main"
     default_schema: str = "default"
+    # Where views, comments, owners and grants are kept: a SQLite file, or a
+    # postgresql:// URL when gateways on several hosts share a lake. Empty: a SQLite file
+    # beside the tables, <lake>/_sqlgate/catalog.sqlite (for an s3:// lake, under cache_dir).
+    catalog_db: str = ""
     memory_limit: str = "4GB"
     threads: int = 2
     statement_timeout_s: float = 3600.0

@@ -103,6 +103,9 @@ class StatementTask:
     # "distributed": the gateway sent it to the distributed lane (engine/distributed.py)
     # because its estimate scans more than distributed_min_bytes; None runs it locally.
     lane: str | None = None
+    # The Thrift session the statement runs in: its temporary views are visible. REST
+    # statements have none.
+    session_id: str | None = None
 
 
 @dataclass(frozen=True)

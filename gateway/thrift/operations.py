@@ -66,6 +66,8 @@ class Session:
     handle: ttypes.THandleIdentifier
     workspace: str
     protocol: int
+    # the token's user: statements of the session run with their privileges
+    user: str = ""
     catalog: str | None = None
     schema: str | None = None
     configuration: dict[str, str] = field(default_factory=dict)

@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from thrift.Thrift import TApplicationException
 
+from gateway.auth import Principal
 from gateway.errors import (
     GatewayError,
     ResourceExhausted,
@@ -71,14 +72,15 @@ class ThriftFront:
         self.gateway = gateway
         self.max_body = gateway.settings.gateway.max_body_bytes
 
-    def _workspace(self, request: Request) -> str:
+    def _principal(self, request: Request) -> Principal:
         header = bearer_header(request.headers.get("authorization"))
-        return str(self.gateway.auth.authenticate(header).workspace)
+        return self.gateway.auth.authenticate(header)
 
     async def post(self, request: Request) -> Response:
         """One Thrift call."""
         try:
-            workspace = self._workspace(request)
+            principal = self._principal(request)
+            workspace = principal.workspace
         except Unauthenticated as exc:
             # The connector shows this header's text and does not retry a 401.
             return JSONResponse(exc.body(), status_code=401,
@@ -96,7 +98,8 @@ class ThriftFront:
         except wire.ThriftDecodeError as exc:
             return self._thrift(wire.encode_exception(exc.name, exc.seqid, exc.kind, str(exc)))
         try:
-            response = await self.service.call(call.name, call.request, workspace)
+            response = await self.service.call(call.name, call.request, workspace,
+                                               user=principal.user)
         except ResourceExhausted as exc:
             # 429/503 with Retry-After: the clients retry these, ExecuteStatement included.
             return error_response(exc)

@@ -88,10 +88,12 @@ class ThriftService:
             gw.max_statements, gw.statement_retention_s
         )
 
-    async def call(self, name: str, request: Any, workspace: str) -> Any:
+    async def call(self, name: str, request: Any, workspace: str, user: str = "") -> Any:
         """Run one RPC; handle and statement errors become the response's TStatus."""
         resp_cls = getattr(ttypes, f"T{name}Resp")
         try:
+            if name == "OpenSession":  # the session keeps its user for its statements
+                return await self.OpenSession(request, workspace, user)
             return await getattr(self, name)(request, workspace)
         except ResourceExhausted:
             raise
@@ -103,7 +105,8 @@ class ThriftService:
 
     # -- sessions --------------------------------------------------------------------------
 
-    async def OpenSession(self, req: ttypes.TOpenSessionReq, ws: str) -> ttypes.TOpenSessionResp:
+    async def OpenSession(self, req: ttypes.TOpenSessionReq, ws: str,
+                          user: str = "") -> ttypes.TOpenSessionResp:
         """Spark clients (client_protocol_i64) get V8; HiveServer2 clients get their own back."""
         if req.client_protocol_i64 is not None:
             protocol = SERVER_PROTOCOL
@@ -112,7 +115,7 @@ class ThriftService:
         conf = dict(req.configuration or {})
         ns = req.initialNamespace
         session = Session(
-            handle=new_handle(), workspace=ws, protocol=protocol,
+            handle=new_handle(), workspace=ws, protocol=protocol, user=user,
             catalog=(ns.catalogName if ns else None) or None,
             schema=(ns.schemaName if ns else None) or conf.get("use:database") or None,
             configuration=conf,
@@ -307,7 +310,8 @@ class ThriftService:
         stored = self.store is not None
         return StatementTask(
             statement_id=uuid_statement_id(new_statement_id()), sql=sql,
-            workspace=session.workspace,
+            workspace=session.workspace, user=session.user,
+            session_id=bytes(session.handle.guid).hex(),
             catalog=session.catalog, schema=session.schema, parameters=params,
             row_limit=row_limit or None,
             use_cached_result=session.configuration.get("use_cached_result", "true").lower()

@@ -41,7 +41,7 @@ def scratch_engine(tmp_path: Path) -> Iterator[tuple[Engine, EngineSettings]]:
     """An Engine over an empty lake of its own, for tests that write tables."""
     settings = EngineSettings(lake=str(tmp_path / "lake"), memory_limit="512MB", threads=1,
                               cache_dir=str(tmp_path / "cache"))
-    (tmp_path / "lake").mkdir()
+    (tmp_path / "lake" / "main").mkdir(parents=True)  # the catalog; schemas are made by SQL
     eng = Engine(settings)
     yield eng, settings
     eng.close()

@@ -32,6 +32,7 @@ def test_text_is_canonical_but_keeps_literals_and_names() -> None:
 def test_estimate_reports_versions_and_a_commit_moves_them(
         scratch_engine: tuple[Engine, EngineSettings]) -> None:
     eng, _ = scratch_engine
+    run(eng, "CREATE SCHEMA main.s", schema=None)
     run(eng, "CREATE TABLE main.s.t AS SELECT 1 AS a", schema=None)
     est = eng.estimate(StatementTask("e1", "SELECT a FROM main.s.t WHERE a > 0"))
     assert est.versions == (("main.s.t", 0),)
@@ -47,6 +48,7 @@ def test_estimate_reports_versions_and_a_commit_moves_them(
 def test_estimate_gives_no_cache_text_to_what_must_not_be_cached(
         scratch_engine: tuple[Engine, EngineSettings]) -> None:
     eng, _ = scratch_engine
+    run(eng, "CREATE SCHEMA main.s", schema=None)
     run(eng, "CREATE TABLE main.s.t AS SELECT 1 AS a", schema=None)
     for sql in ("SELECT a, rand() FROM main.s.t", "SELECT 1",
                 "SELECT * FROM main.information_schema.tables",

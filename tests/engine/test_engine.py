@@ -181,6 +181,7 @@ def test_time_travel(scratch: tuple[Engine, str]) -> None:
 
 def test_ctas_and_insert(scratch: tuple[Engine, str]) -> None:
     eng, _ = scratch
+    run(eng, "CREATE SCHEMA main.s2", schema=None)
     with eng.execute(StatementTask("w", "CREATE TABLE main.s2.t2 AS SELECT k, k * 10 AS v "
                                         "FROM main.default.t")) as rs:
         assert rs.num_modified_rows == 2
