@@ -37,8 +37,7 @@ def alter(cmd: Command) -> pa.Table:
     words = _words(cmd.task.sql)
     upper = [w.upper() for w in words]
     if "UNSET" in upper and "TBLPROPERTIES" in upper:
-        raise Unsupported("ALTER TABLE ... UNSET TBLPROPERTIES is not supported: deltalake "
-                          "can only set properties; set the property to its default instead")
+        return _unset(cmd, words)
     tree = parse(cmd.task.sql)
     if not isinstance(tree, exp.Alter):
         raise Unsupported(f"{' '.join(upper[:2])} is not supported")
@@ -50,6 +49,33 @@ def alter(cmd: Command) -> pa.Table:
     for action in tree.args.get("actions") or []:
         _action(cmd, sec, action)
     cmd.invalidate(cmd.name(tree.this))
+    return empty()
+
+
+def _unset(cmd: Command, words: list[str]) -> pa.Table:
+    """ALTER TABLE t UNSET TBLPROPERTIES [IF EXISTS] ('k', ...): properties of our own only;
+    deltalake cannot remove a Delta property (delta.*) from a table's log."""
+    at = [w.upper() for w in words].index("UNSET")
+    parts = [w for w in words[2:at] if w != "."]
+    node = exp.Table(this=exp.to_identifier(parts[-1]),
+                     db=exp.to_identifier(parts[-2]) if len(parts) >= 2 else None,
+                     catalog=exp.to_identifier(parts[-3]) if len(parts) >= 3 else None)
+    _, sec = _table(cmd, node)
+    grants.require_owner(cmd, sec)
+    rest = words[at + 2:]
+    if_exists = [w.upper() for w in rest[:2]] == ["IF", "EXISTS"]
+    keys = [w for w in rest[2 if if_exists else 0:] if w not in ("(", ")", ",")]
+    if any(k.startswith("delta.") for k in keys):
+        raise Unsupported("UNSET of a Delta property (delta.*) is not supported: deltalake "
+                          "cannot remove it; SET it to its default value instead")
+    record = cmd.store.get_object(sec)
+    props = dict(record.properties) if record else {}
+    missing = [k for k in keys if k not in props]
+    if missing and not if_exists:
+        raise AnalysisError(f"[UNSET_NONEXISTENT_PROPERTIES] Attempted to unset "
+                            f"non-existent properties [{', '.join(missing)}] in table {sec}.",
+                            sql_state="42K0J")
+    cmd.store.update_object(sec, properties={k: v for k, v in props.items() if k not in keys})
     return empty()
 
 
@@ -96,11 +122,17 @@ def _action(cmd: Command, sec: Securable, action: exp.Expr) -> None:
             cmd.store.set_column_comment(sec, action.this.name, None)
     elif isinstance(action, exp.AlterSet):
         props = _table_properties(action.expressions[0] if action.expressions else None)
-        dt = writes.open_table(cmd.lake, name)
-        try:
-            dt.alter.set_table_properties(props, raise_if_not_exists=False)
-        except writes.ERRORS as exc:
-            raise writes.translate(exc, cmd.lake, name) from exc
+        delta = {k: v for k, v in props.items() if k.startswith("delta.")}
+        if delta:
+            dt = writes.open_table(cmd.lake, name)
+            try:
+                dt.alter.set_table_properties(delta, raise_if_not_exists=False)
+            except writes.ERRORS as exc:
+                raise writes.translate(exc, cmd.lake, name) from exc
+        record = cmd.store.get_object(sec)
+        others = {**(record.properties if record else {}),
+                  **{k: v for k, v in props.items() if not k.startswith("delta.")}}
+        cmd.store.update_object(sec, properties=others)
     elif isinstance(action, exp.AlterColumn) and action.args.get("comment") is not None:
         cmd.store.set_column_comment(sec, action.this.name, action.args["comment"].name)
     elif isinstance(action, exp.AlterRename):

@@ -94,6 +94,9 @@ def _create_catalog(cmd: Command, rest: list[str]) -> pa.Table:
     name, rest = rest[0].strip("`"), rest[1:]
     comment = rest[1].strip("'\"") if len(rest) >= 2 and rest[0].upper() == "COMMENT" else None
     location = cmd.lake.locations.catalog(name)
+    if cmd.lake.visible is not None:
+        raise PermissionDenied("[INSUFFICIENT_PERMISSIONS] this workspace is bound to its "
+                               "catalogs; it cannot create another.")
     if name in cmd.lake.catalogs():
         if if_not_exists:
             return empty()
@@ -218,7 +221,11 @@ def create_table(cmd: Command, tree: exp.Create) -> pa.Table:
         grants.require_owner(cmd, sec)
     else:
         grants.require(cmd, "CREATE TABLE", Securable("schema", name.catalog, name.schema))
-    configuration = _table_properties(props) or None
+    # Delta's own properties go to the log; others (Spark keeps any) to the catalog database,
+    # since deltalake refuses keys it does not know
+    every = _table_properties(props)
+    configuration = {k: v for k, v in every.items() if k.startswith("delta.")} or None
+    extra = {k: v for k, v in every.items() if not k.startswith("delta.")}
     comment = _comment(props)
     mode = "overwrite" if exists else "error"
     body = tree.expression
@@ -231,23 +238,24 @@ def create_table(cmd: Command, tree: exp.Create) -> pa.Table:
                 names = [c.name for c in schema_node.expressions]
                 schema = pa.schema([f.with_name(n) for f, n in zip(schema, names, strict=True)])
             reader = writes.cast_batches(stream, schema, counter)
-            writes.write(cmd.lake, name, reader, mode, partition_by=partitions,
-                         schema_mode="overwrite" if exists else None,
+            writes.write(cmd.lake, name, reader, mode, partition_by=partitions if exists
+                         else partitions or None, schema_mode="overwrite" if exists else None,
                          configuration=configuration, description=comment)
         rows = counter[0]
     else:
         if schema_node is None:
             raise AnalysisError("CREATE TABLE needs a column list or AS query")
         schema, column_comments = _columns(cmd, schema_node)
-        writes.write(cmd.lake, name, schema.empty_table(), mode, partition_by=partitions,
+        writes.write(cmd.lake, name, schema.empty_table(), mode, partition_by=partitions
+                     if exists else partitions or None,
                      schema_mode="overwrite" if exists else None,
                      configuration=configuration, description=comment)
         rows = 0
     cmd.invalidate(name)
     if not exists:
-        cmd.store.put_object(sec, owner=cmd.user, comment=comment)
+        cmd.store.put_object(sec, owner=cmd.user, comment=comment, properties=extra)
     else:
-        cmd.store.update_object(sec, comment=comment)
+        cmd.store.update_object(sec, comment=comment, properties=extra)
     for column, text in column_comments.items():
         cmd.store.set_column_comment(sec, column, text)
     if isinstance(body, exp.Query):

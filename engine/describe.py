@@ -71,7 +71,9 @@ class _Object:
         self.schema, self.partitions = snap.schema, snap.partition_columns
         dt = writes.open_table(cmd.lake, name)
         meta = dt.metadata()
-        self.properties = {k: v for k, v in meta.configuration.items() if v is not None}
+        stored = record.properties if record is not None else {}
+        self.properties = {**stored, **{k: v for k, v in meta.configuration.items()
+                                        if v is not None}}
         self.comment = self.comment or meta.description
         self.detail = {"id": meta.id, "version": snap.version, "files": len(snap.files),
                        "bytes": snap.total_bytes, "created_ms": meta.created_time,

@@ -24,7 +24,13 @@ from engine import grants, metadata
 from engine.catalog import TableName
 from engine.catalogdb import Securable
 from engine.commands import Command, empty, parse
-from engine.errors import AlreadyExists, AnalysisError, TableNotFound, Unsupported
+from engine.errors import (
+    AlreadyExists,
+    AnalysisError,
+    SchemaNotFound,
+    TableNotFound,
+    Unsupported,
+)
 
 # Views over views over views...: past this depth a definition is taken to be circular.
 _MAX_DEPTH = 32
@@ -164,7 +170,8 @@ def create(cmd: Command, tree: exp.Create) -> pa.Table:
     else:
         grants.require(cmd, "CREATE TABLE", Securable("schema", name.catalog, name.schema))
     if name.schema not in cmd.lake.schemas(name.catalog):
-        raise TableNotFound(str(name))
+        raise SchemaNotFound(f"[SCHEMA_NOT_FOUND] The schema `{name.catalog}`.`{name.schema}` "
+                             "cannot be found.")
     view_schema(cmd, definition)  # the query must run: its tables exist and it type-checks
     comment = _comment(props)
     owner = existing.owner if existing is not None else cmd.user

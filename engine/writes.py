@@ -110,7 +110,9 @@ def write(lake: LakeCatalog, name: TableName, data: pa.RecordBatchReader | pa.Ta
     if not lake.remote:
         os.makedirs(uri, exist_ok=True)
     options: dict[str, Any] = {
-        "mode": mode, "partition_by": list(partition_by) if partition_by else None,
+        # [] (not None) when replacing: the new definition has no partitions, whatever the
+        # table had; None keeps the table's own
+        "mode": mode, "partition_by": list(partition_by) if partition_by is not None else None,
         "writer_properties": writer_properties(), "storage_options": lake.storage_options,
         "predicate": predicate, "schema_mode": schema_mode,
         "configuration": dict(configuration) if configuration else None,
