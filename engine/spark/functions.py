@@ -34,7 +34,7 @@ TYPED: frozenset[str] = frozenset((
     "Asinh", "Atan", "Atan2", "Atanh", "Avg", "BitLength", "BitwiseAndAgg", "BitwiseCount",
     "BitwiseOrAgg", "BitwiseXorAgg", "Case", "Cast", "Cbrt", "Ceil", "Chr", "Coalesce", "Concat",
     "ConcatWs", "Contains", "Corr", "Cos", "Cosh", "Cot", "Count", "CountIf", "CovarPop",
-    "CovarSamp", "CumeDist", "DateDiff", "DateTrunc", "Day", "DayOfMonth", "DayOfYear", "Decode",
+    "CovarSamp", "CumeDist", "CurrentDate", "CurrentTimestamp", "DateDiff", "DateTrunc", "Day", "DayOfMonth", "DayOfYear", "Decode",
     "DecodeCase", "Degrees", "DenseRank", "Encode", "EndsWith", "EqualNull", "Exp", "Explode",
     "Extract", "Factorial", "First", "FirstValue", "Flatten", "Floor", "FromBase64", "Greatest",
     "GroupConcat", "Grouping", "GroupingId", "Hex", "Hour", "If", "Initcap", "IsNan",
