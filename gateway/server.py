@@ -8,6 +8,8 @@ warehouse id, token, a curl line and a databricks-sdk snippet.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import logging
 import socket
@@ -16,13 +18,17 @@ from types import FrameType
 from typing import Any, TextIO
 
 import uvicorn
+from starlette.applications import Starlette
 
 from fetch.linkserver import listener_url
-from gateway.app import build_app
+from gateway.app import Gateway, build_app
 from gateway.rest.warehouses import warehouse_id_for
 from sqlgate.settings import FetchSettings, Settings
 
 log = logging.getLogger("sqlgate.gateway")
+# A draining gateway stops early once no statement ended this recently (its client may be
+# fetching the result).
+_SETTLE_S = 2.0
 
 
 def _base_url(settings: Settings) -> str:
@@ -102,7 +108,14 @@ def banner(
 
 
 class _Server(uvicorn.Server):
-    """uvicorn, minus the re-raise of SIGTERM/SIGINT after the graceful shutdown.
+    """uvicorn with a draining SIGTERM, minus the re-raise of the signal after shutdown.
+
+    The first SIGTERM/SIGINT does not close the listener: the registry starts draining (new
+    statements get 503 TEMPORARILY_UNAVAILABLE with Retry-After) while polls, fetches and
+    result links of the statements already submitted are still answered, for
+    ``shutdown_grace_s`` or until no statement is open and none ended in the last
+    `_SETTLE_S` (its client may still be fetching). Then uvicorn's own shutdown runs (the
+    lifespan stops the pool and the store). A second signal stops at once.
 
     uvicorn (>= 0.29) raises the captured signal again once it has shut down, so the process
     dies by it (status -15, or a KeyboardInterrupt traceback on Ctrl-C) and `serve` never
@@ -110,9 +123,32 @@ class _Server(uvicorn.Server):
     then: that is a clean exit, status 0.
     """
 
+    def __init__(self, config: uvicorn.Config, gateway: Gateway | None = None) -> None:
+        super().__init__(config)
+        self.gateway = gateway
+        self.drain: asyncio.Task[None] | None = None
+
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.gateway is not None and self.drain is None and not self.should_exit:
+            with contextlib.suppress(RuntimeError):  # no running loop: stop at once
+                self.drain = asyncio.get_running_loop().create_task(self._drain(self.gateway))
+                return
         super().handle_exit(sig, frame)
         self._captured_signals.clear()
+
+    async def _drain(self, gateway: Gateway) -> None:
+        registry = gateway.registry
+        registry.draining = True
+        grace = gateway.settings.gateway.shutdown_grace_s
+        log.warning("draining: new statements get 503; open ones are answered for up to "
+                    "%g s", grace)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while loop.time() < deadline and not self.should_exit:
+            if registry.quiet(registry.clock(), _SETTLE_S):
+                break
+            await asyncio.sleep(0.1)
+        self.should_exit = True
 
 
 def make_server(
@@ -135,7 +171,9 @@ def make_server(
         access_log=False,
         server_header=False,
     )
-    return _Server(config)
+    built = config.app
+    gateway = built.state.gateway if isinstance(built, Starlette) else None
+    return _Server(config, gateway)
 
 
 def listen_socket(host: str, port: int) -> socket.socket:

@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable
 
 from gateway.core.backend import Backend, StatementFailed, StatementResult
 from gateway.core.statement import Statement, new_statement_id, wake
-from gateway.errors import GatewayError, NotFound, ResourceExhausted
+from gateway.errors import GatewayError, NotFound, ResourceExhausted, TemporarilyUnavailable
 from sqlgate.protocol import inline_limit_message
 from sqlgate.types import ChunkInfo, CostEstimate, StatementError, StatementState, StatementTask
 
@@ -98,6 +98,9 @@ class StatementRegistry:
         self._on_finish = on_finish
         # Told of every statement admitted and every state change (the state store's journal).
         self._on_change = on_change
+        # Set on SIGTERM (gateway.server): new statements get 503 while the ones already
+        # submitted are still polled and fetched for the grace period.
+        self.draining = False
         # Insertion-ordered, so eviction goes oldest first.
         self._statements: dict[str, Statement] = {}
         self._background: set[asyncio.Task[None]] = set()
@@ -110,6 +113,12 @@ class StatementRegistry:
     def statements(self) -> list[Statement]:
         """A snapshot of the statements currently known (for metrics)."""
         return list(self._statements.values())
+
+    def quiet(self, now: float, settle_s: float) -> bool:
+        """No statement is open, and none ended within `settle_s` (its client may still be
+        fetching the result): a draining gateway may stop early."""
+        return all(s.state.terminal and (s.ended_at is None or now - s.ended_at >= settle_s)
+                   for s in self._statements.values())
 
     def get(self, statement_id: str, workspace: str) -> Statement:
         """The statement, or NotFound if unknown, forgotten or owned by another workspace."""
@@ -135,6 +144,11 @@ class StatementRegistry:
         (429 queue full, 503 stopping) is raised from here and the statement is forgotten,
         so the client may safely retry.
         """
+        if self.draining:
+            raise TemporarilyUnavailable(
+                "The gateway is shutting down: statements already submitted are still "
+                "answered; submit new ones to another gateway or after the restart.",
+                retry_after=5)
         if not task.statement_id:
             task = dataclasses.replace(task, statement_id=new_statement_id())
         if self.policy is not None:

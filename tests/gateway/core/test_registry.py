@@ -10,7 +10,7 @@ import pytest
 
 from gateway.core.backend import StatementEvents, StatementResult
 from gateway.core.registry import StatementRegistry, new_statement_id
-from gateway.errors import NotFound, ResourceExhausted
+from gateway.errors import NotFound, ResourceExhausted, TemporarilyUnavailable
 from sqlgate.types import (
     ChunkInfo,
     CostEstimate,
@@ -251,5 +251,24 @@ def test_wait_chunk_wakes_on_the_chunk_or_the_end_and_times_out() -> None:
         assert stmt.state is StatementState.SUCCEEDED and not stmt.early_chunks
         assert not stmt.chunk_waiters
         assert stmt.result is not None and len(stmt.result.manifest.chunks) == 2
+
+    asyncio.run(main())
+
+
+def test_a_draining_registry_refuses_new_statements_and_answers_old_ones() -> None:
+    async def main() -> None:
+        clock = Clock()
+        reg = StatementRegistry(FakeBackend(), clock=clock)
+        slow = await reg.submit(task("SLEEP 0.3"))
+        reg.draining = True
+        with pytest.raises(TemporarilyUnavailable) as info:
+            await reg.submit(task("SELECT 1"))
+        assert info.value.http_status == 503 and info.value.retry_after
+        assert reg.get(slow.id, "default") is slow  # still polled
+        assert not reg.quiet(clock(), 2.0)  # open: keep draining
+        await reg.wait(slow, 10)
+        assert not reg.quiet(clock(), 2.0)  # just ended: its client may be fetching
+        clock.now += 2.0
+        assert reg.quiet(clock(), 2.0)
 
     asyncio.run(main())
