@@ -6,6 +6,7 @@
     await control.start()                     # lifespan: fail leftovers, heartbeat, cancel poll
     stmt = await control.find(sid, workspace) # ours, or read back from the store
     await control.cancel(sid, workspace)      # ours: now; else asked through the store
+    await control.close(sid, workspace, store.delete_prefix)
     await control.sweep()                     # retention across restarts and gateways
     await control.aclose()
 
@@ -18,7 +19,9 @@ What it promises:
   (`signing_secret`), so links signed before a restart or by another gateway still verify.
 - A statement is run by the gateway that accepted it (its workers). Its record names that
   gateway (`owner`); a cancel arriving elsewhere is recorded in the store and the owner,
-  which polls for cancel requests every ``state_poll_s``, cancels it on its worker.
+  which polls for cancel requests every ``state_poll_s``, cancels it on its worker. A close
+  elsewhere marks it CLOSED in the store at once and deletes its chunks; the owner, told the
+  same way, drops it from memory.
 - Each gateway beats in the store every ``state_heartbeat_s``. At start a gateway fails its
   own leftovers (same ``gateway_id``: it restarted) with "the gateway restarted"; a gateway
   whose beat is older than three intervals is dead, and any live one fails its pending and
@@ -123,9 +126,13 @@ class ControlPlane:
         if rec is None or rec.workspace != workspace:
             raise NotFound(f"Statement {statement_id} not found", error_code="NOT_FOUND")
         stmt = await asyncio.to_thread(from_record, rec, self.clock)
-        stmt.owner = rec.owner if rec.owner != self.id else None
+        if rec.owner != self.id:
+            # Another gateway's: read afresh on every request (it may change there), never
+            # kept here. Ours (from before a restart): kept and answered like any other.
+            stmt.owner = rec.owner
+            return stmt
         if not stmt.state.terminal:
-            return stmt  # still running elsewhere: a fresh read every time
+            return stmt  # (only for a moment: start() fails our leftovers)
         self.registry.adopt(stmt)
         return self.registry.get(statement_id, workspace)
 
@@ -137,6 +144,19 @@ class ControlPlane:
             return
         if await asyncio.to_thread(self.store.request_cancel, statement_id):
             log.info("statement %s: cancel requested from %s", statement_id, stmt.owner)
+
+    async def close(self, statement_id: str, workspace: str,
+                    delete_prefix: Callable[[str], Any] | None) -> None:
+        """Close here if ours; another gateway's is CLOSED in the store at once (its chunks
+        deleted from the shared result store) and its owner told to drop it from memory."""
+        stmt = await self.find(statement_id, workspace)
+        if stmt.owner is None:
+            await self.registry.close(statement_id, workspace)
+            return
+        before = await asyncio.to_thread(self.store.request_close, statement_id)
+        if before is not None and before.state == "SUCCEEDED" and delete_prefix is not None:
+            for prefix in _chunk_prefixes(before.manifest):
+                await asyncio.to_thread(delete_prefix, prefix)
 
     async def prepare(self, task: StatementTask) -> StatementTask:
         """The task with what the worker cannot fetch itself: system.query.history rows."""
@@ -226,15 +246,20 @@ class ControlPlane:
                     ", ".join(dead), len(failed))
 
     async def _poll_cancels(self) -> None:
-        ids = await asyncio.to_thread(self.store.cancel_requests, self.id)
-        if not ids:
+        requests = await asyncio.to_thread(self.store.cancel_requests, self.id)
+        if not requests:
             return
         ours = {stmt.id: stmt for stmt in self.registry.statements()}
-        for sid in ids:
+        for sid, close in requests:
             stmt = ours.get(sid)
-            if stmt is not None:
-                self.remote_cancels += 1
+            if stmt is None:
+                continue
+            self.remote_cancels += 1
+            if close:
+                await self.registry.close(sid, stmt.workspace)
+            else:
                 self.registry.cancel(sid, stmt.workspace)
+        await asyncio.to_thread(self.store.clear_requests, [sid for sid, _ in requests])
 
 
 def _chunk_prefixes(manifest: str | None) -> set[str]:

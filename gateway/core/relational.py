@@ -190,15 +190,32 @@ class RelationalStore(StateStore):
         with self._connection() as conn:
             rows = conn.query(
                 f"UPDATE statements SET cancel_requested = 1 WHERE statement_id = ? "
-                f"AND state IN {_ACTIVE} RETURNING statement_id", (statement_id,))
+                f"AND cancel_requested = 0 AND state IN {_ACTIVE} RETURNING statement_id",
+                (statement_id,))
         return bool(rows)
 
-    def cancel_requests(self, owner: str) -> list[str]:
+    def request_close(self, statement_id: str) -> StatementRecord | None:
+        with self._connection() as conn:
+            rows = conn.query(f"{_SELECT_STATEMENT} WHERE statement_id = ?", (statement_id,))
+            conn.execute("UPDATE statements SET cancel_requested = 2, result = NULL, "
+                         "state = CASE WHEN state = 'SUCCEEDED' THEN 'CLOSED' ELSE state END "
+                         f"WHERE statement_id = ? AND state IN ('SUCCEEDED', "
+                         f"{_ACTIVE[1:-1]})", (statement_id,))
+        return _statement(rows[0]) if rows else None
+
+    def cancel_requests(self, owner: str) -> list[tuple[str, bool]]:
         with self._connection() as conn:
             rows = conn.query(
-                f"SELECT statement_id FROM statements WHERE owner = ? AND state IN {_ACTIVE} "
-                f"AND cancel_requested = 1", (owner,))
-        return [r[0] for r in rows]
+                "SELECT statement_id, cancel_requested FROM statements WHERE owner = ? "
+                "AND cancel_requested > 0", (owner,))
+        return [(r[0], int(r[1]) == 2) for r in rows]
+
+    def clear_requests(self, statement_ids: Sequence[str]) -> None:
+        if not statement_ids:
+            return
+        with self._connection() as conn:
+            conn.execute(f"UPDATE statements SET cancel_requested = 0 WHERE statement_id IN "
+                         f"({', '.join('?' for _ in statement_ids)})", tuple(statement_ids))
 
     def close_results(self, ended_before: float) -> list[StatementRecord]:
         with self._connection() as conn:

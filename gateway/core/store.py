@@ -141,8 +141,19 @@ class StateStore(abc.ABC):
         """Ask the owner gateway to cancel; False when the statement is not active."""
 
     @abc.abstractmethod
-    def cancel_requests(self, owner: str) -> list[str]:
-        """Ids of this owner's active statements whose cancel was requested."""
+    def request_close(self, statement_id: str) -> StatementRecord | None:
+        """A close from another gateway: a SUCCEEDED statement becomes CLOSED here at once
+        (returned as it was: its manifest names the chunks to delete), an active one is to
+        be cancelled; either way its owner is asked to drop it from memory too."""
+
+    @abc.abstractmethod
+    def cancel_requests(self, owner: str) -> list[tuple[str, bool]]:
+        """(id, close?) of this owner's statements with a pending cancel or close request;
+        `clear_requests` once handled."""
+
+    @abc.abstractmethod
+    def clear_requests(self, statement_ids: Sequence[str]) -> None:
+        """Forget handled cancel/close requests."""
 
     @abc.abstractmethod
     def close_results(self, ended_before: float) -> list[StatementRecord]:

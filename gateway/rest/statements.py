@@ -144,13 +144,11 @@ async def cancel_statement(request: Request) -> Response:
 async def close_statement(request: Request) -> Response:
     """DELETE /api/2.0/sql/statements/{id} → {}."""
     gw = _gw(request)
-    stmt = await _find(request)
-    if stmt.owner is not None and not stmt.state.terminal:
-        # Running on another gateway: it cancels (and drops the chunks); closed answers 404
-        # there like here once it is forgotten.
-        await gw.control.cancel(stmt.id, stmt.workspace)
+    if gw.control is None:
+        await gw.registry.close(request.path_params["id"], _workspace(request))
     else:
-        await gw.registry.close(stmt.id, stmt.workspace)
+        await gw.control.close(request.path_params["id"], _workspace(request),
+                               gw.store.delete_prefix if gw.store is not None else None)
     return JSONResponse({})
 
 

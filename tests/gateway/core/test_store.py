@@ -65,10 +65,27 @@ def test_cancel_request_survives_a_replace_and_only_for_active(store: StateStore
     assert store.request_cancel("c") is False
     assert store.request_cancel("nope") is False
     store.put_statements([_stmt("a")])  # the owner's write-behind must not undo the request
-    assert store.cancel_requests("gw1") == ["a"]
+    assert store.cancel_requests("gw1") == [("a", False)]
     assert store.cancel_requests("gw2") == []
     store.put_statements([_stmt("a", "CANCELED", ended_at=102.0)])
+    store.clear_requests(["a"])
     assert store.cancel_requests("gw1") == []
+
+
+def test_close_from_another_gateway(store: StateStore) -> None:
+    store.put_statements([_stmt("done", "SUCCEEDED", ended_at=1.0, manifest="m", result=b"r"),
+                          _stmt("busy"), _stmt("failed", "FAILED", ended_at=1.0)])
+    before = store.request_close("done")
+    assert before is not None and (before.state, before.manifest) == ("SUCCEEDED", "m")
+    after = store.get_statement("done")
+    assert after is not None and (after.state, after.result) == ("CLOSED", None)
+    store.request_close("busy")
+    busy = store.get_statement("busy")
+    assert busy is not None and busy.state == "RUNNING"
+    failed = store.request_close("failed")
+    assert failed is not None and failed.state == "FAILED"
+    assert store.request_close("nope") is None
+    assert sorted(store.cancel_requests("gw1")) == [("busy", True), ("done", True)]
 
 
 def test_fail_statements_of_dead_owners_and_their_history(store: StateStore) -> None:
