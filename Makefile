@@ -18,8 +18,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,scale]'
 	touch $(STAMP)
 
+# make demo TLS=1 serves HTTPS with a self-signed certificate (.demo-tls/cert.pem is its CA).
 demo: $(STAMP)
-	$(BIN)/sqlgate demo
+	$(BIN)/sqlgate demo $(if $(TLS),--tls)
 
 $(DBT_STAMP): pyproject.toml
 	$(PY) -m venv $(DBT_VENV)
@@ -40,4 +41,4 @@ bench: $(STAMP)
 	flock /tmp/sqlgate-bench.lock $(BIN)/sqlgate bench all --start-local $(BENCH_ARGS) --out bench-results
 
 clean:
-	rm -rf $(VENV) $(DBT_VENV) .demo-lake .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DBT_VENV) .demo-lake .demo-tls .pytest_cache .mypy_cache .ruff_cache

@@ -87,6 +87,8 @@ def banner(
     if g.links_port > 0 and not settings.fetch.results.startswith("s3://"):
         links = listener_url(g.host, g.links_port, g.links_public_url)
         lines.append(f"result links (sendfile listener) on {links}")
+    if g.tls:
+        lines.append(f"TLS certificate (clients trust it as their CA file): {g.tls_cert}")
     if token and generated:
         lines.append(f"generated API token (shown once, only its hash is kept): {token}")
     if demo:

@@ -1,7 +1,7 @@
 """The `sqlgate` command line: the only place that reads the environment.
 
     sqlgate serve --lake PATH_OR_URI [--host 127.0.0.1] [--port 8000] [--results PATH_OR_URI]
-    sqlgate demo  [--sf 0.1]          # build the demo lake if missing, then serve it
+    sqlgate demo  [--sf 0.1] [--tls]  # build the demo lake if missing, then serve it
     sqlgate lake demo --lake DIR --sf N
     sqlgate lake import --lake DIR TABLE FILE...
     sqlgate worker ...                # a worker process (started by the pool)
@@ -17,6 +17,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlgate.settings import Settings
@@ -72,6 +73,9 @@ def parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="build the demo lake if missing and serve it")
     _common(demo)
     demo.add_argument("--sf", type=float, default=0.1, help="TPC-H scale factor of the demo lake")
+    demo.add_argument("--tls", action="store_true",
+                      help="serve HTTPS with a self-signed certificate made in .demo-tls/ "
+                           "(its cert.pem is the CA file for clients)")
 
     lake = sub.add_parser("lake", help="manage the lake")
     lake_sub = lake.add_subparsers(dest="lake_command", required=True)
@@ -124,6 +128,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from engine.lake import ensure_demo_lake
         from gateway.server import serve
 
+        if args.tls and not settings.gateway.tls:
+            from sqlgate.tlscert import self_signed
+
+            cert, key = self_signed(Path(".demo-tls").resolve())
+            settings = settings.replace(tls_cert=str(cert), tls_key=str(key))
         ensure_demo_lake(settings.engine, scale_factor=args.sf)
         return serve(settings, demo=True)
     if args.command == "lake":
