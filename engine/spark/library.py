@@ -147,6 +147,11 @@ MACROS: tuple[str, ...] = (
     "CREATE MACRO sg_kurtosis(x) AS (avg(x * x * x * x) - 4 * avg(x) * avg(x * x * x) "
     "+ 6 * avg(x) * avg(x) * avg(x * x) - 3 * avg(x) * avg(x) * avg(x) * avg(x)) "
     "/ pow(nullif(sg_m2(x), 0), 2) - 3",
+    # str_to_map(text[, pair_delim, key_value_delim]): delimiters are regular expressions
+    "CREATE MACRO sg_str_to_map(s, pd := ',', kd := ':') AS map_from_entries(list_transform("
+    "string_split_regex(s, pd), lambda sg_p: {'key': string_split_regex(sg_p, kd)[1], "
+    "'value': CASE WHEN regexp_matches(sg_p, kd) THEN regexp_replace(sg_p, '^.*?(' || kd "
+    "|| ')', '') END}))",
     "CREATE MACRO sg_timestamp_seconds(x) AS to_timestamp(x)",
     "CREATE MACRO sg_timestamp_millis(x) AS make_timestamptz(CAST(x AS BIGINT) * 1000)",
     "CREATE MACRO sg_timestamp_micros(x) AS make_timestamptz(CAST(x AS BIGINT))",
@@ -194,6 +199,7 @@ CALLS: dict[str, str] = {
     "make_ym_interval": "sg_make_ym_interval",
     "try_sum": "sg_try_sum",
     "try_avg": "sg_try_avg",
+    "regexp": "regexp_matches",
 }
 
 # aggregates implemented as macros: a macro call cannot carry OVER or FILTER
@@ -219,6 +225,7 @@ TYPED: dict[str, tuple[str, str]] = {
     "MapContainsKey": ("map_contains_key", "sg_map_contains_key"),
     "Skewness": ("skewness", "sg_skewness"),
     "Kurtosis": ("kurtosis", "sg_kurtosis"),
+    "StrToMap": ("str_to_map", "sg_str_to_map"),
 }
 
 

@@ -140,6 +140,13 @@ def _aggregate_first_last(tree: exp.Expr) -> exp.Expr:
     return tree
 
 
+def _ranking_arguments(tree: exp.Expr) -> exp.Expr:
+    """``rank(b) OVER (...)``: Spark ignores arguments of the ranking functions."""
+    for node in tree.find_all(exp.Rank, exp.DenseRank, exp.PercentRank, exp.CumeDist):
+        node.set("expressions", [])
+    return tree
+
+
 def _any_value(tree: exp.Expr) -> exp.Expr:
     """``any_value(x)`` is the first row's value, NULL included (DuckDB skips NULLs)."""
     for node in list(tree.find_all(exp.AnyValue)):
@@ -189,6 +196,7 @@ RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
     _time_zones,
     _trunc_strings,
     _aggregate_first_last,
+    _ranking_arguments,
     _any_value,
     _percentiles,
     _logarithms,

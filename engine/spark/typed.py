@@ -178,7 +178,24 @@ def _decimal_division(tree: exp.Expr) -> exp.Expr:
     return tree.transform(fix, copy=False)
 
 
+def _collections(tree: exp.Expr) -> exp.Expr:
+    """``reverse`` of an array and ``size`` of a map, known by their operand's type."""
+
+    def fix(node: exp.Expr) -> exp.Expr:
+        operand = _type(node.this) if isinstance(node, exp.Reverse | exp.ArraySize) else None
+        if operand is None:
+            return node
+        if isinstance(node, exp.Reverse) and operand.this == T.ARRAY:
+            return _call("list_reverse", node.this)
+        if isinstance(node, exp.ArraySize) and operand.this == T.MAP:
+            return _call("cardinality", node.this)
+        return node
+
+    return tree.transform(fix, copy=False)
+
+
 RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
+    _collections,
     _truncating_casts,
     _array_index,
     _date_results,
