@@ -24,6 +24,7 @@ from engine import commands, grants, spark, translate, views
 from engine.cachekey import cache_text
 from engine.catalog import LakeCatalog, TableName
 from engine.catalogdb import CatalogStore
+from engine.deadlines import Deadline, Deadlines
 from engine.distributed import LANE, DistributedLane, DistributedUnavailable
 from engine.errors import EngineError, ParseError
 from engine.io import DataFile, LakeIO
@@ -70,6 +71,8 @@ class Engine:
                                        settings.prefetch_queued_max)
         self._lock = threading.Lock()
         self._running: dict[str, Interrupter] = {}
+        # every statement's time limit on one shared thread, not a Timer thread each
+        self._deadlines = Deadlines()
         self._closed = False
         if settings.distributed_fallback not in _FALLBACKS:
             raise EngineError(f"distributed_fallback must be one of {', '.join(_FALLBACKS)}, "
@@ -217,6 +220,7 @@ class Engine:
             self._lane.close()
         self.queued.close()
         self.io.close()
+        self._deadlines.close()
         self._db.close()
 
     # -- internals -------------------------------------------------------------------
@@ -256,15 +260,15 @@ class Engine:
                                   error_code="INVALID_STATE", http_status=409)
             self._running[sid] = interrupter
         timeout_s = self.settings.time_limit(task.timeout_s)
-        timer = threading.Timer(timeout_s, interrupter.stop, args=("timeout",))
-        timer.daemon = True
+        timer: Deadline | None = None
         finished = threading.Event()
 
         def finish() -> None:
             if finished.is_set():
                 return
             finished.set()
-            timer.cancel()
+            if timer is not None:
+                timer.cancel()
             with self._lock:
                 self._running.pop(sid, None)
             self.io.release(sid)
@@ -285,7 +289,7 @@ class Engine:
                          tuple(sorted((k, t) for k, (_, t) in analysis.parameters.items())))
             sql = translate.to_duckdb(analysis, paths, view_names, cache_key=cache_key)
             params = {k: v for k, (v, _) in analysis.parameters.items()}
-            timer.start()
+            timer = self._deadlines.call_later(timeout_s, interrupter.stop, "timeout")
             relation = cursor.sql(sql, params=params or None)
             if relation is None:
                 raise EngineError("the statement returned no result")

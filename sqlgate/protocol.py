@@ -133,8 +133,29 @@ def inline_limit_message(limit: int) -> str:
 # --------------------------------------------------------------------------- wire form
 
 
+def plain(value: Any) -> Any:
+    """A dataclass (nested ones, tuples, lists and dicts of them) as plain dicts and lists.
+
+    What `dataclasses.asdict` gives for JSON, without its deep copy of every leaf (a task
+    took ~60 µs that way, on every statement, both to the worker and into the journal).
+    """
+    names = _FIELDS.get(type(value))
+    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELDS[type(value)] = tuple(f.name for f in dataclasses.fields(value))
+    if names is not None:
+        return {name: plain(getattr(value, name)) for name in names}
+    if isinstance(value, (tuple, list)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def _json(obj: Any) -> bytes:
-    return json.dumps(dataclasses.asdict(obj), default=_enum_value).encode()
+    return json.dumps(plain(obj), default=_enum_value).encode()
 
 
 def _enum_value(obj: object) -> object:
@@ -205,8 +226,8 @@ def decode_error(data: bytes | None) -> StatementError | None:
 def encode_message(message: ChunkStored | ResultEnd) -> bytes:
     """A result-stream message as app-metadata."""
     if isinstance(message, ChunkStored):
-        return json.dumps({"chunk": dataclasses.asdict(message.chunk)}).encode()
-    return json.dumps({"end": dataclasses.asdict(message)}).encode()
+        return json.dumps({"chunk": plain(message.chunk)}).encode()
+    return json.dumps({"end": plain(message)}, default=_enum_value).encode()
 
 
 def decode_message(data: bytes) -> ChunkStored | ResultEnd:

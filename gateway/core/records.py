@@ -23,6 +23,7 @@ import pyarrow as pa
 from gateway.core.backend import StatementResult
 from gateway.core.registry import Statement
 from gateway.core.store import HistoryRecord, StatementRecord
+from sqlgate.protocol import plain
 from sqlgate.types import (
     ChunkInfo,
     ColumnInfo,
@@ -71,7 +72,7 @@ def snapshot(stmt: Statement, owner: str, warehouse_id: str,
     if stmt.lane is not None:
         info["lane"] = stmt.lane
     if stmt.estimate is not None:
-        info["estimate"] = dataclasses.asdict(stmt.estimate)
+        info["estimate"] = plain(stmt.estimate)
     if stmt.queue_ms is not None:
         info["queue_ms"] = stmt.queue_ms
     if stmt.result is not None and stmt.result.cache is not None:
@@ -96,10 +97,9 @@ def to_record(snap: Snapshot) -> StatementRecord:
         statement_id=snap.task.statement_id, workspace=snap.task.workspace, owner=snap.owner,
         state=snap.state.value,
         # (attachments are the caller's history, sent to the worker: not worth keeping)
-        task=json.dumps(dataclasses.asdict(dataclasses.replace(snap.task, attachments=())),
-                        default=str),
+        task=json.dumps({**plain(snap.task), "attachments": []}, default=str),
         submitted_at=snap.submitted_at, started_at=snap.started_at, ended_at=snap.ended_at,
-        error=None if snap.error is None else json.dumps(dataclasses.asdict(snap.error)),
+        error=None if snap.error is None else json.dumps(plain(snap.error)),
         manifest=manifest, result=result, info=json.dumps(snap.info) if snap.info else None,
     )
 
@@ -203,7 +203,7 @@ def _ipc(result: StatementResult) -> bytes:
 
 
 def _manifest_dict(m: ResultManifest) -> dict[str, Any]:
-    out = dataclasses.asdict(m)
+    out: dict[str, Any] = plain(m)
     out["format"] = m.format.value
     out["extra"] = {k: v for k, v in m.extra.items() if _plain(v)}
     return out

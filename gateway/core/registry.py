@@ -158,9 +158,11 @@ class StatementRegistry:
         stmt = Statement(task=task, submitted_at=now, polled_at=now)
         self._statements[stmt.id] = stmt
         stmt.runner = asyncio.create_task(self._run(stmt), name=f"statement-{stmt.id}")
-        if admission_timeout > 0:
+        if admission_timeout > 0 and not stmt.admitted.is_set():
+            # asyncio.timeout, not wait_for: wait_for wraps the wait in one more Task (3.11)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stmt.admitted.wait(), admission_timeout)
+                async with asyncio.timeout(admission_timeout):
+                    await stmt.admitted.wait()
         if stmt.rejection is not None:
             self._forget(stmt)
             raise stmt.rejection
@@ -186,7 +188,8 @@ class StatementRegistry:
             if left <= 0:
                 break
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stmt.changed.wait(), left)
+                async with asyncio.timeout(left):
+                    await stmt.changed.wait()
         return stmt
 
     async def wait_chunk(self, stmt: Statement, index: int, timeout: float) -> Statement:
@@ -208,7 +211,8 @@ class StatementRegistry:
         stmt.polled_at = self.clock()
         if not stmt.state.terminal:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stmt.changed.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await stmt.changed.wait()
         return stmt
 
     def cancel(self, statement_id: str, workspace: str) -> Statement:

@@ -92,7 +92,15 @@ def _history(row: Sequence[Any]) -> HistoryRecord:
 
 
 def _row(record: Any) -> tuple[Any, ...]:
-    return tuple(int(v) if isinstance(v, bool) else v for v in dataclasses.astuple(record))
+    # Records hold plain values only: a shallow read (astuple deep-copies every field).
+    names = _COLUMN_NAMES.get(type(record))
+    if names is None:
+        names = _COLUMN_NAMES[type(record)] = tuple(f.name for f in dataclasses.fields(record))
+    values = (getattr(record, name) for name in names)
+    return tuple(int(v) if isinstance(v, bool) else v for v in values)
+
+
+_COLUMN_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 class RelationalStore(StateStore):
