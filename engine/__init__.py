@@ -6,30 +6,63 @@
     with eng.execute(task) as rs:      # ResultStream of Arrow batches
         for batch in rs: ...
     eng.interrupt(statement_id)        # from another thread
-    fingerprint(sql), session_command(sql), parameter_type(text)   # text helpers for the
-                                       # gateway (no sqlglot there)
+    fingerprint(sql), session_command(sql), parameter_type(text)   # statement text helpers
+
+Names load on first use (PEP 562): importing one engine module, say `engine.sqltext` for
+a USE statement, must not pull duckdb and deltalake into a process that only needs that
+module — the gateway's never loads them.
 """
 
-from engine.columns import columns_for
-from engine.engine import Engine
-from engine.errors import (
-    AlreadyExists,
-    AnalysisError,
-    Cancelled,
-    EngineError,
-    InvalidParameter,
-    LakeIOError,
-    ParseError,
-    PermissionDenied,
-    ResourceExhausted,
-    SchemaNotFound,
-    SqlError,
-    TableNotFound,
-    Timeout,
-    Unsupported,
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.columns import columns_for
+    from engine.engine import Engine
+    from engine.errors import (
+        AlreadyExists,
+        AnalysisError,
+        Cancelled,
+        EngineError,
+        InvalidParameter,
+        LakeIOError,
+        ParseError,
+        PermissionDenied,
+        ResourceExhausted,
+        SchemaNotFound,
+        SqlError,
+        TableNotFound,
+        Timeout,
+        Unsupported,
+    )
+    from engine.paramtypes import parameter_type
+    from engine.result import ResultStream
+    from engine.sqltext import fingerprint, session_command
+
+_ERRORS = (
+    "AlreadyExists", "AnalysisError", "Cancelled", "EngineError", "InvalidParameter",
+    "LakeIOError", "ParseError", "PermissionDenied", "ResourceExhausted", "SchemaNotFound",
+    "SqlError", "TableNotFound", "Timeout", "Unsupported",
 )
-from engine.result import ResultStream
-from engine.sqltext import fingerprint, parameter_type, session_command
+_HOMES = {
+    "Engine": "engine.engine",
+    "ResultStream": "engine.result",
+    "columns_for": "engine.columns",
+    "fingerprint": "engine.sqltext",
+    "session_command": "engine.sqltext",
+    "parameter_type": "engine.paramtypes",
+    **dict.fromkeys(_ERRORS, "engine.errors"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)
+
 
 __all__ = [
     "AlreadyExists",

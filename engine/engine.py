@@ -30,6 +30,7 @@ from engine.errors import EngineError, ParseError
 from engine.io import DataFile, LakeIO
 from engine.io.queued import QueuedPrefetches
 from engine.result import BATCH_ROWS, Interrupter, ResultStream, translate_error
+from engine.sqltext import fingerprint
 from sqlgate.settings import EngineSettings
 from sqlgate.types import CostEstimate, StatementTask
 
@@ -114,12 +115,13 @@ class Engine:
         kind = commands.kind_of(task.sql)
         if kind is not None:
             commands.check(self, task, *self._defaults(task))
-            return CostEstimate(kind=kind)
+            return CostEstimate(kind=kind, fingerprint=fingerprint(task.sql))
         analysis = self._analyze(task)
+        shape = fingerprint(task.sql)
         if analysis.kind in ("metadata", "constant") or (
             not analysis.scans and analysis.kind == "query"
         ):
-            return CostEstimate(kind="metadata")
+            return CostEstimate(kind="metadata", fingerprint=shape)
         files = [f for s in analysis.scans for f in s.files]
         rows = sum(f.num_records or 0 for f in files)
         query = analysis.kind == "query" and not analysis.views and analysis.tree is not None
@@ -131,6 +133,7 @@ class Engine:
             kind="write" if analysis.kind in ("ctas", "insert") else "scan",
             versions=tuple(sorted({(str(s.name), s.snapshot.version) for s in analysis.scans})),
             cache_text=_cache_text(task.sql, analysis.tree) if query else None,
+            fingerprint=shape,
         )
 
     def prefetch(self, task: StatementTask, ttl_s: float) -> int:

@@ -20,6 +20,7 @@ False
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 
@@ -27,24 +28,13 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from engine.paramtypes import parameter_type
+
 # Parsing a huge statement to learn its shape is not worth the time; hash its text instead.
 _PARSE_MAX_CHARS = 100_000
 _SPACE = re.compile(r"\s+")
 
 SessionCommand = tuple[str, str | None, str | None]
-
-_UNIT = r"(?:YEAR|MONTH|DAY|HOUR|MINUTE|SECOND)"
-# The scalar types of Databricks SQL a parameter may declare, with Spark's aliases; complex
-# types (ARRAY, MAP, STRUCT) are not parameter types in the Statement Execution API.
-_PARAMETER_TYPE = re.compile(
-    r"(?:BOOLEAN|TINYINT|BYTE|SMALLINT|SHORT|INT|INTEGER|BIGINT|LONG|FLOAT|REAL|DOUBLE|DATE"
-    r"|TIMESTAMP(?:_NTZ|_LTZ)?|STRING|BINARY|VOID"
-    r"|(?:DECIMAL|DEC|NUMERIC)(?:\s*\(\s*[0-9]{1,2}\s*(?:,\s*[0-9]{1,2}\s*)?\))?"
-    r"|(?:CHAR|CHARACTER|VARCHAR)\s*\(\s*[0-9]{1,5}\s*\)"
-    rf"|INTERVAL\s+{_UNIT}(?:\s+TO\s+{_UNIT})?)",
-    re.IGNORECASE | re.ASCII,
-)
-
 
 def normalise(sql: str) -> str:
     """The statement with literals replaced by `?`, printed in one canonical form.
@@ -81,6 +71,8 @@ def _strip_literal(node: exp.Expression) -> exp.Expression:
     return node
 
 
+# Dashboards repeat the same texts; the parse costs milliseconds, the lookup nothing.
+@functools.lru_cache(maxsize=4096)
 def fingerprint(sql: str) -> str:
     """A short stable hash of `normalise(sql)` (16 hex digits).
 
@@ -88,23 +80,6 @@ def fingerprint(sql: str) -> str:
     16
     """
     return hashlib.blake2b(normalise(sql).encode(), digest_size=8).hexdigest()
-
-
-def parameter_type(text: str) -> str:
-    """A parameter type in canonical form (upper case, single spaces); ValueError if it is
-    not a Databricks scalar type.
-
-    >>> parameter_type(" decimal( 10, 2 ) "), parameter_type("interval day to second")
-    ('DECIMAL(10,2)', 'INTERVAL DAY TO SECOND')
-    >>> parameter_type("INT) FROM read_text('/etc/passwd') --")
-    Traceback (most recent call last):
-    ...
-    ValueError: not a Databricks parameter type: "INT) FROM read_text('/etc/passwd') --"
-    """
-    if not isinstance(text, str) or not _PARAMETER_TYPE.fullmatch(text.strip()):
-        raise ValueError(f"not a Databricks parameter type: {text!r}")
-    canonical = _SPACE.sub(" ", text.strip().upper())
-    return re.sub(r"\s*([(),])\s*", r"\1", canonical)
 
 
 _LEADING_COMMENTS = re.compile(r"\A(?:\s+|/\*.*?\*/|--[^\n]*(?:\n|\Z))*", re.S)

@@ -123,6 +123,9 @@ class CostEstimate:
     # the parameters and the caller, the result cache's key.
     versions: tuple[tuple[str, int], ...] = ()
     cache_text: str | None = None
+    # The query's shape, literals stripped (engine.sqltext.fingerprint): the scheduler learns
+    # runtimes per shape. Computed on the worker so the gateway never parses SQL.
+    fingerprint: str = ""
 
 
 @dataclass(frozen=True)

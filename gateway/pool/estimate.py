@@ -1,25 +1,25 @@
 """What the pool knows of a statement before it runs: its fingerprint and its cost estimate.
 
 The estimate (files and bytes to scan after pruning, the tables' Delta versions, the text
-the result cache keys on) comes from the engine reading the Delta log, without executing;
-tests and other providers inject their own `Estimator`. Both run in a pool thread.
+the result cache keys on, the query's fingerprint) comes from a worker's engine reading the
+Delta log, without executing, through the protocol's `estimate` action: the gateway process
+never parses SQL or loads the engine. Tests inject their own `Estimator`. Both block; the
+pool runs them in a thread.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
-from typing import Any
 
-from engine import fingerprint
+from gateway.pool.provider import Worker
 from sqlgate.settings import Settings
 from sqlgate.types import CostEstimate, StatementTask
 
 log = logging.getLogger("sqlgate.pool")
 
 Estimator = Callable[[StatementTask], CostEstimate]
-# Statement texts whose fingerprint is remembered (oldest out first).
-_FINGERPRINTS = 4096
 
 
 class Estimates:
@@ -29,33 +29,31 @@ class Estimates:
     def __init__(self, settings: Settings, estimator: Estimator | None = None) -> None:
         self.settings = settings
         self._estimator = estimator
-        self._engine: Any = None
-        self._fingerprints: dict[str, str] = {}
 
-    def prepare(self, task: StatementTask) -> tuple[str, CostEstimate]:
-        """(fingerprint, estimate) of a task; blocking."""
-        fp = self._fingerprints.get(task.sql)
-        if fp is None:
-            # sqlglot takes 1-5 ms a statement here; dashboards repeat the same few texts.
-            if len(self._fingerprints) >= _FINGERPRINTS:
-                self._fingerprints.pop(next(iter(self._fingerprints)))
-            fp = self._fingerprints[task.sql] = fingerprint(task.sql)
+    @property
+    def injected(self) -> bool:
+        """Whether estimates come from an injected estimator, not from a worker."""
+        return self._estimator is not None
+
+    def prepare(self, task: StatementTask, worker: Worker | None) -> tuple[str, CostEstimate]:
+        """(fingerprint, estimate) of a task, asked of `worker` unless one was injected."""
+        estimate = self._estimator or (worker.estimate if worker is not None else None)
         try:
-            estimate = self._estimate(task)
+            est = estimate(task) if estimate is not None else CostEstimate()
         except Exception as exc:  # a bad statement fails on the worker with the real error
             log.debug("estimate failed for %s: %s", task.statement_id, exc)
-            estimate = CostEstimate()
-        return fp, estimate
-
-    def _estimate(self, task: StatementTask) -> CostEstimate:
-        if self._estimator is not None:
-            return self._estimator(task)
-        if self._engine is None:
-            from engine import Engine
-
-            self._engine = Engine(self.settings.engine)
-        est: CostEstimate = self._engine.estimate(task)
-        return est
+            est = CostEstimate()
+        return est.fingerprint or text_fingerprint(task.sql), est
 
 
-__all__ = ["Estimates", "Estimator"]
+def text_fingerprint(sql: str) -> str:
+    """The fingerprint of a statement no engine could estimate: its text, spaces folded.
+
+    Workers fingerprint what they parse (literals stripped); this only keeps a statement
+    that failed to parse from sharing the history of every other such statement.
+    """
+    folded = " ".join(sql.split()).lower()
+    return hashlib.blake2b(folded.encode(), digest_size=8).hexdigest()
+
+
+__all__ = ["Estimates", "Estimator", "text_fingerprint"]

@@ -42,6 +42,7 @@ _WAIT_SAMPLES = 1_000
 _EWMA_ALPHA = 0.5
 
 
+
 class Lane(StrEnum):
     """The two queues."""
 

@@ -6,10 +6,11 @@
     STOPPED --statement or start()--> STARTING --first worker ready--> RUNNING
     RUNNING --idle auto_stop_seconds, or stop()--> STOPPING --workers gone--> STOPPED
 
-- A statement is fingerprinted and estimated (in a thread); a result cache hit (the
-  estimate gives the tables' versions: gateway/core/cache.py) answers at once, else it is
-  put in a lane and admitted (429 when the queue is full, before anything runs). A STOPPED
-  warehouse starts; the statement stays PENDING until a worker is ready.
+- A statement is fingerprinted and estimated by a worker (gateway/pool/estimate.py); a
+  result cache hit (the estimate gives the tables' versions: gateway/core/cache.py) answers
+  at once, else it is put in a lane and admitted (429 when the queue is full, before
+  anything runs). A STOPPED warehouse starts; the statement stays PENDING until a worker
+  is ready.
 - The control loop replaces dead workers and sizes the pool as gateway/pool/autoscale.py
   decides (grow while statements wait, shrink after a calm cool-down, stop when idle).
   Live workers are pinged every `heartbeat_s`; one missing `_MISSED_BEATS` is killed.
@@ -88,6 +89,9 @@ class WarehousePool:
         threads = self._ps.max_workers * (self._ps.worker_concurrency + 2) + 8
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="sqlgate-pool")
         self._early = QueuedPrefetch(settings, self._executor)
+        # Set whenever a worker joins or a start fails: statements waiting for their estimate
+        # (`_first_ready`) look again.
+        self._joined = asyncio.Event()
 
     # -- Warehouse
 
@@ -189,7 +193,9 @@ class WarehousePool:
         if self._closing:
             raise TemporarilyUnavailable("The gateway is shutting down.", retry_after=5)
         loop = asyncio.get_running_loop()
-        fp, estimate = await loop.run_in_executor(self._executor, self._estimates.prepare, task)
+        worker = None if self._estimates.injected else (await self._first_ready()).worker
+        fp, estimate = await loop.run_in_executor(
+            self._executor, self._estimates.prepare, task, worker)
         results = self.results
         key = results.key(task, estimate) if results is not None else None
         if key is not None and results is not None and (
@@ -293,6 +299,31 @@ class WarehousePool:
             self._lose(member, member.worker.exit_cause() or "worker process exited")
         return exc
 
+    async def _first_ready(self) -> Member:
+        """The least busy ready worker, starting the warehouse and waiting for one if need be."""
+        deadline = self.clock() + self._ps.worker_start_timeout_s + self._ps.queue_timeout_s
+        failures = self._start_failures
+        while True:
+            ready = self._ready()
+            if ready:
+                return min(ready, key=lambda m: len(m.calls))
+            if self._closing:
+                raise TemporarilyUnavailable("The gateway is shutting down.", retry_after=5)
+            if self._start_failures > failures and not self._spawns:
+                raise StatementFailed(StatementError(
+                    "TEMPORARILY_UNAVAILABLE", "The warehouse could not start."))
+            if self._state == STOPPING:
+                self._restart_after_stop = True
+            else:
+                self._ensure_started()
+            left = deadline - self.clock()
+            if left <= 0:
+                raise StatementFailed(StatementError(
+                    "TEMPORARILY_UNAVAILABLE", "No worker was ready to take the statement."))
+            self._joined.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._joined.wait(), timeout=min(left, 1.0))
+
     # -- membership
 
     def _ready(self) -> list[Member]:
@@ -328,11 +359,13 @@ class WarehousePool:
                 self._state = STOPPED
                 self.scheduler.fail_queued(StatementFailed(StatementError(
                     "TEMPORARILY_UNAVAILABLE", f"The warehouse could not start: {exc}")))
+            self._joined.set()
             return
         if self._closing or self._state in (STOPPING, STOPPED):
             await loop.run_in_executor(self._executor, worker.stop, 1.0)
             return
         self._members.append(placement.join(self._members, worker, self._ps, self.clock()))
+        self._joined.set()
         self._scaler.note_resize(self.clock())
         if self._state == STARTING:
             self._state = RUNNING

@@ -19,7 +19,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from engine import parameter_type
+from engine.paramtypes import parameter_type
 from gateway.errors import BadRequest, InvalidParameter, PayloadTooLarge
 from sqlgate.types import Disposition, Parameter, ResultFormat
 

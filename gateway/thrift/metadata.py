@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from engine import session_command
 from gateway.core.backend import StatementResult
 from sqlgate.types import ColumnInfo, Parameter, ResultFormat, ResultManifest
 
@@ -170,13 +169,21 @@ def parse_use(sql: str) -> Use | None:
     >>> parse_use("SELECT 1") is None
     True
     """
-    # The engine parses (the gateway never imports sqlglot); it answers None cheaply for
-    # anything that does not start with USE.
-    command = session_command(sql)
+    command = _session_command(sql)
     if command is None or command[0] != "USE":
         return None
     _, catalog, schema = command
     return Use(catalog=catalog, schema=schema)
+
+
+def _session_command(sql: str) -> tuple[str | None, ...] | None:
+    # Cheap guard first: only a USE or SET statement loads the engine's parser (sqlglot)
+    # into the gateway process; everything else is judged by a worker.
+    if sql.lstrip()[:3].lower() not in ("use", "set"):
+        return None
+    from engine.sqltext import session_command
+
+    return session_command(sql)
 
 
 # Session confs the gateway keeps itself (SET key = value on a session, or its conf).
@@ -189,7 +196,7 @@ def parse_set(sql: str) -> tuple[str, str] | None:
     >>> parse_set("SET use_cached_result = false")
     ('use_cached_result', 'false')
     """
-    command = session_command(sql)
+    command = _session_command(sql)
     if command is None or command[0] != "SET" or command[1] not in SESSION_CONFS:
         return None
     return str(command[1]), str(command[2])

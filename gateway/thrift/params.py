@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from databricks.sql.thrift_api.TCLIService import ttypes
 
-from engine import parameter_type
+from engine.paramtypes import parameter_type
 from gateway.errors import InvalidParameter
 from sqlgate.types import Parameter
 

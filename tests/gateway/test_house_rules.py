@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,3 +76,57 @@ def test_the_checker_sees_violations(tmp_path: Path) -> None:
                      "x = os.environ.get('A')\nimportlib.import_module('boto3')\n")
     assert [m for _, m in _imports(tree)] == ["os", "sqlglot.exp", "duckdb", "boto3"]
     assert list(_environment_reads(tree)) == [4]
+
+
+# Run in a fresh interpreter: the test process itself has long imported the engine.
+_GATEWAY_PROCESS = """
+import asyncio, json, sys
+from gateway.app import build_app
+from gateway.pool.warehouse import WarehousePool
+from sqlgate.settings import EngineSettings, Settings
+from sqlgate.types import CostEstimate, StatementTask
+
+class Events:
+    def queued(self, estimate: CostEstimate, lane: str) -> None:
+        self.estimate = estimate
+    def running(self) -> None: ...
+    def chunk_stored(self, chunk: object) -> None: ...
+
+async def main() -> None:
+    settings = Settings(engine=EngineSettings(**json.loads(sys.argv[1]))).replace(
+        results=sys.argv[2], min_workers=1, max_workers=1, signing_secret="x")
+    build_app(settings)
+    pool = WarehousePool(settings)
+    await pool.start_background()
+    try:
+        events = Events()
+        result = await pool.run(
+            StatementTask("s1", "SELECT count(*) AS n FROM main.tpch.nation"), events)
+        assert result.batches[0].to_pydict() == {"n": [25]}, result
+        assert events.estimate.tables == ("main.tpch.nation",), events.estimate
+        assert events.estimate.fingerprint, events.estimate
+    finally:
+        await pool.aclose()
+    heavy = ("duckdb", "deltalake", "sqlglot", "engine.engine", "engine.catalog")
+    print(json.dumps([m for m in heavy if m in sys.modules]))
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.slow
+def test_the_gateway_process_never_loads_the_engine(engine_settings: Any, tmp_path: Path) -> None:
+    """The app and a real pool run a statement; the estimate came from the worker."""
+    import dataclasses
+    import json
+    import subprocess
+    import sys
+
+    engine = json.dumps({k: v for k, v in dataclasses.asdict(engine_settings).items()
+                         if v is not None})
+    done = subprocess.run(
+        [sys.executable, "-c", _GATEWAY_PROCESS, engine, str(tmp_path / "results")],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
