@@ -13,7 +13,8 @@
   is ready.
 - The control loop replaces dead workers and sizes the pool as gateway/pool/autoscale.py
   decides (grow while statements wait, shrink after a calm cool-down, stop when idle).
-  Live workers are pinged every `heartbeat_s`; one missing `_MISSED_BEATS` is killed.
+  Live workers are pinged every `heartbeat_s`; one missing three in a row is killed
+  (gateway/pool/heartbeat.py).
 - A worker that dies fails only the statements running on it, with the cause; one sent
   after its death was known runs on another worker (gateway/pool/dispatch.py). A forked
   worker's exit is reported by its template at once; the template's exit ends its workers.
@@ -43,6 +44,7 @@ from gateway.pool import placement
 from gateway.pool.autoscale import Autoscaler
 from gateway.pool.dispatch import Placed, run_placed
 from gateway.pool.estimate import Estimates, Estimator
+from gateway.pool.heartbeat import heartbeat
 from gateway.pool.local import LocalProcessProvider
 from gateway.pool.placement import Member
 from gateway.pool.provider import Call, WorkerProvider, WorkerUnreachable
@@ -54,7 +56,6 @@ from sqlgate.types import ChunkInfo, StatementError, StatementTask
 log = logging.getLogger("sqlgate.pool")
 
 STARTING, RUNNING, STOPPING, STOPPED = "STARTING", "RUNNING", "STOPPING", "STOPPED"
-_MISSED_BEATS = 3
 _TICK_S = 0.1
 
 
@@ -147,7 +148,8 @@ class WarehousePool:
         """App startup: start the control and heartbeat loops and warm min_workers."""
         self._tasks = [
             asyncio.create_task(self._control_loop(), name="pool-control"),
-            asyncio.create_task(self._heartbeat_loop(), name="pool-heartbeat"),
+            asyncio.create_task(heartbeat(self._ps, self._executor, lambda: self._members,
+                                          self._lose), name="pool-heartbeat"),
         ]
         # Warm the provider (the template process) off the loop, ahead of any worker.
         self._tasks.append(asyncio.create_task(self._prepare_provider(self._provider.prepare)))
@@ -309,17 +311,15 @@ class WarehousePool:
                 return min(ready, key=lambda m: len(m.calls))
             if self._closing:
                 raise TemporarilyUnavailable("The gateway is shutting down.", retry_after=5)
-            if self._start_failures > failures and not self._spawns:
-                raise StatementFailed(StatementError(
-                    "TEMPORARILY_UNAVAILABLE", "The warehouse could not start."))
+            left = deadline - self.clock()
+            if left <= 0 or (self._start_failures > failures and not self._spawns):
+                raise StatementFailed(StatementError("TEMPORARILY_UNAVAILABLE", (
+                    "The warehouse could not start." if left > 0
+                    else "No worker was ready to take the statement.")))
             if self._state == STOPPING:
                 self._restart_after_stop = True
             else:
                 self._ensure_started()
-            left = deadline - self.clock()
-            if left <= 0:
-                raise StatementFailed(StatementError(
-                    "TEMPORARILY_UNAVAILABLE", "No worker was ready to take the statement."))
             self._joined.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._joined.wait(), timeout=min(left, 1.0))
@@ -429,23 +429,6 @@ class WarehousePool:
             return
         if decision.retire is not None:
             await self._retire([decision.retire], grace_s=2.0)
-
-    async def _heartbeat_loop(self) -> None:
-        beat = self._ps.heartbeat_s
-        loop = asyncio.get_running_loop()
-        while True:
-            await asyncio.sleep(beat)
-            members = [m for m in self._members if m.lost_reason is None]
-            pings = [loop.run_in_executor(self._executor, m.worker.ping, beat) for m in members]
-            answers = await asyncio.gather(*pings, return_exceptions=True)
-            for member, answer in zip(members, answers, strict=True):
-                if not isinstance(answer, BaseException):
-                    member.misses = 0
-                    continue
-                member.misses += 1
-                if member.misses >= _MISSED_BEATS and member.worker.alive():
-                    self._lose(member, f"worker {member.worker.name} stopped answering "
-                               f"heartbeats for {member.misses * beat:g} s and was killed")
 
     # -- metrics
 
