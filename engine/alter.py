@@ -19,7 +19,7 @@ from engine import grants, views, writes
 from engine.catalog import TableName
 from engine.catalogdb import Securable
 from engine.commands import Command, empty, parse
-from engine.ddl import _arrow_type, _table_properties, _words
+from engine.ddl import _arrow_type, _table_properties, _words, in_log
 from engine.errors import AlreadyExists, AnalysisError, TableNotFound, Unsupported
 
 
@@ -122,7 +122,7 @@ def _action(cmd: Command, sec: Securable, action: exp.Expr) -> None:
             cmd.store.set_column_comment(sec, action.this.name, None)
     elif isinstance(action, exp.AlterSet):
         props = _table_properties(action.expressions[0] if action.expressions else None)
-        delta = {k: v for k, v in props.items() if k.startswith("delta.")}
+        delta = {k: v for k, v in props.items() if in_log(k)}
         if delta:
             dt = writes.open_table(cmd.lake, name)
             try:
@@ -131,7 +131,7 @@ def _action(cmd: Command, sec: Securable, action: exp.Expr) -> None:
                 raise writes.translate(exc, cmd.lake, name) from exc
         record = cmd.store.get_object(sec)
         others = {**(record.properties if record else {}),
-                  **{k: v for k, v in props.items() if not k.startswith("delta.")}}
+                  **{k: v for k, v in props.items() if not in_log(k)}}
         cmd.store.update_object(sec, properties=others)
     elif isinstance(action, exp.AlterColumn) and action.args.get("comment") is not None:
         cmd.store.set_column_comment(sec, action.this.name, action.args["comment"].name)

@@ -72,6 +72,8 @@ def create(cmd: Command) -> pa.Table:
     words = [w.upper() for w in _words(cmd.task.sql)[:3]]
     if words[:2] == ["CREATE", "CATALOG"]:
         return _create_catalog(cmd, _words(cmd.task.sql)[2:])
+    if words[:2] == ["CREATE", "VOLUME"]:
+        return _create_volume(cmd, _words(cmd.task.sql)[2:])
     tree = parse(cmd.task.sql)
     if not isinstance(tree, exp.Create):
         raise Unsupported(f"{' '.join(words)} is not supported")
@@ -103,6 +105,38 @@ def _create_catalog(cmd: Command, rest: list[str]) -> pa.Table:
         raise AlreadyExists(f"[CATALOG_ALREADY_EXISTS] Catalog '{name}' already exists.")
     _make_dir(cmd, location)
     cmd.store.put_object(Securable("catalog", name), owner=cmd.user, comment=comment)
+    return empty()
+
+
+def _create_volume(cmd: Command, rest: list[str]) -> pa.Table:
+    """CREATE VOLUME [IF NOT EXISTS] [[c.]s.]name [COMMENT '...']: a named volume recorded in
+    its schema (clients such as ibis create one when they connect). It holds no files: PUT
+    and /Volumes paths are not supported, and say so when used."""
+    upper = [w.upper() for w in rest]
+    if_not_exists = upper[:3] == ["IF", "NOT", "EXISTS"]
+    rest = rest[3:] if if_not_exists else rest
+    parts = [rest[0]] if rest else []
+    tail = rest[1:]
+    while len(tail) >= 2 and tail[0] == ".":
+        parts.append(tail[1])
+        tail = tail[2:]
+    if not parts:
+        raise ParseError("[PARSE_SYNTAX_ERROR] CREATE VOLUME needs a name.")
+    name = cmd.name(exp.Table(this=exp.to_identifier(parts[-1]),
+                              db=exp.to_identifier(parts[-2]) if len(parts) >= 2 else None,
+                              catalog=exp.to_identifier(parts[-3]) if len(parts) >= 3 else None))
+    cmd.lake.locations.table(name)  # a name, not a path
+    if name.schema not in cmd.lake.schemas(name.catalog):
+        raise SchemaNotFound(f"[SCHEMA_NOT_FOUND] The schema `{name.catalog}`.`{name.schema}` "
+                             "cannot be found.")
+    sec = Securable("volume", name.catalog, name.schema, name.table)
+    if cmd.store.get_object(sec) is not None:
+        if if_not_exists:
+            return empty()
+        raise AlreadyExists(f"[VOLUME_ALREADY_EXISTS] Volume {name.quoted()} already exists.")
+    grants.require(cmd, "CREATE TABLE", Securable("schema", name.catalog, name.schema))
+    comment = tail[1] if len(tail) >= 2 and tail[0].upper() == "COMMENT" else None
+    cmd.store.put_object(sec, owner=cmd.user, comment=comment)
     return empty()
 
 
@@ -147,6 +181,13 @@ def _table_properties(props: exp.Expr | None) -> dict[str, str]:
             out[key] = (value.name if isinstance(value, exp.Literal)
                         else value.sql("databricks") if value is not None else "")
     return out
+
+
+def in_log(key: str) -> bool:
+    """Whether a table property belongs in the Delta log. delta.feature.* flags (clients
+    such as databricks-sqlalchemy enable allowColumnDefaults) are not properties deltalake
+    can write; like properties of the user's own, they are kept in the catalog database."""
+    return key.startswith("delta.") and not key.startswith("delta.feature.")
 
 
 def _arrow_type(dtype: exp.DataType) -> pa.DataType:
@@ -224,8 +265,8 @@ def create_table(cmd: Command, tree: exp.Create) -> pa.Table:
     # Delta's own properties go to the log; others (Spark keeps any) to the catalog database,
     # since deltalake refuses keys it does not know
     every = _table_properties(props)
-    configuration = {k: v for k, v in every.items() if k.startswith("delta.")} or None
-    extra = {k: v for k, v in every.items() if not k.startswith("delta.")}
+    configuration = {k: v for k, v in every.items() if in_log(k)} or None
+    extra = {k: v for k, v in every.items() if not in_log(k)}
     comment = _comment(props)
     mode = "overwrite" if exists else "error"
     body = tree.expression

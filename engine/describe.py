@@ -95,8 +95,15 @@ def describe(cmd: Command) -> pa.Table:
     if len(upper) > 1 and upper[1] == "DETAIL":
         return _detail(cmd, _Object(cmd, _name(cmd, [w for w, _ in words[2:]])))
     tree = parse(cmd.task.sql)
+    if isinstance(tree, exp.Describe) and isinstance(tree.this, exp.Query):
+        # DESCRIBE [QUERY] SELECT ...: the columns the query returns, from a LIMIT 0 run
+        schema = cmd.query_table(tree.this.limit(0)).schema
+        return pa.table({"col_name": pa.array(schema.names, pa.string()),
+                         "data_type": pa.array([databricks_ddl_type(f.type) for f in schema],
+                                               pa.string()),
+                         "comment": pa.array([None] * len(schema), pa.string())})
     if not isinstance(tree, exp.Describe) or not isinstance(tree.this, exp.Table):
-        raise Unsupported("DESCRIBE supports tables and views")
+        raise Unsupported("DESCRIBE supports tables, views and queries")
     name = cmd.name(tree.this)
     style = str(tree.args.get("style") or "").upper()
     if style == "HISTORY":
