@@ -8,11 +8,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from sqlglot import exp
+from sqlglot.errors import SqlglotError
 
-from engine.errors import Unsupported
+from engine.errors import InvalidParameter, Unsupported
 
 
 def _error(error_class: str, text: str, sql_state: str) -> str:
@@ -44,6 +46,12 @@ MACROS: tuple[str, ...] = (
     # a URL java.net.URI refuses (spaces, quotes, braces, ...) is an error in ANSI mode
     "CREATE MACRO sg_url(u) AS CASE WHEN regexp_matches(u, '[ \"<>\\\\^`{|}]') THEN "
     + _error("INVALID_URL", "The URL is invalid.", "22P02") + " ELSE u END",
+    # JSON functions answer NULL for malformed JSON in Spark (DuckDB raises)
+    "CREATE MACRO sg_json(j) AS CASE WHEN json_valid(j) THEN j END",
+    "CREATE MACRO sg_from_json(j, s) AS CASE WHEN j IS NULL THEN NULL WHEN json_valid(j) "
+    "THEN json_transform(j, s) ELSE json_transform('{}', s) END",
+    # explode_outer: one NULL row for a NULL or empty array
+    "CREATE MACRO sg_outer(a) AS CASE WHEN a IS NULL OR len(a) = 0 THEN [NULL] ELSE a END",
     # parse_url(url, part[, key])
     "CREATE MACRO sg_parse_url(u, part) AS CASE upper(part) "
     f"WHEN 'HOST' THEN nullif({_group(4)}, '') "
@@ -59,6 +67,47 @@ MACROS: tuple[str, ...] = (
     f"WHEN {_group(7)} = '' THEN NULL "
     f"ELSE nullif(regexp_extract({_group(8)}, '(&|^)' || k || '=([^&]*)', 2), '') END",
 )
+
+_JSON_SCALARS = {exp.DType.INT: "INTEGER", exp.DType.BIGINT: "BIGINT",
+                 exp.DType.SMALLINT: "SMALLINT", exp.DType.TINYINT: "TINYINT",
+                 exp.DType.DOUBLE: "DOUBLE", exp.DType.FLOAT: "FLOAT",
+                 exp.DType.TEXT: "VARCHAR", exp.DType.VARCHAR: "VARCHAR",
+                 exp.DType.BOOLEAN: "BOOLEAN", exp.DType.DATE: "DATE"}
+
+
+def _json_structure(dtype: exp.DataType) -> object:
+    """A Spark schema as DuckDB's json_transform structure; other types are refused."""
+    if dtype.this == exp.DType.STRUCT:
+        return {f.name: _json_structure(f.args["kind"]) for f in dtype.expressions}
+    if dtype.this == exp.DType.ARRAY:
+        return [_json_structure(dtype.expressions[0])]
+    if dtype.this == exp.DType.DECIMAL:
+        return dtype.sql("duckdb")
+    name = _JSON_SCALARS.get(dtype.this)
+    if name is None:
+        raise Unsupported(f"[UNSUPPORTED_FEATURE] from_json into {dtype.sql('databricks')} is "
+                          "not supported by this warehouse. SQLSTATE: 0A000")
+    return name
+
+
+def _from_json(node: exp.FromJson) -> exp.Expr:
+    """``from_json(j, 'a INT, b STRING')``: fields that do not parse are NULL, malformed
+    JSON a struct of NULLs (Spark's PERMISSIVE mode)."""
+    schema = node.expression
+    if node.args.get("options") is not None or not (isinstance(schema, exp.Literal)
+                                                     and schema.is_string):
+        raise Unsupported("[UNSUPPORTED_FEATURE] from_json needs a literal schema and no "
+                          "options. SQLSTATE: 0A000")
+    text = schema.this.strip()
+    ddl = text if text.upper().startswith(("STRUCT<", "ARRAY<", "MAP<")) else f"STRUCT<{text}>"
+    try:
+        dtype = exp.DataType.build(ddl, dialect="databricks")
+    except (ValueError, SqlglotError) as exc:
+        raise InvalidParameter(f"[PARSE_SYNTAX_ERROR] invalid schema {text!r}. "
+                               "SQLSTATE: 42601") from exc
+    structure = exp.Literal.string(json.dumps(_json_structure(dtype), separators=(",", ":")))
+    return exp.Anonymous(this="sg_from_json", expressions=[node.this, structure])
+
 
 # Spark's date_trunc/trunc unit names -> DuckDB's
 _UNITS = {"YY": "YEAR", "YYYY": "YEAR", "YEAR": "YEAR", "MM": "MONTH", "MON": "MONTH",
@@ -85,7 +134,8 @@ def _trunc_units(tree: exp.Expr) -> exp.Expr:
 
 
 def _calls(tree: exp.Expr) -> exp.Expr:
-    """to_json without options and parse_url -> their macros."""
+    """to_json without options, from_json, parse_url, explode_outer -> their macros; JSON
+    readers see NULL for malformed JSON."""
 
     def fix(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.JSONFormat):
@@ -93,6 +143,15 @@ def _calls(tree: exp.Expr) -> exp.Expr:
                 raise Unsupported("[UNSUPPORTED_FEATURE] to_json options are not supported. "
                                   "SQLSTATE: 0A000")
             return exp.Anonymous(this="sg_to_json", expressions=[node.this])
+        if isinstance(node, exp.FromJson):
+            return _from_json(node)
+        if isinstance(node, exp.JSONExtractScalar | exp.JSONKeys):
+            node.set("this", exp.Anonymous(this="sg_json", expressions=[node.this]))
+        if isinstance(node, exp.Anonymous) and str(node.name).lower() == "json_array_length":
+            node.set("expressions", [exp.Anonymous(this="sg_json",
+                                                   expressions=node.expressions[:1])])
+        if type(node).__name__ == "_ExplodeOuter":
+            return exp.Explode(this=exp.Anonymous(this="sg_outer", expressions=[node.this]))
         if isinstance(node, exp.ParseUrl):
             args = [v for k in ("this", "part_to_extract", "key")
                     if isinstance(v := node.args.get(k), exp.Expr)]
@@ -102,5 +161,5 @@ def _calls(tree: exp.Expr) -> exp.Expr:
     return tree.transform(fix, copy=False)
 
 
-CLASSES = frozenset({"JSONFormat", "ParseUrl"})
+CLASSES = frozenset({"JSONFormat", "ParseUrl", "FromJson", "_ExplodeOuter"})
 RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (_trunc_units, _calls)
