@@ -13,7 +13,7 @@ pytest_plugins = [
     name
     for name in (
         "tests.fixtures.lake", "tests.fixtures.s3", "tests.fixtures.server", "tests.fixtures.tls",
-        "tests.fixtures.postgres",
+        "tests.fixtures.postgres", "tests.fixtures.node",
     )
     if importlib.util.find_spec(name) is not None
 ]

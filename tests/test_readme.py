@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.server import TOKEN
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 DEMO_URL = "http://127.0.0.1:8000"
 
@@ -63,3 +65,29 @@ def test_curl_example_runs(gateway_server) -> None:
     assert body["status"]["state"] == "SUCCEEDED", body
     rows = body["result"]["data_array"]
     assert len(rows) == 3 and all(isinstance(v, str) for row in rows for v in row)
+
+
+@pytest.mark.jdbc
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("java") is None, reason="no java on this machine")
+def test_hive_jdbc_beeline_example_runs(gateway_server) -> None:
+    url, token, _ = gateway_server
+    [block] = [b for b in blocks("sh") if "BeeLine" in b]
+    script = block.replace("127.0.0.1:8000", url[7:]).replace(".venv/bin/python", sys.executable)
+    done = subprocess.run(["bash", "-c", script], env=_env(token), capture_output=True,
+                          text=True, timeout=240, cwd=README.parent)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "MIDDLE EAST" in done.stdout and "5 rows selected" in done.stderr + done.stdout
+
+
+@pytest.mark.slow
+def test_node_example_runs(node_harness: Path, tls_gateway) -> None:
+    port, _, ca = tls_gateway
+    [code] = blocks("js")
+    script = node_harness / "readme_demo.js"
+    script.write_text(code.replace("port: 8000", f"port: {port}")
+                      .replace(".demo-tls/cert.pem", str(ca)))
+    done = subprocess.run(["node", script.name], cwd=node_harness, env=_env(TOKEN),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "ARGENTINA" in done.stdout and "CANADA" in done.stdout

@@ -1,15 +1,13 @@
 """The Node @databricks/sql driver against sqlgate over HTTPS (it refuses plain HTTP).
 
-The set-up installs the driver with npm into a cache directory (skipped, with the reason,
-when node/npm are missing or the install fails), makes a self-signed certificate for
-IP:127.0.0.1 with `cryptography`, and starts a gateway serving TLS over the TPC-H lake.
+The set-up (tests/fixtures/node.py) installs the driver with npm into a cache directory
+(skipped, with the reason, when node/npm are missing or the install fails), makes a
+self-signed certificate for IP:127.0.0.1, and starts a gateway serving TLS over the lake.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -18,28 +16,6 @@ import pytest
 from tests.fixtures.server import TOKEN
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-HARNESS = Path(__file__).parent / "node"
-
-
-@pytest.fixture(scope="module")
-def node_harness() -> Path:
-    """The harness directory with @databricks/sql installed (cached across runs)."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("node/npm not installed")
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sqlgate-node-e2e"
-    cache.mkdir(parents=True, exist_ok=True)
-    for name in ("package.json", "run.js"):
-        shutil.copy(HARNESS / name, cache / name)
-    if not (cache / "node_modules" / "@databricks" / "sql").is_dir():
-        try:
-            proc = subprocess.run(
-                ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
-                cwd=cache, capture_output=True, text=True, timeout=300, check=False)
-        except subprocess.TimeoutExpired:
-            pytest.skip("npm install @databricks/sql timed out")
-        if proc.returncode != 0:
-            pytest.skip(f"npm install @databricks/sql failed: {proc.stderr.strip()[-300:]}")
-    return cache
 
 
 def test_node_driver_over_https(node_harness: Path, tls_gateway: tuple[int, str, Path]) -> None:

@@ -29,7 +29,8 @@ INDEX = os.environ.get("SQLGATE_PYPI_SIMPLE", "https://pypi.org/simple")
 # What `org.apache.hive.jdbc.HiveDriver` loads over HTTP transport (name prefixes in deps/jars).
 JAR_PREFIXES = (
     "hive-jdbc-", "hive-service-", "spark-hive-thriftserver_", "hive-llap-",
-    "spark-common-utils_", "scala-library-", "hive-service-rpc-", "hive-common-", "hive-serde-",
+    "spark-common-utils_", "scala-library-", "hive-beeline-", "jline-", "super-csv-",
+    "commons-cli-", "hive-service-rpc-", "hive-common-", "hive-serde-",
     "hive-shims-", "hive-storage-api-", "libthrift-", "httpclient-", "httpcore-",
     "commons-lang-", "commons-lang3-", "jcl-over-slf4j-", "commons-codec-",
     "commons-collections-", "commons-io-", "slf4j-api-", "guava-", "curator-",
