@@ -39,6 +39,7 @@ from gateway.auth import DEFAULT_WORKSPACE, Authenticator
 from gateway.core.backend import Backend, StatementResult
 from gateway.core.cache import ResultCache
 from gateway.core.control import ControlPlane
+from gateway.core.orphans import sweep_orphans
 from gateway.core.registry import Statement, StatementRegistry
 from gateway.core.store import StateStore, default_state_url, open_state_store
 from gateway.errors import EXCEPTION_HANDLERS, CatchAllMiddleware, GatewayError, error_response
@@ -267,6 +268,12 @@ def build_app(
             await houses.tenant(DEFAULT_WORKSPACE)
         if control is not None:
             await control.start()
+            if store is not None and state is not None:
+                try:
+                    await sweep_orphans(store, state, authoritative=not control.shared
+                                        and isinstance(store, LocalStore))
+                except Exception as exc:  # the age sweep still comes by: never block startup
+                    log.warning("orphaned result sweep failed: %s", exc)
         gw.tasks.append(asyncio.create_task(_sweeper(gw), name="sqlgate-sweeper"))
         if link_server is not None:
             try:

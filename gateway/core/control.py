@@ -208,7 +208,7 @@ class ControlPlane:
         if delete_prefix is None:
             return
         for rec in [*closed, *(g for g in gone if g.state == "SUCCEEDED")]:
-            for prefix in _chunk_prefixes(rec.manifest):
+            for prefix in chunk_prefixes(rec.manifest):
                 await asyncio.to_thread(delete_prefix, prefix)
 
     # -- loops --------------------------------------------------------------------------
@@ -262,7 +262,8 @@ class ControlPlane:
         await asyncio.to_thread(self.store.clear_requests, [sid for sid, _ in requests])
 
 
-def _chunk_prefixes(manifest: str | None) -> set[str]:
+def chunk_prefixes(manifest: str | None) -> set[str]:
+    """The result-store folders a stored manifest's chunks live in."""
     if not manifest:
         return set()
     chunks = json.loads(manifest).get("chunks") or []
@@ -270,4 +271,4 @@ def _chunk_prefixes(manifest: str | None) -> set[str]:
     return {k.rsplit("/", 1)[0] + "/" for k in keys if "/" in k}
 
 
-__all__ = ["ControlPlane", "gateway_id"]
+__all__ = ["ControlPlane", "chunk_prefixes", "gateway_id"]
