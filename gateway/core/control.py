@@ -155,7 +155,7 @@ class ControlPlane:
             return
         before = await asyncio.to_thread(self.store.request_close, statement_id)
         if before is not None and before.state == "SUCCEEDED" and delete_prefix is not None:
-            for prefix in _chunk_prefixes(before.manifest):
+            for prefix in chunk_prefixes(before.manifest):
                 await asyncio.to_thread(delete_prefix, prefix)
 
     async def prepare(self, task: StatementTask) -> StatementTask:
