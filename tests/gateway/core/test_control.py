@@ -88,9 +88,14 @@ def test_links_signed_before_a_restart_still_verify(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
     key = "default/20260101/s1-00/0.arrow"
     with _client(settings) as c:
-        store = c.app.state.gateway.store  # type: ignore[attr-defined]
-        store.put(key, b"chunk bytes")
-        url = httpx.URL(store.link(key).url)
+        gw = c.app.state.gateway  # type: ignore[attr-defined]
+        gw.store.put(key, b"chunk bytes")
+        url = httpx.URL(gw.store.link(key).url)
+        # a kept result points at the chunk (else the restart sweeps it as an orphan)
+        gw.state.put_statements([StatementRecord(
+            statement_id="s1", workspace="default", owner="x", state="SUCCEEDED",
+            task="{}", submitted_at=time.time(), ended_at=time.time(),
+            manifest=json.dumps({"chunks": [{"key": key}]}))])
     # A new process makes a new random secret: only the stored one can verify the link.
     with _client(settings.replace(signing_secret="a-different-one")) as c:
         r = c.get(f"{url.path}?{url.query.decode()}", headers={"Authorization": ""})
