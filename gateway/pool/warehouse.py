@@ -47,7 +47,7 @@ from gateway.pool.estimate import Estimates, Estimator
 from gateway.pool.heartbeat import heartbeat
 from gateway.pool.local import LocalProcessProvider
 from gateway.pool.placement import Member
-from gateway.pool.provider import Call, WorkerProvider, WorkerUnreachable
+from gateway.pool.provider import Call, Worker, WorkerProvider, WorkerUnreachable
 from gateway.pool.queued import QueuedPrefetch
 from gateway.pool.scheduler import Lane, Scheduler, Slot, route
 from sqlgate.settings import Settings
@@ -195,9 +195,7 @@ class WarehousePool:
         if self._closing:
             raise TemporarilyUnavailable("The gateway is shutting down.", retry_after=5)
         loop = asyncio.get_running_loop()
-        worker = None if self._estimates.injected else (await self._first_ready()).worker
-        fp, estimate = await loop.run_in_executor(
-            self._executor, self._estimates.prepare, task, worker)
+        fp, estimate = await self._estimates.estimate(task, self._first_ready, self._executor)
         results = self.results
         key = results.key(task, estimate) if results is not None else None
         if key is not None and results is not None and (
@@ -301,14 +299,14 @@ class WarehousePool:
             self._lose(member, member.worker.exit_cause() or "worker process exited")
         return exc
 
-    async def _first_ready(self) -> Member:
+    async def _first_ready(self) -> Worker:
         """The least busy ready worker, starting the warehouse and waiting for one if need be."""
         deadline = self.clock() + self._ps.worker_start_timeout_s + self._ps.queue_timeout_s
         failures = self._start_failures
         while True:
             ready = self._ready()
             if ready:
-                return min(ready, key=lambda m: len(m.calls))
+                return min(ready, key=lambda m: len(m.calls)).worker
             if self._closing:
                 raise TemporarilyUnavailable("The gateway is shutting down.", retry_after=5)
             left = deadline - self.clock()
