@@ -1,23 +1,8 @@
-"""The gateway's exception root and the one handler that renders every error body.
+"""The one handler that renders every error body; the errors themselves are `sqlgate.errors`.
 
 Every error a client sees, from any route, has the Databricks body
-``{"error_code": "...", "message": "..."}`` and the HTTP status carried by its class::
-
-    GatewayError                      500 INTERNAL_ERROR (root; never raised bare for input)
-    ├── InvalidParameter              400 INVALID_PARAMETER_VALUE
-    ├── BadRequest                    400 BAD_REQUEST
-    ├── Unauthenticated               401 UNAUTHENTICATED
-    ├── PermissionDenied              403 PERMISSION_DENIED
-    ├── NotFound                      404 NOT_FOUND (or RESOURCE_DOES_NOT_EXIST)
-    │   └── EndpointNotFound          404 ENDPOINT_NOT_FOUND (no such route)
-    ├── MethodNotAllowed              405 BAD_REQUEST
-    ├── PayloadTooLarge               413 BAD_REQUEST
-    ├── ResourceExhausted             429 RESOURCE_EXHAUSTED     (+ Retry-After)
-    └── TemporarilyUnavailable        503 TEMPORARILY_UNAVAILABLE (+ Retry-After)
-
-429 and 503 make the databricks-sdk retry the same request after ``Retry-After`` seconds,
-so they may only be raised *before* a statement starts executing (the API has no
-idempotency key; a retried POST after execution started would run the statement twice).
+``{"error_code": "...", "message": "..."}`` and the HTTP status carried by its class (the
+tree is drawn in `sqlgate.errors`; `GatewayError` is its root under the gateway's name).
 
 Starlette's own ``HTTPException`` (unknown route, wrong method) and any unexpected exception
 go through the same handler; the latter becomes a 500 whose message carries no stack trace
@@ -27,122 +12,27 @@ go through the same handler; the latter becomes a 500 whose message carries no s
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sqlgate.errors import (
+    BadRequest,
+    EndpointNotFound,
+    InvalidParameter,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    ResourceExhausted,
+    TemporarilyUnavailable,
+    Unauthenticated,
+)
+from sqlgate.errors import SqlgateError as GatewayError
+
 log = logging.getLogger("sqlgate.gateway")
-
-
-class GatewayError(Exception):
-    """Root of every gateway error: a Databricks ``error_code``, a message, an HTTP status."""
-
-    error_code: str = "INTERNAL_ERROR"
-    http_status: int = 500
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        error_code: str | None = None,
-        http_status: int | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        if error_code is not None:
-            self.error_code = error_code
-        if http_status is not None:
-            self.http_status = http_status
-        self.headers: dict[str, str] = dict(headers or {})
-
-    def body(self) -> dict[str, str]:
-        """The JSON error body, as Databricks renders it."""
-        return {"error_code": self.error_code, "message": self.message}
-
-
-class InvalidParameter(GatewayError):
-    """A request field is missing, of the wrong type or out of range."""
-
-    error_code = "INVALID_PARAMETER_VALUE"
-    http_status = 400
-
-
-class BadRequest(GatewayError):
-    """The request is malformed (e.g. the body is not JSON)."""
-
-    error_code = "BAD_REQUEST"
-    http_status = 400
-
-
-class Unauthenticated(GatewayError):
-    """No or an unknown bearer token."""
-
-    error_code = "UNAUTHENTICATED"
-    http_status = 401
-
-
-class PermissionDenied(GatewayError):
-    """The caller is known but may not do this."""
-
-    error_code = "PERMISSION_DENIED"
-    http_status = 403
-
-
-class NotFound(GatewayError):
-    """An unknown (or another workspace's) statement, warehouse or chunk."""
-
-    error_code = "NOT_FOUND"
-    http_status = 404
-
-
-class EndpointNotFound(NotFound):
-    """No route matches the method and path."""
-
-    error_code = "ENDPOINT_NOT_FOUND"
-
-
-class MethodNotAllowed(GatewayError):
-    """The route exists but not for this HTTP method."""
-
-    error_code = "BAD_REQUEST"
-    http_status = 405
-
-
-class PayloadTooLarge(GatewayError):
-    """The request body or the statement text is over its limit."""
-
-    error_code = "BAD_REQUEST"
-    http_status = 413
-
-
-class ResourceExhausted(GatewayError):
-    """Too much work queued; the client should retry after ``retry_after`` seconds."""
-
-    error_code = "RESOURCE_EXHAUSTED"
-    http_status = 429
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        retry_after: float = 1.0,
-        error_code: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(message, error_code=error_code, headers=headers)
-        self.retry_after = retry_after
-        self.headers.setdefault("Retry-After", str(max(1, round(retry_after))))
-
-
-class TemporarilyUnavailable(ResourceExhausted):
-    """The warehouse cannot take work right now (starting, stopping, shutting down)."""
-
-    error_code = "TEMPORARILY_UNAVAILABLE"
-    http_status = 503
 
 
 def error_response(exc: GatewayError) -> JSONResponse:
