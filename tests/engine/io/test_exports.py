@@ -17,7 +17,7 @@ def test_public_names() -> None:
         "S3Store",
     ]
     for name in engine.io.__all__:
-        assert getattr(engine.io, name).__module__.startswith(("engine.io", "engine.errors"))
+        assert getattr(engine.io, name).__module__.startswith(("engine.io", "sqlgate.errors"))
 
 
 def test_io_error_is_the_engines() -> None:
