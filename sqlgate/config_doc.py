@@ -84,7 +84,8 @@ MEANINGS: dict[str, str] = {
     "host": "Address to bind.",
     "port": "Port to bind.",
     "token": "The one API token of the default workspace (only its hash is kept).",
-    "tokens_file": "TOML/JSON file mapping sha256(token) to workspace and user, for many tenants.",
+    "tokens_file": ("TOML/JSON file mapping sha256(token) to workspace, user and the "
+                    "workspace's `catalogs = [...]` (others are not found), for many tenants."),
     "tls_cert": "TLS certificate (PEM); with tls_key the gateway serves HTTPS.",
     "tls_key": "TLS private key (PEM).",
     "warehouse_id": "Id of the default workspace's warehouse.",
