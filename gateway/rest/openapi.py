@@ -156,6 +156,22 @@ SPEC: dict[str, Any] = {
             ],
             "responses": {"200": _json({"$ref": "#/components/schemas/ResultData"}),
                           **_errors(400, 401, 404)}}},
+        "/api/2.0/sql/sessions/": {"post": {
+            "operationId": "createSession",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["warehouse_id"], "properties": {
+                    "warehouse_id": {"type": "string"}, "catalog": {"type": "string"},
+                    "schema": {"type": "string"},
+                    "session_confs": {"type": "object",
+                                      "additionalProperties": {"type": "string"}}}}}}},
+            "responses": {"200": _json({"type": "object", "required": ["session_id"],
+                                        "properties": {"session_id": {"type": "string"}}}),
+                          **_errors(400, 401, 404, 429)}}},
+        "/api/2.0/sql/sessions/{id}": {"delete": {
+            "operationId": "deleteSession",
+            "parameters": [_ID_PARAM, {"name": "warehouse_id", "in": "query",
+                                       "schema": {"type": "string"}}],
+            "responses": {"200": _json({"type": "object"}), **_errors(400, 401, 404)}}},
         "/api/2.0/sql/warehouses": {"get": {
             "operationId": "listWarehouses",
             "parameters": [

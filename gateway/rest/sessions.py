@@ -19,6 +19,7 @@ never a silently different answer. USE inside a session is not supported (set ``
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections import OrderedDict
@@ -91,7 +92,7 @@ def check_confs(confs: Any) -> dict[str, str]:
                                    f"(supported: {', '.join(sorted(allowed))})")
         if name == "STATEMENT_TIMEOUT":
             try:
-                if float(text) < 0:
+                if not math.isfinite(float(text)) or float(text) < 0:
                     raise ValueError(text)
             except ValueError as exc:
                 raise InvalidParameter("session_confs: STATEMENT_TIMEOUT must be a number "
