@@ -178,6 +178,34 @@ def _decimal_division(tree: exp.Expr) -> exp.Expr:
     return tree.transform(fix, copy=False)
 
 
+def _string_arithmetic(tree: exp.Expr) -> exp.Expr:
+    """``1 + '2'``: ANSI Spark reads a string literal beside an integer as a BIGINT (DuckDB
+    cannot choose an overload)."""
+
+    def fix(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.Add | exp.Sub | exp.Mul):
+            return node
+        for side, other in (("this", node.expression), ("expression", node.this)):
+            value, typ = node.args[side], _type(other)
+            if isinstance(value, exp.Literal) and value.is_string and typ is not None and (
+                    typ.this in _INTEGRAL):
+                node.set(side, exp.Cast(this=value, to=exp.DataType.build("BIGINT")))
+        return node
+
+    return tree.transform(fix, copy=False)
+
+
+def _binary_lengths(tree: exp.Expr) -> exp.Expr:
+    """octet_length/bit_length of a string literal: DuckDB has a BLOB overload too."""
+    for node in tree.find_all(exp.Anonymous, exp.BitLength):
+        name = "bit_length" if isinstance(node, exp.BitLength) else str(node.name).lower()
+        args = [node.this] if isinstance(node, exp.BitLength) else node.expressions
+        if name in ("octet_length", "bit_length") and args and isinstance(
+                args[0], exp.Literal) and args[0].is_string:
+            args[0].replace(exp.Cast(this=args[0].copy(), to=exp.DataType.build("VARCHAR")))
+    return tree
+
+
 def _collections(tree: exp.Expr) -> exp.Expr:
     """``reverse`` of an array and ``size`` of a map, known by their operand's type."""
 
@@ -195,6 +223,8 @@ def _collections(tree: exp.Expr) -> exp.Expr:
 
 
 RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
+    _string_arithmetic,
+    _binary_lengths,
     _collections,
     _truncating_casts,
     _array_index,
