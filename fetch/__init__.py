@@ -34,7 +34,8 @@ from fetch.errors import (
 from fetch.jsonrows import rows_as_strings
 from fetch.local import LocalStore
 from fetch.serialize import LZ4_FRAME, chunk_extension, decompress_chunk, serialize_chunk
-from fetch.store import Link, ResultStore, open_store, result_prefix
+from fetch.store import Link, ResultStore, result_prefix
+from fetch.stores import open_store
 from fetch.writer import ChunkWriter
 
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
-"""The result-store seam: one small interface, a local directory and S3 behind it.
+"""The result-store seam: one small interface; a local directory and S3 implement it.
 
-Callers hold a `ResultStore` and never know which one::
+Callers hold a `ResultStore` and never know which one (fetch/stores.py picks it)::
 
     store = open_store(settings.fetch)          # LocalStore or S3Store, by `settings.results`
     prefix = result_prefix("default", "01ef-statement")
@@ -134,15 +134,3 @@ def check_key(key: str, *, prefix: bool = False) -> str:
     if not body or any(p in ("", ".", "..") or not _KEY_PART.match(p) for p in parts):
         raise InvalidKey(f"invalid result key {key!r}")
     return key
-
-
-def open_store(settings: FetchSettings) -> ResultStore:
-    """The store named by `settings.results`: ``s3://bucket/prefix`` or a local directory."""
-    if settings.results.startswith("s3://"):
-        # Imported here so the gateway (which may never import boto3) can use the local store.
-        from fetch.s3 import S3Store
-
-        return S3Store(settings)
-    from fetch.local import LocalStore
-
-    return LocalStore(settings)

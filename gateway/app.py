@@ -41,7 +41,8 @@ from gateway.core.cache import ResultCache
 from gateway.core.control import ControlPlane
 from gateway.core.orphans import sweep_orphans
 from gateway.core.registry import Statement, StatementRegistry
-from gateway.core.store import StateStore, default_state_url, open_state_store
+from gateway.core.store import StateStore, default_state_url
+from gateway.core.stores import open_state_store
 from gateway.errors import EXCEPTION_HANDLERS, CatchAllMiddleware, GatewayError, error_response
 from gateway.metrics import Metrics
 from gateway.policy import StatementPolicy

@@ -1,4 +1,4 @@
-"""The control-plane state store: one small interface, SQLite and PostgreSQL behind it.
+"""The control-plane state store: one small interface; SQLite and PostgreSQL implement it.
 
 What a gateway must not lose when it restarts, and what several gateways on one lake share:
 
@@ -11,7 +11,7 @@ What a gateway must not lose when it restarts, and what several gateways on one 
   links stay valid across restarts and gateways) and gateways (a heartbeat per gateway, so
   the others can fail the statements of one that died).
 
-Callers hold a `StateStore` and never know which one::
+Callers hold a `StateStore` and never know which one (gateway/core/stores.py picks it)::
 
     store = open_state_store("sqlite:///var/lib/sqlgate/state.db")   # or postgresql://...
     store.put_statements([record])                                   # upsert, one transaction
@@ -217,26 +217,6 @@ class StateStore(abc.ABC):
         """Release connections."""
 
 
-def open_state_store(url: str) -> StateStore:
-    """The store a URL names: ``sqlite:///PATH`` (or a bare path) or ``postgresql://...``.
-
-    >>> import tempfile, os
-    >>> s = open_state_store("sqlite:///" + os.path.join(tempfile.mkdtemp(), "state.db"))
-    >>> s.key("k", "v1"), s.key("k", "v2")
-    ('v1', 'v1')
-    """
-    if url.startswith(("postgresql://", "postgres://")):
-        # Imported here: psycopg is an optional dependency, needed only for a shared store.
-        from gateway.core.postgres import PostgresStore
-
-        return PostgresStore(url)
-    from gateway.core.sqlite import SqliteStore
-
-    # As SQLAlchemy spells it: sqlite:///relative/path, sqlite:////absolute/path.
-    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
-    return SqliteStore(path)
-
-
 def default_state_url(results: str) -> str:
     """The default store: ``state.db`` beside a local result directory (none for S3).
 
@@ -259,5 +239,4 @@ __all__ = [
     "StateStore",
     "StatementRecord",
     "default_state_url",
-    "open_state_store",
 ]

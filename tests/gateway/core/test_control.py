@@ -20,7 +20,8 @@ with warnings.catch_warnings():
 
 from gateway.app import build_app
 from gateway.core.control import gateway_id
-from gateway.core.store import StatementRecord, open_state_store
+from gateway.core.store import StatementRecord
+from gateway.core.stores import open_state_store
 from sqlgate.settings import Settings
 from tests.fixtures.server import TOKEN, running_gateway
 from tests.fixtures.waiting import eventually

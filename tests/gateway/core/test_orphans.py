@@ -8,7 +8,8 @@ from pathlib import Path
 
 from gateway.app import build_app
 from gateway.core.orphans import orphaned, statement_folders
-from gateway.core.store import StatementRecord, open_state_store
+from gateway.core.store import StatementRecord
+from gateway.core.stores import open_state_store
 from sqlgate.settings import Settings
 from tests.gateway.conftest import TestClient
 from tests.gateway.fakes import FakeBackend

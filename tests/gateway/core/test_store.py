@@ -16,8 +16,8 @@ from gateway.core.store import (
     StatementRecord,
     StateStore,
     default_state_url,
-    open_state_store,
 )
+from gateway.core.stores import open_state_store
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

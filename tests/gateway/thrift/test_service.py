@@ -13,7 +13,7 @@ import pyarrow as pa
 import pytest
 from databricks.sql.thrift_api.TCLIService import ttypes
 
-from fetch.store import open_store
+from fetch.stores import open_store
 from gateway.core.registry import StatementRegistry
 from gateway.errors import ResourceExhausted
 from gateway.thrift.service import ThriftService
