@@ -36,6 +36,9 @@ from engine.errors import (
 _MAX_DEPTH = 32
 # meta key set on the table nodes spliced in from a view: the view that vouches for them
 FROM_VIEW = "sqlgate_from_view"
+# meta key set on an expanded query: the definitions spliced in. The engine keys its cache
+# of generated DuckDB text on them, so a replaced view is never answered with the old body.
+EXPANDED = "sqlgate_views"
 
 
 def securable(name: TableName) -> Securable:
@@ -77,8 +80,11 @@ def qualify(query: exp.Expr, cmd: Command, keep_temp: bool) -> exp.Expr:
     return query
 
 
-def expand(tree: exp.Expr, cmd: Command, depth: int = 0) -> None:
+def expand(tree: exp.Expr, cmd: Command, depth: int = 0,
+           seen: list[str] | None = None) -> None:
     """Replace, in place, every view a query names by the view's query."""
+    top = seen is None
+    seen = [] if seen is None else seen
     if depth > _MAX_DEPTH:
         raise AnalysisError("[RECURSIVE_VIEW] views nest too deeply (circular definition?)",
                             sql_state="42K0H")
@@ -93,6 +99,7 @@ def expand(tree: exp.Expr, cmd: Command, depth: int = 0) -> None:
         if found is None:
             continue
         shown, definition, sec = found
+        seen.append(f"{shown}={definition}")
         body = parse(definition)
         if not isinstance(body, exp.Query):
             raise AnalysisError(f"view {shown} does not hold a query")
@@ -103,9 +110,11 @@ def expand(tree: exp.Expr, cmd: Command, depth: int = 0) -> None:
         if mark:
             for inner in body.find_all(exp.Table):
                 inner.meta.setdefault(FROM_VIEW, mark)
-        expand(body, cmd, depth + 1)
+        expand(body, cmd, depth + 1, seen)
         alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(node.name))
         node.replace(exp.Subquery(this=body, alias=alias.copy()))
+    if top and seen:
+        tree.meta[EXPANDED] = tuple(seen)
 
 
 def _lookup(node: exp.Table, cmd: Command,
@@ -242,5 +251,5 @@ def is_view(cmd: Command, name: TableName) -> bool:
     return record is not None and record.definition is not None
 
 
-__all__ = ["FROM_VIEW", "create", "drop", "expand", "is_view", "qualify", "securable",
+__all__ = ["EXPANDED", "FROM_VIEW", "create", "drop", "expand", "is_view", "qualify", "securable",
            "view_schema"]

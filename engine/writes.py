@@ -37,10 +37,10 @@ ROW_GROUP_ROWS = 122_880
 
 # deltalake's conflict messages -> Databricks' error classes
 _CONFLICTS = (
+    ("added new data", "DELTA_CONCURRENT_APPEND"),
     ("concurrent append", "DELTA_CONCURRENT_APPEND"),
     ("deleted data this operation read", "DELTA_CONCURRENT_DELETE_READ"),
-    ("concurrently deleted", "DELTA_CONCURRENT_DELETE_DELETE"),
-    ("deleted a file", "DELTA_CONCURRENT_DELETE_DELETE"),
+    ("deleted the same data", "DELTA_CONCURRENT_DELETE_DELETE"),
     ("metadata", "DELTA_METADATA_CHANGED"),
     ("protocol", "DELTA_PROTOCOL_CHANGED"),
     ("transaction", "DELTA_CONCURRENT_TRANSACTION"),
@@ -58,9 +58,12 @@ def translate(exc: Exception, lake: LakeCatalog, name: TableName) -> EngineError
     if isinstance(exc, CommitFailedError) or "conflict" in text.lower():
         lowered = text.lower()
         code = next((c for key, c in _CONFLICTS if key in lowered), "DELTA_CONCURRENT_WRITE")
+        # the first line says what happened; deltalake's "Help:" about isolation levels is
+        # advice for its own API, not for a SQL user
         return ConcurrentWrite(
             f"[{code}] Transaction conflict detected: a concurrent update to {name.quoted()} "
-            f"conflicts with this statement, which wrote nothing; retry it. ({text})")
+            f"conflicts with this statement, which wrote nothing; retry it. "
+            f"({text.splitlines()[0]})")
     if isinstance(exc, TableNotFoundError):
         return TableNotFound(str(name))
     if isinstance(exc, (SchemaMismatchError, pa.ArrowInvalid, pa.ArrowTypeError,

@@ -61,6 +61,16 @@ def test_pandas_round_trip_and_reflection(engine: object, tmp_path: Path) -> Non
     assert isinstance(cols["id"], sqlalchemy.BigInteger)
     assert isinstance(cols["score"], sqlalchemy.Float)
     assert pd.read_sql("SELECT count(*) AS n FROM good", engine)["n"].tolist() == [3]
+    # Thrift GetTables names the view a VIEW (from information_schema.tables)
+    raw = engine.raw_connection()  # type: ignore[attr-defined]
+    try:
+        cur = raw.cursor()
+        cur.tables(catalog_name="main", schema_name="default")
+        kinds = {r[2]: r[3] for r in cur.fetchall()}
+        cur.close()
+    finally:
+        raw.close()
+    assert kinds == {"people": "TABLE", "good": "VIEW"}
 
 
 # ibis 12 sets a pandas option that pandas 3 deprecates; not ours to fix

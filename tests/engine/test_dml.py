@@ -7,7 +7,8 @@ import threading
 import pytest
 from deltalake import DeltaTable
 
-from engine import Engine
+from engine import Engine, writes
+from engine.catalog import TableName
 from engine.errors import AnalysisError, ConcurrentWrite, EngineError, Unsupported
 from sqlgate.settings import EngineSettings
 
@@ -134,3 +135,18 @@ def test_optimize_and_vacuum_retention(eng: Engine) -> None:
         sql(eng, "VACUUM t RETAIN 0 HOURS")
     assert sql(eng, "VACUUM t DRY RUN") == []  # nothing is older than 7 days
     assert rows(eng)[0] == (1, "2024-01-01", "a")
+
+
+def test_a_conflicting_commit_is_a_retryable_error(
+        eng: Engine, scratch_engine: tuple[Engine, EngineSettings]) -> None:
+    """A writer that read version N loses to a commit that removed the files it read."""
+    uri = f"{scratch_engine[1].lake}/main/s/t"
+    stale = DeltaTable(uri)  # this writer has read the current version
+    sql(eng, "DELETE FROM t WHERE id = 1")  # another writer rewrites that partition's file
+    with pytest.raises(ConcurrentWrite) as info:
+        try:
+            stale.delete("id = 2")
+        except writes.ERRORS as exc:
+            raise writes.translate(exc, eng.catalog, TableName("main", "s", "t")) from exc
+    assert info.value.message.startswith("[DELTA_CONCURRENT_APPEND]"), info.value.message
+    assert rows(eng) == [(2, "2024-01-01", "b"), (3, "2024-01-02", "c")]  # only the winner
