@@ -18,6 +18,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -77,6 +78,9 @@ class LakeCatalog:
         self._lock = threading.Lock()
         # latest snapshots: name -> (DeltaTable, checked_at, Snapshot); least recently used
         # out first past `snapshot_cache_tables` (a lake can have more tables than memory)
+        # when each cached table's first commit was written: a table dropped and created
+        # again (by another worker or gateway) has a new one, and its cached log is void
+        self._births: dict[TableName, Any] = {}
         self._latest: OrderedDict[TableName, tuple[DeltaTable, float, Snapshot]] = (
             OrderedDict())
         # time-travel snapshots never change, so they are cached by exact version; least
@@ -191,6 +195,7 @@ class LakeCatalog:
         """Drop the cached snapshots of a table this engine just wrote, dropped or renamed."""
         with self._lock:
             self._latest.pop(name, None)
+            self._births.pop(name, None)
             for key in [k for k in self._versions if k[0] == name]:
                 self._versions.pop(key, None)
 
@@ -287,6 +292,15 @@ class LakeCatalog:
                 self._versions.popitem(last=False)
         return snap
 
+    def _birth(self, name: TableName) -> Any:
+        """The modification time of a table's first commit (None once log cleanup removed
+        it): one stat that tells a table from another created under the same name."""
+        first = f"{self.locations.fs_path(self.uri(name))}/_delta_log/{0:020d}.json"
+        try:
+            return self._fs.get_file_info(first).mtime
+        except (OSError, pa.ArrowException):
+            return None
+
     def _remember(self, name: TableName, entry: tuple[DeltaTable, float, Snapshot]) -> None:
         with self._lock:
             self._latest[name] = entry
@@ -300,10 +314,17 @@ class LakeCatalog:
             entry = self._latest.get(name)
             if entry is not None:
                 self._latest.move_to_end(name)
+        if entry is not None and now - entry[1] >= self.settings.snapshot_check_s and (
+                self._birth(name) != self._births.get(name)):
+            self.forget(name)  # dropped and created again: the cached log is another table's
+            entry = None
         if entry is None:
+            birth = self._birth(name)
             dt = self._open(name)
             snap = build_snapshot(name, self.uri(name), dt, self.locations)
             self._remember(name, (dt, now, snap))
+            with self._lock:
+                self._births[name] = birth
             return snap
         dt, checked_at, snap = entry
         if now - checked_at < self.settings.snapshot_check_s:

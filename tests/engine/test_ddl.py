@@ -96,3 +96,21 @@ def test_alter_table(eng: Engine) -> None:
     sql(eng, "ALTER TABLE a RENAME TO b")
     assert sql(eng, "SELECT count(*) AS n FROM b") == [{"n": 2}]
     assert [r["tableName"] for r in sql(eng, "SHOW TABLES IN main.s")] == ["b"]
+
+
+def test_a_table_created_again_elsewhere_is_read_afresh(
+        eng: Engine, scratch_engine: tuple[Engine, EngineSettings]) -> None:
+    """Another engine (worker, gateway) drops the table and creates it again with more
+    commits than the first had: this engine's cached log must not be applied to it."""
+    sql(eng, "CREATE TABLE r AS SELECT 1 AS a")
+    sql(eng, "INSERT INTO r VALUES (2)")
+    assert sql(eng, "SELECT sum(a) AS s FROM r") == [{"s": 3}]
+    other = Engine(scratch_engine[1])
+    try:
+        sql(other, "DROP TABLE r")
+        sql(other, "CREATE TABLE r AS SELECT 'x' AS b")
+        for value in ("y", "z"):
+            sql(other, f"INSERT INTO r VALUES ('{value}')")
+    finally:
+        other.close()
+    assert sql(eng, "SELECT b FROM r ORDER BY b") == [{"b": "x"}, {"b": "y"}, {"b": "z"}]
