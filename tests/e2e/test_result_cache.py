@@ -30,6 +30,7 @@ def _run(url: str, token: str, sql: str) -> dict[str, Any]:
 def test_repeat_hits_and_a_commit_invalidates(gateway_server: tuple[str, str, Settings]) -> None:
     url, token, _ = gateway_server
     table = f"main.cache_test.t_{uuid.uuid4().hex[:8]}"
+    _run(url, token, "CREATE SCHEMA IF NOT EXISTS main.cache_test")
     _run(url, token, f"CREATE TABLE {table} AS SELECT 1 AS k")
     query = f"SELECT sum(k) AS s, count(*) AS n FROM {table}"
     first = _run(url, token, query)
@@ -47,6 +48,7 @@ def test_repeat_hits_and_a_commit_invalidates(gateway_server: tuple[str, str, Se
 def test_thrift_session_can_opt_out(gateway_server: tuple[str, str, Settings]) -> None:
     url, token, settings = gateway_server
     table = f"main.cache_test.u_{uuid.uuid4().hex[:8]}"
+    _run(url, token, "CREATE SCHEMA IF NOT EXISTS main.cache_test")
     _run(url, token, f"CREATE TABLE {table} AS SELECT 7 AS k")
     query = f"SELECT k FROM {table}"
     with connect(url, token, settings) as conn, conn.cursor() as cur:
