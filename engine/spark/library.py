@@ -94,7 +94,10 @@ MACROS: tuple[str, ...] = (
     "ELSE make_date(y, mo, d) END",
     # sequence(start, stop): counts down when start > stop (DuckDB: empty)
     "CREATE MACRO sg_sequence(a, b) AS CASE WHEN a <= b THEN generate_series(a, b) "
-    "ELSE generate_series(a, b, -1) END",
+    "ELSE generate_series(a, b, -1) END, "
+    "(a, b, step) AS CASE WHEN step = 0 OR (step > 0 AND a > b) OR (step < 0 AND a < b) THEN "
+    + _error("INVALID_PARAMETER_VALUE.SEQUENCE", "Illegal sequence boundaries for this step.",
+             "22023") + " ELSE generate_series(a, b, step) END",
     # typeof: Spark's names; INTERVAL (DuckDB cannot tell YEAR TO MONTH from DAY TO SECOND)
     # and STRUCT are refused
     "CREATE MACRO sg_typeof(x) AS CASE WHEN "

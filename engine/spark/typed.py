@@ -206,6 +206,32 @@ def _binary_lengths(tree: exp.Expr) -> exp.Expr:
     return tree
 
 
+def _date_sequences(tree: exp.Expr) -> exp.Expr:
+    """``sequence(date1, date2[, interval])``: DATEs a day (or the step) apart, counting down
+    when date1 > date2 (DuckDB's generate_series walks timestamps)."""
+
+    def fix(node: exp.Expr) -> exp.Expr:
+        if not (isinstance(node, exp.Anonymous) and node.name == "sg_sequence"):
+            return node
+        args = node.expressions
+        start = _type(args[0]) if args else None
+        if start is None or start.this != T.DATE or len(args) not in (2, 3):
+            return node
+        stamp = exp.DataType.build("TIMESTAMP")
+        begin, end = (exp.Cast(this=a, to=stamp.copy()) for a in args[:2])
+        if len(args) == 3:
+            step: exp.Expr = args[2]
+        else:
+            down = exp.GT(this=args[0].copy(), expression=args[1].copy())
+            step = exp.If(this=down, true=exp.Interval(this=exp.Literal.string("-1"),
+                                                       unit=exp.var("DAY")),
+                          false=exp.Interval(this=exp.Literal.string("1"), unit=exp.var("DAY")))
+        series = _call("generate_series", begin, end, step)
+        return exp.Cast(this=series, to=exp.DataType.build("DATE[]", dialect="duckdb"))
+
+    return tree.transform(fix, copy=False)
+
+
 def _collections(tree: exp.Expr) -> exp.Expr:
     """``reverse`` of an array and ``size`` of a map, known by their operand's type."""
 
@@ -225,6 +251,7 @@ def _collections(tree: exp.Expr) -> exp.Expr:
 RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
     _string_arithmetic,
     _binary_lengths,
+    _date_sequences,
     _collections,
     _truncating_casts,
     _array_index,
