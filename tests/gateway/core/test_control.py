@@ -178,3 +178,35 @@ def _run_at(http: httpx.Client, base: str, sql: str, wait: str = "10s") -> dict[
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
+
+
+def test_retention_over_the_store_leaves_no_orphan_chunks(tmp_path: Path) -> None:
+    import asyncio
+
+    from fetch import LocalStore
+    from gateway.core.control import ControlPlane
+
+    settings = _settings(tmp_path, result_ttl_s=60, statement_retention_s=600.0)
+    results = LocalStore(settings.fetch)
+    key = "default/20260101/old-00/0.arrow"
+    results.put(key, b"x")
+    manifest = json.dumps({"format": "ARROW_STREAM", "columns": [], "external": True,
+                           "chunks": [{"chunk_index": 0, "row_offset": 0, "row_count": 1,
+                                       "byte_count": 1, "key": key}]})
+    state = open_state_store(f"sqlite:///{tmp_path / 'state.db'}")
+    now = time.time()
+    task = json.dumps({"statement_id": "old", "sql": "SELECT 1"})
+    state.put_statements([
+        StatementRecord("old", "default", "gw", "SUCCEEDED", task, now - 120,
+                        ended_at=now - 100, manifest=manifest),
+        StatementRecord("ancient", "default", "gw", "FAILED", task, now - 1000,
+                        ended_at=now - 900),
+        StatementRecord("fresh", "default", "gw", "SUCCEEDED", task, now, ended_at=now)])
+    control = ControlPlane(state, settings, lambda ws: "wh")
+    asyncio.run(control.sweep(results.delete_prefix))
+    old = state.get_statement("old")
+    assert old is not None and old.state == "CLOSED"
+    assert results.list_keys("default/") == []
+    assert state.get_statement("ancient") is None
+    fresh = state.get_statement("fresh")
+    assert fresh is not None and fresh.state == "SUCCEEDED"
