@@ -43,7 +43,7 @@ _CONFS: dict[str, frozenset[str] | None] = {
     "MAX_FILE_PARTITION_BYTES": None,
     "READ_ONLY_EXTERNAL_METASTORE": None,
     "STATEMENT_TIMEOUT": None,
-    "USE_CACHED_RESULT": None,
+    "USE_CACHED_RESULT": frozenset({"TRUE", "FALSE"}),  # the result cache (gateway/core)
     "QUERY_TAGS": None,
 }
 

@@ -75,10 +75,12 @@ async def execute_statement(request: Request) -> Response:
         disposition = Disposition.INLINE
     catalog, schema = req.catalog, req.schema
     timeout_s = settings.engine.statement_timeout_s
+    use_cached = True
     if req.session_id is not None:
         session = sessions_of(gw).get(req.session_id, workspace, req.warehouse_id)
         catalog, schema = catalog or session.catalog, schema or session.schema
         timeout_s = min(timeout_s, session.timeout_s or timeout_s)
+        use_cached = session.confs.get("USE_CACHED_RESULT", "true").lower() != "false"
     task = StatementTask(
         statement_id="",
         sql=req.statement,
@@ -94,6 +96,7 @@ async def execute_statement(request: Request) -> Response:
         compression=req.compression,
         timeout_s=timeout_s,
         inline_byte_limit=settings.gateway.inline_byte_limit,
+        use_cached_result=use_cached,
     )
     if gw.control is not None:
         task = await gw.control.prepare(task)

@@ -17,6 +17,12 @@ pytestmark = pytest.mark.e2e
 API = "/api/2.0/sql/statements"
 
 
+@pytest.fixture(autouse=True)
+def _schema(gateway_server: tuple[str, str, Settings]) -> None:
+    url, token, _ = gateway_server
+    _run(url, token, "CREATE SCHEMA IF NOT EXISTS main.cache_test")
+
+
 def _run(url: str, token: str, sql: str) -> dict[str, Any]:
     r = httpx.post(f"{url}{API}", headers={"Authorization": f"Bearer {token}"}, timeout=60,
                    json={"statement": sql, "warehouse_id": "sqlgate0000000001",
@@ -66,3 +72,23 @@ def test_thrift_session_can_opt_out(gateway_server: tuple[str, str, Settings]) -
             if q.query_text == query]
     cached = [bool(q.metrics and q.metrics.result_from_cache) for q in reversed(runs)]
     assert cached == [False, False, False, True]
+
+
+def test_rest_session_conf_opts_out(gateway_server: tuple[str, str, Settings]) -> None:
+    url, token, _ = gateway_server
+    table = f"main.cache_test.v_{uuid.uuid4().hex[:8]}"
+    _run(url, token, f"CREATE TABLE {table} AS SELECT 3 AS k")
+    auth = {"Authorization": f"Bearer {token}"}
+    session = httpx.post(f"{url}/api/2.0/sql/sessions/", headers=auth, json={
+        "warehouse_id": "sqlgate0000000001",
+        "session_confs": {"use_cached_result": "false"}}).json()["session_id"]
+    answers = []
+    for _ in range(2):
+        r = httpx.post(f"{url}{API}", headers=auth, timeout=60, json={
+            "statement": f"SELECT k FROM {table}", "warehouse_id": "sqlgate0000000001",
+            "session_id": session, "wait_timeout": "30s"}).json()
+        answers.append((r["result"]["data_array"], r["sqlgate"].get("cache")))
+    assert answers == [([["3"]], None), ([["3"]], None)]
+    bad = httpx.post(f"{url}/api/2.0/sql/sessions/", headers=auth, json={
+        "warehouse_id": "sqlgate0000000001", "session_confs": {"use_cached_result": "maybe"}})
+    assert bad.status_code == 400
