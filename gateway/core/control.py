@@ -51,6 +51,8 @@ from sqlgate.types import StatementTask
 
 log = logging.getLogger("sqlgate.gateway")
 
+# Seconds the write-behind gathers writes when no other gateway reads the store.
+_LINGER_S = 0.01
 # Beats a gateway may miss before the others call it dead.
 _MISSED_BEATS = 3
 # A statement id unknown here may have been accepted by another gateway a moment ago, its
@@ -78,9 +80,11 @@ class ControlPlane:
         self.settings = settings
         self.id = gateway_id(settings)
         self.url = f"http://{settings.gateway.host}:{settings.gateway.port}"
-        self.journal = Journal(store)
         # Other gateways may read this store (PostgreSQL): answers wait for their records.
         self.shared = settings.gateway.state_shared or not store.url.startswith("sqlite:")
+        # Alone on the store nobody waits for a record: gather writes for a few ms, so a
+        # steady stream of statements costs a commit per batch, not per statement.
+        self.journal = Journal(store, linger_s=0.0 if self.shared else _LINGER_S)
         self.clock = clock
         self._warehouse_of = warehouse_of
         self._registry: StatementRegistry | None = None

@@ -42,8 +42,12 @@ class Journal:
     """One writer thread between the registry and a `StateStore`; see the module docstring."""
 
     def __init__(self, store: StateStore, *, max_pending: int = 100_000,
-                 retry_s: float = 30.0, history: bool = True) -> None:
+                 retry_s: float = 30.0, history: bool = True, linger_s: float = 0.0) -> None:
         self.store = store
+        # Seconds the writer waits after a write before taking the next batch, so that a
+        # steady stream of statements is written as few larger transactions (each commit
+        # costs the gateway's CPU and GIL) rather than one per statement.
+        self.linger_s = linger_s
         self.max_pending = max_pending
         self.retry_s = retry_s
         self.history = history
@@ -159,6 +163,8 @@ class Journal:
                 mark.set()
             if stop:
                 return
+            if self.linger_s > 0 and latest:
+                time.sleep(self.linger_s)
 
     def _write(self, snaps: list[Snapshot], shown: list[Snapshot]) -> None:
         try:
@@ -171,9 +177,7 @@ class Journal:
         self._retry(lambda: self._put(records, history), len(snaps))
 
     def _put(self, records: list[StatementRecord], history: list[HistoryRecord]) -> None:
-        self.store.put_statements(records)
-        if history:
-            self.store.put_history(history)
+        self.store.put_statements(records, history)  # one transaction, one commit
 
     def _retry(self, write: Callable[[], None], count: int) -> None:
         deadline = time.monotonic() + self.retry_s

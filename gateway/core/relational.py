@@ -154,11 +154,15 @@ class RelationalStore(StateStore):
 
     # -- statements ---------------------------------------------------------------------
 
-    def put_statements(self, records: Sequence[StatementRecord]) -> None:
-        if not records:
+    def put_statements(self, records: Sequence[StatementRecord],
+                       history: Sequence[HistoryRecord] = ()) -> None:
+        if not records and not history:
             return
         with self._connection() as conn:
-            conn.executemany(_PUT_STATEMENT, [_row(r) for r in records])
+            if records:
+                conn.executemany(_PUT_STATEMENT, [_row(r) for r in records])
+            if history:
+                conn.executemany(_PUT_HISTORY, [_row(r) for r in history])
 
     def get_statement(self, statement_id: str) -> StatementRecord | None:
         with self._connection() as conn:

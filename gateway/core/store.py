@@ -117,8 +117,9 @@ class StateStore(abc.ABC):
     # -- statements ---------------------------------------------------------------------
 
     @abc.abstractmethod
-    def put_statements(self, records: Sequence[StatementRecord]) -> None:
-        """Insert or replace these statements in one transaction.
+    def put_statements(self, records: Sequence[StatementRecord],
+                       history: Sequence[HistoryRecord] = ()) -> None:
+        """Insert or replace these statements (and history rows) in one transaction.
 
         A stored cancel request survives the replace (only `request_cancel` sets it).
         """
