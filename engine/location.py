@@ -91,18 +91,25 @@ def _invalid(shown: str, problem: str, what: str = "table") -> AnalysisError:
         "SQLSTATE: 42602", sql_state="42602")
 
 
+def _problem(part: str, level: int) -> str | None:
+    if level == 0 and part.startswith("_"):
+        # the lake root's own folders (`_sqlgate`: the catalog's metadata) are not catalogs
+        return "a catalog name may not start with '_' (reserved)"
+    return part_problem(part)
+
+
 def check_name(name: TableName) -> None:
     """Raise AnalysisError (42602) naming the table when a part is not an identifier."""
-    for part in (name.catalog, name.schema, name.table):
-        problem = part_problem(part)
+    for level, part in enumerate((name.catalog, name.schema, name.table)):
+        problem = _problem(part, level)
         if problem is not None:
             raise _invalid(name.quoted(), problem)
 
 
 def check_parts(*parts: str) -> None:
     """The same check for a catalog, or a catalog and schema (SHOW ... IN, listings)."""
-    for part in parts:
-        problem = part_problem(part)
+    for level, part in enumerate(parts):
+        problem = _problem(part, level)
         if problem is not None:
             what = "catalog" if len(parts) == 1 else "schema"
             raise _invalid(".".join(_quote(p) for p in parts), problem, what)

@@ -18,11 +18,22 @@ GOOD_PARTS = ["nation", "_tmp", "a b", "Ünïcødé", "a-b", "x" * 255, "日本"
 def test_bad_parts_are_refused_at_every_level(part: str) -> None:
     loc = Locations("/lake")
     assert part_problem(part) is not None
-    for name in (TableName(part, "s", "t"), TableName("c", part, "t"), TableName("c", "s", part)):
+    for name in (TableName(part, "s", "t"), TableName("c", part, "t"),
+                 TableName("c", "s", part)):
         with pytest.raises(AnalysisError) as info:
             loc.table(name)
         assert info.value.sql_state == "42602"
         assert "/lake" not in info.value.message  # the error names the table, not a path
+
+
+def test_catalogs_starting_with_underscore_are_reserved() -> None:
+    loc = Locations("/lake")
+    for call in (lambda: loc.catalog("_sqlgate"),
+                 lambda: loc.table(TableName("_sqlgate", "catalog", "t"))):
+        with pytest.raises(AnalysisError) as info:
+            call()
+        assert "reserved" in info.value.message
+    assert loc.table(TableName("c", "_s", "_t")) == "/lake/c/_s/_t"
 
 
 @pytest.mark.parametrize("part", GOOD_PARTS)
