@@ -19,7 +19,7 @@ import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from engine import grants, writes
+from engine import grants, matches, writes
 from engine.catalog import TableName
 from engine.columns import databricks_ddl_type
 from engine.commands import Command, counts, parse
@@ -305,6 +305,9 @@ def update(cmd: Command) -> pa.Table:
     name = _target(cmd, tree.this)
     updates = {eq.this.name: datafusion(_unqualified(eq.expression)) for eq in tree.expressions}
     where = tree.args.get("where")
+    if where is not None and matches.has_subquery(where.this):
+        grants.require(cmd, "SELECT", grants.table(name))
+        return matches.update(cmd, name, tree.this, updates, where.this)
     dt = writes.open_table(cmd.lake, name)
     try:
         metrics = dt.update(updates=updates, writer_properties=writes.writer_properties(),
@@ -323,6 +326,9 @@ def delete(cmd: Command) -> pa.Table:
         raise Unsupported("expected DELETE")
     name = _target(cmd, tree.this)
     where = tree.args.get("where")
+    if where is not None and matches.has_subquery(where.this):
+        grants.require(cmd, "SELECT", grants.table(name))
+        return matches.delete(cmd, name, tree.this, where.this)
     return _delete(cmd, name, datafusion(_unqualified(where.this)) if where else None)
 
 

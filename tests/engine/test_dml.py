@@ -54,10 +54,23 @@ def test_update_delete_truncate(eng: Engine) -> None:
     assert sql(eng, "DELETE FROM t WHERE d = '2024-01-01' AND v = 'a'") == [
         {"num_affected_rows": 1}]
     assert rows(eng) == [(2, "2024-01-01", "B"), (3, "2024-01-02", "C")]
-    with pytest.raises(Unsupported, match="subquery"):
-        sql(eng, "DELETE FROM t WHERE id IN (SELECT id FROM t)")
     sql(eng, "TRUNCATE TABLE t")
     assert rows(eng) == []
+
+
+def test_conditions_with_subqueries_become_merges(eng: Engine) -> None:
+    sql(eng, "CREATE TABLE gone AS SELECT 2 AS id")
+    assert sql(eng, "DELETE FROM t WHERE id IN (SELECT id FROM gone) OR v = 'c'") == [
+        {"num_affected_rows": 2}]
+    sql(eng, "INSERT INTO t VALUES (4, NULL, NULL), (4, NULL, NULL)")  # identical rows
+    assert sql(eng, "UPDATE t SET v = concat('x', CAST(id AS STRING)) "
+                    "WHERE EXISTS (SELECT 1 FROM gone WHERE gone.id + 2 = t.id)") == [
+        {"num_affected_rows": 2}]
+    assert rows(eng) == [(1, "2024-01-01", "a"), (4, "None", "x4"), (4, "None", "x4")]
+    assert sql(eng, "DELETE FROM t WHERE id IN (SELECT id FROM gone WHERE id > 99)") == [
+        {"num_affected_rows": 0}]
+    with pytest.raises(Unsupported, match="subquery"):
+        sql(eng, "UPDATE t SET v = (SELECT 'y') WHERE id = 1")
 
 
 def test_merge_clauses(eng: Engine) -> None:
