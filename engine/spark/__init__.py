@@ -85,8 +85,8 @@ def _projection_names(tree: exp.Expr) -> list[_Named]:
 def _keep_names(named: list[_Named]) -> None:
     for select, i, name, before in named:
         projections = select.expressions
-        if i < len(projections) and projections[i].sql(
-                "duckdb", unsupported_level=ErrorLevel.IGNORE) != before:
+        if i < len(projections) and not isinstance(projections[i], exp.Star) and projections[
+                i].sql("duckdb", unsupported_level=ErrorLevel.IGNORE) != before:
             projections[i].replace(exp.alias_(projections[i].copy(), name, quoted=True))
 
 

@@ -23,8 +23,18 @@ _TABLE_FUNCTIONS: tuple[type[exp.Expr], ...] = (exp.Explode, exp.Posexplode, exp
                                                 exp.Stack)
 
 
+def _lone_generator(node: exp.Expr) -> bool:
+    """``SELECT stack(...)`` / ``SELECT inline(...)``: the only column of a SELECT without FROM."""
+    select = node.parent
+    return (isinstance(node, exp.Stack | exp.Inline) and isinstance(select, exp.Select)
+            and len(select.expressions) == 1 and select.args.get("from_") is None)
+
+
 def table_function(node: exp.Expr) -> bool:
-    """Whether `node` is a generator called in FROM that this module translates."""
+    """Whether `node` is a generator called in FROM (or alone in a SELECT without FROM) that
+    this module translates."""
+    if _lone_generator(node):
+        return True
     if not isinstance(node.parent, exp.Table) or node.arg_key != "this":
         return False
     if isinstance(node, exp.Anonymous):
@@ -64,6 +74,17 @@ def _stack(fn: exp.Stack) -> exp.Values:
     return exp.Values(expressions=tuples)
 
 
+def _lone_generators(tree: exp.Expr) -> exp.Expr:
+    """``SELECT stack(...)`` -> ``SELECT * FROM stack(...)``, then translated as in FROM."""
+    for node in list(tree.find_all(exp.Stack, exp.Inline)):
+        if _lone_generator(node):
+            select = node.parent
+            assert isinstance(select, exp.Select)
+            select.set("expressions", [exp.Star()])
+            select.set("from_", exp.From(this=exp.Table(this=node)))
+    return tree
+
+
 def _table_functions(tree: exp.Expr) -> exp.Expr:
     """Generators in FROM -> subqueries with Spark's column names."""
     for node in list(tree.find_all(exp.Table)):
@@ -85,4 +106,4 @@ def _table_functions(tree: exp.Expr) -> exp.Expr:
     return tree
 
 
-RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (_table_functions,)
+RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (_lone_generators, _table_functions)
