@@ -76,6 +76,8 @@ class LakeCatalog:
             s3_filesystem(settings) if self.remote else pafs.LocalFileSystem()
         )
         self._lock = threading.Lock()
+        # table -> the lock serialising refreshes of its cached DeltaTable (see _latest_snapshot)
+        self._refreshing: dict[TableName, threading.Lock] = {}
         # latest snapshots: name -> (DeltaTable, checked_at, Snapshot); least recently used
         # out first past `snapshot_cache_tables` (a lake can have more tables than memory)
         # when each cached table's first commit was written: a table dropped and created
@@ -329,17 +331,23 @@ class LakeCatalog:
         dt, checked_at, snap = entry
         if now - checked_at < self.settings.snapshot_check_s:
             return snap
-        try:
-            # reads only the commits after the cached version
-            dt.update_incremental()
-        except (DeltaError, OSError) as exc:
-            with self._lock:
-                self._latest.pop(name, None)
-            if not self.exists(name):
-                raise TableNotFound(str(name)) from exc
-            raise LakeIOError(f"cannot refresh {name}: {self.locations.scrub(str(exc))}") from exc
-        if dt.version() != snap.version:
-            snap = build_snapshot(name, self.uri(name), dt, self.locations)
+        with self._lock:
+            refresh = self._refreshing.setdefault(name, threading.Lock())
+        # One refresh of a DeltaTable at a time: two threads in update_incremental/version on
+        # the same object deadlocked here (three estimates at once over an s3:// lake).
+        with refresh:
+            try:
+                # reads only the commits after the cached version
+                dt.update_incremental()
+            except (DeltaError, OSError) as exc:
+                with self._lock:
+                    self._latest.pop(name, None)
+                if not self.exists(name):
+                    raise TableNotFound(str(name)) from exc
+                raise LakeIOError(
+                    f"cannot refresh {name}: {self.locations.scrub(str(exc))}") from exc
+            if dt.version() != snap.version:
+                snap = build_snapshot(name, self.uri(name), dt, self.locations)
         self._remember(name, (dt, now, snap))
         return snap
 

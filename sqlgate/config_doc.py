@@ -80,6 +80,12 @@ MEANINGS: dict[str, str] = {
     "fifo": "One lane, first come first served (the benchmark's baseline).",
     "scale_cooldown_s": "Seconds of low load before the pool gives back a worker.",
     "distributed_min_bytes": "A query whose estimate scans more bytes runs on the distributed lane (when `distributed_engine` is set).",
+    "worker_provider": "Where workers run: `local` (processes on this host) or `ray` (actors on a Ray cluster).",
+    "ray_address": "Ray cluster to join (`HOST:PORT` of its head); empty starts Ray on this host.",
+    "ray_namespace": "Ray namespace of the worker actors.",
+    "ray_worker_cpus": "CPUs each Ray worker actor reserves.",
+    "ray_worker_memory_bytes": "Memory each Ray worker actor reserves (0: none; `memory_limit` still bounds DuckDB).",
+    "ray_standby_workers": "Ready Ray actors kept besides the pool's workers, so scaling up is never a cold actor start.",
     # gateway
     "host": "Address to bind.",
     "port": "Port to bind.",

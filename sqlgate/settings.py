@@ -184,6 +184,19 @@ class PoolSettings:
     # A query whose estimate scans more than this many bytes runs on the distributed lane
     # (when distributed_engine is set). Default: 16 GiB, past one worker's memory_limit by far.
     distributed_min_bytes: int = 16 * 1024 * MiB
+    # Where workers run: "local" (processes on this host) or "ray" (actors on a Ray cluster,
+    # gateway/pool/ray.py; lake and results must then be reachable from every node: s3://).
+    worker_provider: str = "local"
+    # Ray cluster to join (HOST:PORT of its GCS); empty starts a Ray instance on this host.
+    ray_address: str = ""
+    ray_namespace: str = "sqlgate"
+    # Resources each worker actor asks Ray for (memory 0: none reserved; DuckDB's own
+    # memory_limit still bounds it).
+    ray_worker_cpus: float = 1.0
+    ray_worker_memory_bytes: int = 0
+    # Ready actors kept besides the pool's workers, so scaling up never waits for a cold
+    # actor (1-3 s: a Python start, the imports, an Engine).
+    ray_standby_workers: int = 1
     # Seconds of low load (and since the last resize) before the pool gives back a worker;
     # the hysteresis that keeps it from thrashing.
     scale_cooldown_s: float = 30.0

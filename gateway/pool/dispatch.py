@@ -54,7 +54,7 @@ async def execute(executor: Executor, member: Member, task: StatementTask,
     loop = asyncio.get_running_loop()
     fut = loop.run_in_executor(executor, member.worker.run, task, call)
     try:
-        return await asyncio.shield(fut)
+        result = await asyncio.shield(fut)
     except asyncio.CancelledError:
         call.reason = call.reason or "statement cancelled"
         call.hang_up()
@@ -63,6 +63,9 @@ async def execute(executor: Executor, member: Member, task: StatementTask,
         with contextlib.suppress(BaseException):
             await asyncio.wait(pending, timeout=_CANCEL_WAIT_S)
         raise
+    # The response's ``sqlgate.worker``: which worker ran it, on which host (or Ray node).
+    result.manifest.extra["worker"] = {"id": member.worker.name, "node": member.worker.node}
+    return result
 
 
 async def run_placed(

@@ -45,9 +45,8 @@ from gateway.pool.autoscale import Autoscaler
 from gateway.pool.dispatch import Placed, run_placed
 from gateway.pool.estimate import Estimates, Estimator
 from gateway.pool.heartbeat import heartbeat
-from gateway.pool.local import LocalProcessProvider
 from gateway.pool.placement import Member
-from gateway.pool.provider import Call, Worker, WorkerProvider, WorkerUnreachable
+from gateway.pool.provider import Call, Worker, WorkerProvider, WorkerUnreachable, open_provider
 from gateway.pool.queued import QueuedPrefetch
 from gateway.pool.scheduler import Lane, Scheduler, Slot, route
 from sqlgate.settings import Settings
@@ -73,7 +72,7 @@ class WarehousePool:
         self.settings = settings
         self.results = results
         self._ps = settings.pool
-        self._provider = provider or LocalProcessProvider(settings)
+        self._provider = provider or open_provider(settings)
         self._estimates = Estimates(settings, estimator)
         self.clock = clock
         self.scheduler = Scheduler(self._ps, clock=clock)

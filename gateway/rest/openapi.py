@@ -86,7 +86,8 @@ _SCHEMAS: dict[str, Any] = {
             "manifest": {"type": "object"},
             "result": {"$ref": "#/components/schemas/ResultData"},
             "sqlgate": {"type": "object", "description":
-                        "Extension: lane (short/long), cost estimate and queue_ms."},
+                        "Extension: lane (short/long/distributed), the worker that ran "
+                        "it ({id, node}), cost estimate and queue_ms."},
         },
     },
     "ResultData": {

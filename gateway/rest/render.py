@@ -229,6 +229,9 @@ def statement_json(stmt: Statement, store: LinkSigner | None) -> dict[str, Any]:
         # The lane that produced the rows wins over the one it was queued in: a statement
         # queued for the distributed lane may have run locally (distributed_fallback).
         extra["lane"] = ran or stmt.lane
+    worker = stmt.result.manifest.extra.get("worker") if stmt.result is not None else None
+    if worker is not None:
+        extra["worker"] = worker  # {"id", "node"}: which worker ran it, on which host
     if stmt.estimate is not None:
         e = stmt.estimate
         extra["estimate"] = {"kind": e.kind, "files": e.files, "bytes": e.bytes, "rows": e.rows}
