@@ -188,11 +188,12 @@ def test_app_lifespan_runs_the_listener(tmp_path: Path) -> None:
                                   signing_secret="s", log_level="warning")
     app = build_app(settings, backend=FakeBackend())
     store = app.state.gateway.store
-    store.put(KEY, DATA)
-    link = store.link(KEY).url
-    assert link.startswith(f"http://127.0.0.1:{port}/_results/")
     before = set(threading.enumerate())
     with running_gateway(settings, app=app):
+        # stored once the gateway runs: a chunk nothing points to is swept at startup
+        store.put(KEY, DATA)
+        link = store.link(KEY).url
+        assert link.startswith(f"http://127.0.0.1:{port}/_results/")
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         conn.request("GET", _target(link))
         assert conn.getresponse().read() == DATA
