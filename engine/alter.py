@@ -18,7 +18,7 @@ from sqlglot import exp
 from engine import grants, views, writes
 from engine.catalog import TableName
 from engine.catalogdb import Securable
-from engine.commands import Command, empty, parse
+from engine.command import Command, empty, parse
 from engine.ddl import _arrow_type, _table_properties, _words, in_log
 from engine.errors import AlreadyExists, AnalysisError, TableNotFound, Unsupported
 

@@ -23,7 +23,7 @@ from sqlglot import exp
 from engine import grants, views, writes
 from engine.catalog import TableName, s3_filesystem
 from engine.catalogdb import Securable
-from engine.commands import Command, counts, empty, parse, tokens
+from engine.command import Command, counts, empty, parse, tokens
 from engine.errors import (
     AlreadyExists,
     AnalysisError,

@@ -20,7 +20,7 @@ from engine import grants, metadata, views, writes
 from engine.catalog import TableName
 from engine.catalogdb import Securable
 from engine.columns import databricks_ddl_type
-from engine.commands import Command, parse, tokens
+from engine.command import Command, parse, tokens
 from engine.errors import ParseError, TableNotFound, Unsupported
 
 

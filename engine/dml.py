@@ -22,7 +22,7 @@ from sqlglot.errors import SqlglotError
 from engine import grants, matches, writes
 from engine.catalog import TableName
 from engine.columns import databricks_ddl_type
-from engine.commands import Command, counts, parse
+from engine.command import Command, counts, parse
 from engine.ddl import _words
 from engine.errors import AnalysisError, InvalidParameter, TableNotFound, Unsupported
 

@@ -24,6 +24,7 @@ from engine import commands, grants, spark, translate, views
 from engine.cachekey import cache_text
 from engine.catalog import LakeCatalog, TableName
 from engine.catalogdb import CatalogStore
+from engine.command import Command
 from engine.deadlines import Deadline, Deadlines
 from engine.distributed import LANE, DistributedLane, DistributedUnavailable
 from engine.errors import EngineError, ParseError
@@ -235,7 +236,7 @@ class Engine:
         return (task.catalog or default, task.schema or self.settings.default_schema)
 
     def _analyze(self, task: StatementTask) -> translate.Analysis:
-        cmd = commands.Command(self, task, *self._defaults(task))
+        cmd = Command(self, task, *self._defaults(task))
         hooks = translate.Hooks(
             expand=lambda tree: views.expand(tree, cmd),
             information_schema=lambda view: describe_info(cmd, view))
@@ -323,7 +324,7 @@ def _table_stream(table: pa.Table, row_limit: int | None) -> ResultStream:
     return ResultStream(table.schema, iter(table.to_batches()), row_limit=row_limit)
 
 
-def describe_info(cmd: commands.Command, view: str) -> pa.Table:
+def describe_info(cmd: Command, view: str) -> pa.Table:
     """An information_schema view with the catalog database's views, owners, comments."""
     from engine import describe, metadata
 

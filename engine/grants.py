@@ -24,7 +24,7 @@ from sqlglot import exp
 
 from engine.catalog import TableName
 from engine.catalogdb import Securable
-from engine.commands import Command, empty, parse
+from engine.command import Command, empty, parse
 from engine.errors import AnalysisError, PermissionDenied, TableNotFound, Unsupported
 
 PRIVILEGES = ("ALL PRIVILEGES", "USE CATALOG", "USE SCHEMA", "SELECT", "MODIFY",

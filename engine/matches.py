@@ -16,7 +16,7 @@ from sqlglot import exp
 
 from engine import writes
 from engine.catalog import TableName
-from engine.commands import Command, counts
+from engine.command import Command, counts
 from engine.errors import Unsupported
 
 

@@ -23,7 +23,7 @@ from sqlglot import exp
 from engine import grants, metadata
 from engine.catalog import TableName
 from engine.catalogdb import Securable
-from engine.commands import Command, empty, parse
+from engine.command import Command, empty, parse
 from engine.errors import (
     AlreadyExists,
     AnalysisError,

@@ -21,10 +21,6 @@ MAX_LINES = 450
 
 # Circles being taken apart by their owners (COORDINATION.md); each is the set of its files.
 KNOWN_CIRCLES: dict[frozenset[str], str] = {
-    frozenset({
-        "engine/alter.py", "engine/commands.py", "engine/ddl.py", "engine/describe.py",
-        "engine/dml.py", "engine/engine.py", "engine/grants.py", "engine/views.py",
-    }): "writes (issue 17): the commands' shared parsing out of engine/commands.py",
 }
 # Modules over MAX_LINES being split by their owners.
 KNOWN_LONG: dict[str, str] = {
