@@ -266,17 +266,12 @@ class WarehousePool:
         """A ready worker to run a statement whose worker was gone, waiting (bounded) for a
         replacement to start when none is ready; `cause` is raised if none comes."""
         deadline = self.clock() + self._ps.worker_start_timeout_s
-        while not self._closing:
+        while not self._closing and self.clock() < deadline:
             if self._state in (RUNNING, STARTING) and not self._members and not self._spawns:
                 self._spawn()
-            for member in list(self._members):
-                if not member.worker.alive():
-                    self._lose(member, member.worker.exit_cause() or "worker process exited")
             found = placement.pick(self._members, lane, self._ps, free_only=False)
-            if found is not None:
+            if found is not None and found.worker.alive():  # the control tick drops the dead
                 return found
-            if self.clock() >= deadline:
-                break
             await asyncio.sleep(_TICK_S)
         raise cause
 
