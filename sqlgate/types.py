@@ -37,6 +37,15 @@ class ResultFormat(StrEnum):
     CSV = "CSV"
 
 
+class WarehouseState(StrEnum):
+    """A SQL warehouse's state as the Warehouses API reports it (the pool's lifecycle)."""
+
+    STARTING = "STARTING"
+    RUNNING = "RUNNING"
+    STOPPING = "STOPPING"
+    STOPPED = "STOPPED"
+
+
 class StatementState(StrEnum):
     """The statement lifecycle of the Statement Execution API."""
 

@@ -17,7 +17,14 @@ from typing import Protocol
 
 import pyarrow as pa
 
-from sqlgate.types import ChunkInfo, CostEstimate, ResultManifest, StatementError, StatementTask
+from sqlgate.types import (
+    ChunkInfo,
+    CostEstimate,
+    ResultManifest,
+    StatementError,
+    StatementTask,
+    WarehouseState,
+)
 
 
 @dataclass
@@ -60,7 +67,7 @@ class Warehouse(Protocol):
     """The warehouse a backend serves, as the Warehouses API shows and drives it."""
 
     @property
-    def state(self) -> str: ...  # STARTING RUNNING STOPPING STOPPED
+    def state(self) -> WarehouseState: ...
 
     @property
     def num_workers(self) -> int: ...

@@ -50,11 +50,14 @@ from gateway.pool.provider import Call, Worker, WorkerProvider, WorkerUnreachabl
 from gateway.pool.queued import QueuedPrefetch
 from gateway.pool.scheduler import Lane, Scheduler, Slot, route
 from sqlgate.settings import Settings
-from sqlgate.types import ChunkInfo, StatementError, StatementTask
+from sqlgate.types import ChunkInfo, StatementError, StatementTask, WarehouseState
 
 log = logging.getLogger("sqlgate.pool")
 
-STARTING, RUNNING, STOPPING, STOPPED = "STARTING", "RUNNING", "STOPPING", "STOPPED"
+# The states by their short names (the module's own use, and callers that compare states).
+STARTING, RUNNING, STOPPING, STOPPED = (
+    WarehouseState.STARTING, WarehouseState.RUNNING, WarehouseState.STOPPING,
+    WarehouseState.STOPPED)
 _TICK_S = 0.1
 
 
@@ -79,7 +82,7 @@ class WarehousePool:
         self._members: list[Member] = []
         self._spawns: set[asyncio.Task[None]] = set()
         self._stopping: set[asyncio.Future[None]] = set()
-        self._state = STOPPED
+        self._state: WarehouseState = STOPPED
         self._closing = False
         self._restart_after_stop = False
         self._scaler = Autoscaler(self._ps, clock)
@@ -96,7 +99,7 @@ class WarehousePool:
     # -- Warehouse
 
     @property
-    def state(self) -> str:
+    def state(self) -> WarehouseState:
         """STARTING, RUNNING, STOPPING or STOPPED."""
         return self._state
 

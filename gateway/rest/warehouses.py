@@ -35,7 +35,7 @@ from starlette.routing import Route
 from gateway.core.backend import Backend, StatementEvents, StatementResult, Warehouse
 from gateway.errors import InvalidParameter, NotFound, TemporarilyUnavailable
 from sqlgate.settings import Settings
-from sqlgate.types import StatementTask
+from sqlgate.types import StatementTask, WarehouseState
 
 log = logging.getLogger("sqlgate.gateway")
 
@@ -49,30 +49,30 @@ class LocalWarehouse:
     """A Warehouse for backends without one (tests, in-process engines): a simple state flag."""
 
     def __init__(self, num_workers: int = 1) -> None:
-        self._state = "RUNNING"
+        self._state = WarehouseState.RUNNING
         self._workers = num_workers
 
     @property
-    def state(self) -> str:
+    def state(self) -> WarehouseState:
         """STARTING, RUNNING, STOPPING or STOPPED."""
         return self._state
 
     @property
     def num_workers(self) -> int:
         """Workers currently up."""
-        return self._workers if self._state == "RUNNING" else 0
+        return self._workers if self._state is WarehouseState.RUNNING else 0
 
     async def start(self) -> None:
         """Start: STARTING for one loop turn, then RUNNING."""
-        if self._state == "RUNNING":
+        if self._state is WarehouseState.RUNNING:
             return
-        self._state = "STARTING"
+        self._state = WarehouseState.STARTING
         await asyncio.sleep(0)
-        self._state = "RUNNING"
+        self._state = WarehouseState.RUNNING
 
     async def stop(self) -> None:
         """Stop: STOPPED."""
-        self._state = "STOPPED"
+        self._state = WarehouseState.STOPPED
 
 
 def warehouse_id_for(settings: Settings, workspace: str) -> str:
@@ -98,10 +98,10 @@ class Tenant:
     owned: bool
     ready: asyncio.Future[None]
     # The state shown while a start/stop runs, so the answer never lags the request.
-    override: str | None = None
+    override: WarehouseState | None = None
 
     @property
-    def state(self) -> str:
+    def state(self) -> WarehouseState:
         """The state to report."""
         return self.override or self.warehouse.state
 
@@ -171,21 +171,22 @@ class Warehouses:
 
     # -- the API's view -----------------------------------------------------------------------
 
-    def state(self, workspace: str) -> str:
+    def state(self, workspace: str) -> WarehouseState:
         """The workspace's warehouse state; STOPPED until it is first used."""
         found = self._tenants.get(workspace)
-        return found.state if found is not None else "STOPPED"
+        return found.state if found is not None else WarehouseState.STOPPED
 
     def info(self, workspace: str) -> dict[str, Any]:
         """The EndpointInfo / GetWarehouseResponse object."""
         g, p = self.settings.gateway, self.settings.pool
         found = self._tenants.get(workspace)
         state = self.state(workspace)
-        workers = found.warehouse.num_workers if found is not None and state == "RUNNING" else 0
+        running = found is not None and state == WarehouseState.RUNNING
+        workers = found.warehouse.num_workers if found is not None and running else 0
         return {
             "id": warehouse_id_for(self.settings, workspace),
             "name": g.warehouse_name,
-            "state": state,
+            "state": str(state),
             "auto_stop_mins": p.auto_stop_mins,
             "cluster_size": g.cluster_size,
             "min_num_clusters": 1,
@@ -201,7 +202,7 @@ class Warehouses:
             "tags": {"custom_tags": []},
         }
 
-    def _spawn(self, tenant: Tenant, coro: Any, override: str) -> None:
+    def _spawn(self, tenant: Tenant, coro: Any, override: WarehouseState) -> None:
         tenant.override = override
 
         async def runner() -> None:
@@ -221,22 +222,23 @@ class Warehouses:
     async def start(self, workspace: str) -> None:
         """Start in the background; the state reads STARTING at once unless already RUNNING."""
         tenant = await self.tenant(workspace)
-        if tenant.warehouse.state == "RUNNING" and tenant.override is None:
+        if tenant.warehouse.state == WarehouseState.RUNNING and tenant.override is None:
             return
-        self._spawn(tenant, tenant.warehouse.start(), "STARTING")
+        self._spawn(tenant, tenant.warehouse.start(), WarehouseState.STARTING)
 
     def stop(self, workspace: str) -> None:
         """Stop in the background; a warehouse never used is already STOPPED."""
         tenant = self._tenants.get(workspace)
-        if tenant is None or (tenant.warehouse.state == "STOPPED" and tenant.override is None):
+        if tenant is None or (
+                tenant.warehouse.state == WarehouseState.STOPPED and tenant.override is None):
             return
-        self._spawn(tenant, tenant.warehouse.stop(), "STOPPING")
+        self._spawn(tenant, tenant.warehouse.stop(), WarehouseState.STOPPING)
 
     def metrics(self) -> dict[str, Any]:
         """warehouse_id -> that warehouse's metrics (its backend's own, when it has them)."""
         out: dict[str, Any] = {}
         for tenant in self.tenants():
-            base: dict[str, Any] = {"state": tenant.state,
+            base: dict[str, Any] = {"state": str(tenant.state),
                                     "workers": tenant.warehouse.num_workers}
             out[tenant.warehouse_id] = base
             fn = getattr(tenant.backend, "metrics", None) if tenant.owned else None
