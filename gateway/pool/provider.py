@@ -17,7 +17,6 @@ from typing import Protocol
 from gateway.core.backend import StatementFailed, StatementResult
 from gateway.errors import GatewayError
 from sqlgate.protocol import PingReply
-from sqlgate.settings import Settings
 from sqlgate.types import ChunkInfo, CostEstimate, StatementTask
 
 
@@ -132,23 +131,6 @@ class WorkerProvider(Protocol):
         ...
 
 
-def open_provider(settings: Settings) -> WorkerProvider:
-    """The provider ``worker_provider`` names; Ray is imported only when chosen."""
-    kind = settings.pool.worker_provider
-    if kind == "local":
-        from gateway.pool.local import LocalProcessProvider
-
-        return LocalProcessProvider(settings)
-    if kind == "ray":
-        try:
-            from gateway.pool.ray import RayProvider
-        except ImportError as exc:
-            raise WorkerStartFailed(
-                f"worker_provider = ray needs Ray (pip install 'sqlgate[scale]'): {exc}") from exc
-        return RayProvider(settings)
-    raise ValueError(f"setting worker_provider: expected local or ray, got {kind!r}")
-
-
 def describe_exit(pid: int, returncode: int) -> str:
     """'worker process 123 exited with signal 9 (SIGKILL)' and the like."""
     if returncode < 0:
@@ -161,4 +143,4 @@ def describe_exit(pid: int, returncode: int) -> str:
 
 
 __all__ = ["Call", "Worker", "WorkerProvider", "WorkerStartFailed", "WorkerUnreachable",
-           "describe_exit", "open_provider"]
+           "describe_exit"]

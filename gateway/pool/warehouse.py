@@ -46,7 +46,8 @@ from gateway.pool.dispatch import Placed, run_placed
 from gateway.pool.estimate import Estimates, Estimator
 from gateway.pool.heartbeat import heartbeat
 from gateway.pool.placement import Member
-from gateway.pool.provider import Call, Worker, WorkerProvider, WorkerUnreachable, open_provider
+from gateway.pool.provider import Call, Worker, WorkerProvider, WorkerUnreachable
+from gateway.pool.providers import open_provider
 from gateway.pool.queued import QueuedPrefetch
 from gateway.pool.scheduler import Lane, Scheduler, Slot, route
 from sqlgate.settings import Settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.pool.provider import open_provider
+from gateway.pool.providers import open_provider
 from sqlgate.settings import Settings
 from tests.fixtures import netns
 
