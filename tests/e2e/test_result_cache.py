@@ -3,24 +3,37 @@ read invalidates it (never a stale answer), and ``SET use_cached_result = false`
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from databricks.sdk import WorkspaceClient
 
-from sqlgate.settings import Settings
+from sqlgate.settings import EngineSettings, Settings
 from tests.e2e.test_connector import connect
+from tests.fixtures.server import TOKEN, free_socket, running_gateway, server_settings
 
 pytestmark = pytest.mark.e2e
 API = "/api/2.0/sql/statements"
 
 
-@pytest.fixture(autouse=True)
-def _schema(gateway_server: tuple[str, str, Settings]) -> None:
-    url, token, _ = gateway_server
-    _run(url, token, "CREATE SCHEMA IF NOT EXISTS main.cache_test")
+@pytest.fixture(scope="module")
+def cache_server(engine_settings: EngineSettings,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, Settings]]:
+    """A gateway over a lake of its own: these tests write tables, the session lake stays
+    as the other tests expect it."""
+    base = tmp_path_factory.mktemp("cache-lake")
+    (base / "lake" / "main").mkdir(parents=True)  # the catalog: a folder under the root
+    engine = dataclasses.replace(engine_settings, lake=str(base / "lake"))
+    sock = free_socket()
+    settings = server_settings(engine, base / "results", sock.getsockname()[1],
+                               min_workers=1, max_workers=1)
+    with running_gateway(settings, sock=sock) as url:
+        _run(url, TOKEN, "CREATE SCHEMA IF NOT EXISTS main.cache_test")
+        yield url, TOKEN, settings
 
 
 def _run(url: str, token: str, sql: str) -> dict[str, Any]:
@@ -33,10 +46,9 @@ def _run(url: str, token: str, sql: str) -> dict[str, Any]:
     return body
 
 
-def test_repeat_hits_and_a_commit_invalidates(gateway_server: tuple[str, str, Settings]) -> None:
-    url, token, _ = gateway_server
+def test_repeat_hits_and_a_commit_invalidates(cache_server: tuple[str, str, Settings]) -> None:
+    url, token, _ = cache_server
     table = f"main.cache_test.t_{uuid.uuid4().hex[:8]}"
-    _run(url, token, "CREATE SCHEMA IF NOT EXISTS main.cache_test")
     _run(url, token, f"CREATE TABLE {table} AS SELECT 1 AS k")
     query = f"SELECT sum(k) AS s, count(*) AS n FROM {table}"
     first = _run(url, token, query)
@@ -51,8 +63,8 @@ def test_repeat_hits_and_a_commit_invalidates(gateway_server: tuple[str, str, Se
     assert _run(url, token, query)["sqlgate"]["cache"] == "hit"
 
 
-def test_thrift_session_can_opt_out(gateway_server: tuple[str, str, Settings]) -> None:
-    url, token, settings = gateway_server
+def test_thrift_session_can_opt_out(cache_server: tuple[str, str, Settings]) -> None:
+    url, token, settings = cache_server
     table = f"main.cache_test.u_{uuid.uuid4().hex[:8]}"
     _run(url, token, "CREATE SCHEMA IF NOT EXISTS main.cache_test")
     _run(url, token, f"CREATE TABLE {table} AS SELECT 7 AS k")
@@ -74,8 +86,8 @@ def test_thrift_session_can_opt_out(gateway_server: tuple[str, str, Settings]) -
     assert cached == [False, False, False, True]
 
 
-def test_rest_session_conf_opts_out(gateway_server: tuple[str, str, Settings]) -> None:
-    url, token, _ = gateway_server
+def test_rest_session_conf_opts_out(cache_server: tuple[str, str, Settings]) -> None:
+    url, token, _ = cache_server
     table = f"main.cache_test.v_{uuid.uuid4().hex[:8]}"
     _run(url, token, f"CREATE TABLE {table} AS SELECT 3 AS k")
     auth = {"Authorization": f"Bearer {token}"}
