@@ -3,7 +3,8 @@
     sqlgate bench concurrency --start-local --sf 0.1 --streams 8 --duration 60 --out bench-results
     sqlgate bench all --gateway http://127.0.0.1:8000 --token dapi... --out bench-results
 
-Scenarios: concurrency, mixed, coldstart, select1, fetch, prefetch, peers, engine_tpch, all.
+Scenarios: concurrency, mixed, coldstart, select1, fetch, prefetch, peers, engine_tpch, all;
+`scale` (Ray workers, the distributed lane, Sail as a peer) runs apart: bench/scale.py.
 With neither `--gateway` nor `--start-local`, the in-process baselines still run and gateway
 parts are reported as skipped.
 """
@@ -113,6 +114,11 @@ def run(ctx: BenchContext, names: Sequence[str]) -> list[Section]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point behind `sqlgate bench`; 0 when every scenario ran, 1 otherwise."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["scale"]:  # Ray and Sail: measured inside a network namespace
+        from bench import scale
+
+        return scale.main(argv[1:])
     args = parser().parse_args(argv)
     ctx = context(args)
     names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]

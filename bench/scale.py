@@ -1,0 +1,197 @@
+"""`sqlgate bench scale`: beyond one host, as same-run ratios on this machine.
+
+Ray and Sail's cluster mode open ports on every interface, so the measurement runs inside a
+private network and PID namespace (``unshare --net --pid --fork --mount-proc --kill-child``,
+root only); everything it starts ends with the namespace. Three comparisons:
+
+1. TPC-H throughput, `streams` streams for `duration` seconds, through the warm pool with 3
+   workers: the local provider (processes) vs the Ray provider (3 actors on a 3-node Ray
+   cluster on this host). Rows stay on Flight in both; the ratio is Ray's overhead here.
+2. A large scan (q01 over lineitem) on the distributed lane (Sail local-cluster, 2 workers)
+   vs one DuckDB worker (the Engine alone), best of `repeats`.
+3. Sail as a peer: the 22 TPC-H queries through sqlgate's distributed lane (analysis, the
+   rewrite, Spark Connect, the Arrow stream) vs the same queries sent straight to Sail
+   over Spark Connect (tables already as Delta paths), total of the best of `repeats`.
+
+On one 2-core host none of this can show a multi-host speed-up: what it measures is the
+cost each path adds. Results: JSON on stdout (and in `--out`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+_MARK = "SQLGATE_IN_NETNS"
+ROOT = Path(__file__).resolve().parents[1]
+QUERIES = ROOT / "bench" / "queries" / "tpch"
+
+
+def _queries() -> dict[str, str]:
+    return {p.stem: p.read_text() for p in sorted(QUERIES.glob("q*.sql"))}
+
+
+def _best(fn: Any, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - began)
+    return min(times)
+
+
+class _Events:
+    def queued(self, estimate: Any, lane: str) -> None:
+        pass
+
+    def running(self) -> None:
+        pass
+
+    def chunk_stored(self, chunk: Any) -> None:
+        pass
+
+
+async def _pool_qps(settings: Any, queries: dict[str, str], streams: int,
+                    duration: float, seed: int) -> dict[str, Any]:
+    """Statements per second of `streams` TPC-H streams over a warm pool."""
+    from gateway.pool.warehouse import WarehousePool
+    from sqlgate.types import StatementTask
+
+    pool = WarehousePool(settings)
+    await pool.start_background()
+    try:
+        deadline = time.monotonic() + 180
+        while pool.num_workers < settings.pool.min_workers:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the pool did not get its workers")
+            await asyncio.sleep(0.2)
+        done, nodes, counter = 0, set(), [0]
+        end = time.monotonic() + duration
+
+        async def stream(i: int) -> None:
+            nonlocal done
+            order = list(queries.values())
+            random.Random(seed + i).shuffle(order)
+            while time.monotonic() < end:
+                for sql in order:
+                    if time.monotonic() >= end:
+                        return
+                    counter[0] += 1
+                    result = await pool.run(StatementTask(f"s{i}-{counter[0]}", sql), _Events())
+                    worker: Any = result.manifest.extra.get("worker") or {}
+                    nodes.add(str(worker.get("node")))
+                    done += 1
+
+        began = time.monotonic()
+        await asyncio.gather(*[stream(i) for i in range(streams)])
+        elapsed = time.monotonic() - began
+        return {"statements": done, "seconds": elapsed, "qps": done / elapsed,
+                "nodes": len(nodes)}
+    finally:
+        await pool.aclose()
+
+
+def _measure(args: argparse.Namespace) -> dict[str, Any]:
+    from engine import Engine
+    from engine.lake import write_tpch
+    from sqlgate.settings import EngineSettings, Settings
+    from sqlgate.types import StatementTask
+
+    sys.path.insert(0, str(ROOT))
+    from tests.fixtures.raycluster import ray_cluster
+    from tests.fixtures.sail import running_sail
+
+    work = Path(args.data).resolve() / f"scale-sf{args.sf:g}"
+    lake = work / "lake"
+    if not lake.exists():
+        write_tpch(EngineSettings(lake=str(lake)), args.sf, "main", "tpch")
+    queries = _queries()
+    engine = EngineSettings(lake=str(lake), default_schema="tpch", threads=1,
+                            memory_limit="1GB", cache_dir=str(work / "cache"))
+    base = Settings(engine=engine).replace(
+        results=str(work / "results"), signing_secret="bench", min_workers=3, max_workers=3,
+        worker_concurrency=2, worker_start_timeout_s=120.0, auto_stop_s=0.0,
+        reserve_short_workers=False)
+    out: dict[str, Any] = {"sf": args.sf, "streams": args.streams, "duration_s": args.duration}
+    local = asyncio.run(_pool_qps(base, queries, args.streams, args.duration, args.seed))
+    with ray_cluster(nodes=3, cpus=2) as cluster:
+        ray = asyncio.run(_pool_qps(base.replace(
+            worker_provider="ray", ray_address=cluster.address, ray_worker_cpus=1.0,
+            ray_standby_workers=0), queries, args.streams, args.duration, args.seed))
+    out["tpch_throughput"] = {"local": local, "ray": ray,
+                              "ratio_ray_over_local": ray["qps"] / local["qps"]}
+
+    with running_sail(mode="local-cluster", workers=2, log=work / "sail.log") as url:
+        eng = Engine(EngineSettings(**{**engine.__dict__, "threads": 2,
+                                       "distributed_engine": url}))
+        try:
+            scan = queries["q01"]
+
+            def run(lane: str | None, sql: str) -> None:
+                with eng.execute(StatementTask(f"b{time.monotonic_ns()}", sql, lane=lane)) as rs:
+                    rs.read_all()
+
+            run("distributed", scan)  # warm both paths (session, snapshots, file cache)
+            run(None, scan)
+            lane_s = _best(lambda: run("distributed", scan), args.repeats)
+            duck_s = _best(lambda: run(None, scan), args.repeats)
+            out["large_scan_q01"] = {"distributed_s": lane_s, "duckdb_worker_s": duck_s,
+                                     "ratio_distributed_over_duckdb": lane_s / duck_s}
+            assert eng._lane is not None  # made by the runs above
+            spark = eng._lane._spark()
+            from engine.distributed import spark_sql
+            from engine.translate import analyze
+
+            through, straight = 0.0, 0.0
+            for name, sql in queries.items():
+                direct = spark_sql(analyze(StatementTask(name, sql), eng.catalog, "main",
+                                           "tpch"))
+                straight += _best(lambda d=direct: spark.sql(d).toArrow(), args.repeats)
+                through += _best(lambda s=sql: run("distributed", s), args.repeats)
+            out["sail_peer_tpch"] = {"through_sqlgate_s": through, "straight_to_sail_s": straight,
+                                     "ratio_sqlgate_over_sail": through / straight}
+        finally:
+            eng.close()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the measurement in a namespace (re-executing itself there) and print the JSON."""
+    p = argparse.ArgumentParser(prog="sqlgate bench scale", description=__doc__.split("\n\n")[0])
+    p.add_argument("--sf", type=float, default=0.01)
+    p.add_argument("--streams", type=int, default=8)
+    p.add_argument("--duration", type=float, default=20.0)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data", default=".bench-data")
+    p.add_argument("--out", type=Path, default=None)
+    args = p.parse_args(argv)
+    if os.environ.get(_MARK) != "1":
+        if os.geteuid() != 0:
+            raise SystemExit("sqlgate bench scale: needs root for its network namespace")
+        inner = [sys.executable, "-m", "bench.scale", *(argv if argv is not None
+                                                        else sys.argv[1:])]
+        done = subprocess.run(["unshare", "--net", "--pid", "--fork", "--mount-proc",
+                               "--kill-child", "sh", "-c", 'ip link set lo up && exec "$@"',
+                               "netns", *inner], env={**os.environ, _MARK: "1"},
+                              cwd=str(ROOT), check=False)
+        return done.returncode
+    result = _measure(args)
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "scale.json").write_text(text)
+    os._exit(0)  # the Spark Connect client keeps non-daemon threads; the namespace ends all
+
+
+if __name__ == "__main__":
+    sys.exit(main())
