@@ -4,7 +4,7 @@
     app = build_app(settings, backend=fake)         # tests: one shared gateway.core.backend.Backend
     app = build_app(settings, backend_factory=f)    # tests: f(workspace) -> that tenant's backend
 
-Each workspace's warehouse is its own backend (gateway.rest.warehouses), created at first use;
+Each workspace's warehouse is its own backend (gateway.pool.router), created at first use;
 the default workspace's is created at startup when some token belongs to it, so `demo` is
 warm. The lifespan also runs a periodic retention sweep, and on shutdown closes in order,
 each step bounded: statements get ``shutdown_grace_s`` to finish and the rest are cancelled
@@ -23,7 +23,6 @@ import re
 import secrets
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any, cast
 
 from starlette.applications import Starlette
@@ -41,14 +40,15 @@ from gateway.core.cache import ResultCache
 from gateway.core.control import ControlPlane
 from gateway.core.orphans import sweep_orphans
 from gateway.core.registry import Statement, StatementRegistry
-from gateway.core.store import StateStore, default_state_url
+from gateway.core.store import default_state_url
 from gateway.core.stores import open_state_store
 from gateway.errors import EXCEPTION_HANDLERS, CatchAllMiddleware, GatewayError, error_response
 from gateway.metrics import Metrics
 from gateway.policy import StatementPolicy
+from gateway.pool.router import BackendFactory, Warehouses, warehouse_id_for
 from gateway.rest import history, openapi, sessions, statements, warehouses
 from gateway.rest.links import links_routes
-from gateway.rest.warehouses import BackendFactory, Warehouses, warehouse_id_for
+from gateway.state import Gateway
 from sqlgate.settings import Settings
 
 log = logging.getLogger("sqlgate.gateway")
@@ -57,28 +57,6 @@ log = logging.getLogger("sqlgate.gateway")
 _PUBLIC = ("/.well-known/", "/healthz", "/metrics", "/openapi.json", "/_results/",
            # the Thrift front authenticates itself (Bearer, or Basic token:<PAT>)
            "/sql/1.0/", "/cliservice", "/api/2.0/connector-service/")
-
-
-@dataclass
-class Gateway:
-    """Everything the routes share, reachable as ``request.app.state.gateway``."""
-
-    settings: Settings
-    registry: StatementRegistry
-    warehouses: Warehouses
-    auth: Authenticator
-    metrics: Metrics
-    store: Any = None
-    # The durable control plane (None with state_store = none) and its store.
-    control: ControlPlane | None = None
-    state: StateStore | None = None
-    external_results: bool = False
-    generated_token: str | None = None
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
-
-    def pool_metrics(self) -> dict[str, Any]:
-        """warehouse_id -> that warehouse's metrics (mapping or Prometheus text)."""
-        return self.warehouses.metrics()
 
 
 class _AuthAndTiming:

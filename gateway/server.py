@@ -22,7 +22,7 @@ from starlette.applications import Starlette
 
 from fetch.linkserver import listener_url
 from gateway.app import Gateway, build_app
-from gateway.rest.warehouses import warehouse_id_for
+from gateway.pool.router import warehouse_id_for
 from sqlgate.settings import FetchSettings, Settings
 
 log = logging.getLogger("sqlgate.gateway")

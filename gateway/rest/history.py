@@ -28,6 +28,7 @@ from starlette.routing import Route
 
 from gateway.core.store import HistoryFilter, HistoryRecord, StateStore
 from gateway.errors import GatewayError, InvalidParameter
+from gateway.state import gateway_of
 
 _STATUSES = ("QUEUED", "RUNNING", "FINISHED", "FAILED", "CANCELED",
              "STARTED", "COMPILING", "COMPILED")
@@ -161,7 +162,7 @@ def list_page(store: StateStore, flt: HistoryFilter, metrics: bool) -> dict[str,
 
 async def list_queries(request: Request) -> Response:
     """GET /api/2.0/sql/history/queries."""
-    gw = request.app.state.gateway
+    gw = gateway_of(request)
     store: StateStore | None = getattr(gw, "state", None)
     if store is None:
         raise GatewayError(

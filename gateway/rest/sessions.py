@@ -32,6 +32,7 @@ from starlette.routing import Route
 
 from gateway.errors import InvalidParameter, NotFound, ResourceExhausted
 from gateway.rest.validation import read_json_body
+from gateway.state import gateway_of
 
 # Databricks' session parameters -> None (accepted, no effect on results here) or the values
 # sqlgate honours (upper-cased).
@@ -157,7 +158,7 @@ def sessions_of(gw: Any) -> SqlSessions:
 
 async def create_session(request: Request) -> Response:
     """POST /api/2.0/sql/sessions/."""
-    gw = request.app.state.gateway
+    gw = gateway_of(request)
     workspace = request.state.principal.workspace
     body = await read_json_body(request, gw.settings.gateway.max_body_bytes)
     if not isinstance(body, dict):
@@ -179,7 +180,7 @@ async def create_session(request: Request) -> Response:
 
 async def delete_session(request: Request) -> Response:
     """DELETE /api/2.0/sql/sessions/{id}."""
-    gw = request.app.state.gateway
+    gw = gateway_of(request)
     warehouse_id = request.query_params.get("warehouse_id")
     if warehouse_id is None and int(request.headers.get("content-length") or 0) > 0:
         body = await read_json_body(request, gw.settings.gateway.max_body_bytes)

@@ -14,8 +14,6 @@ from `registry.submit`, before the statement runs.
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -25,13 +23,14 @@ from gateway.errors import InvalidParameter
 from gateway.rest.render import render
 from gateway.rest.sessions import sessions_of
 from gateway.rest.validation import parse_execute, read_json_body
+from gateway.state import Gateway, gateway_of
 from sqlgate.types import Disposition, StatementTask
 
 _JSON = "application/json"
 
 
-def _gw(request: Request) -> Any:
-    return request.app.state.gateway
+def _gw(request: Request) -> Gateway:
+    return gateway_of(request)
 
 
 def _workspace(request: Request) -> str:

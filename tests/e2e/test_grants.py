@@ -19,7 +19,7 @@ from databricks.sql.exc import ServerOperationError
 from deltalake import DeltaTable
 
 from gateway.auth import hash_token
-from gateway.rest.warehouses import warehouse_id_for
+from gateway.pool.router import warehouse_id_for
 from sqlgate.settings import EngineSettings, Settings
 from tests.fixtures.server import free_socket, running_gateway, server_settings
 

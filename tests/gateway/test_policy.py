@@ -13,7 +13,7 @@ from gateway.app import build_app
 from gateway.auth import Authenticator, hash_token
 from gateway.core.registry import StatementRegistry
 from gateway.policy import StatementPolicy
-from gateway.rest.warehouses import warehouse_id_for
+from gateway.pool.router import warehouse_id_for
 from gateway.thrift.service import ThriftService
 from sqlgate.settings import EngineSettings, Settings
 from sqlgate.types import StatementTask

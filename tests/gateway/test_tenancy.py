@@ -18,8 +18,8 @@ from gateway.app import build_app
 from gateway.auth import hash_token
 from gateway.core.backend import Backend
 from gateway.pool.local import LocalProcessProvider
+from gateway.pool.router import warehouse_id_for
 from gateway.pool.warehouse import WarehousePool
-from gateway.rest.warehouses import warehouse_id_for
 from sqlgate.settings import Settings
 from tests.fixtures.waiting import eventually
 from tests.gateway.conftest import TestClient
