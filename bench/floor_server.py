@@ -47,7 +47,10 @@ async def statement(request: Request) -> JSONResponse:
 
 def app() -> Starlette:
     """The bare application: the one route above."""
-    return Starlette(routes=[Route(PATH, statement, methods=["POST"])])
+    bare = Starlette(routes=[Route(PATH, statement, methods=["POST"])])
+    # make_server drains the gateway held in app.state on SIGTERM; the floor has none.
+    bare.state.gateway = None
+    return bare
 
 
 def main(argv: Sequence[str] | None = None) -> int:
