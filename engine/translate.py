@@ -21,9 +21,8 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError, TokenError
 from sqlglot.errors import ParseError as SqlglotParseError
 
-from engine import metadata, pruning, sandbox, spark, system
+from engine import metadata, parameters, pruning, sandbox, spark, system
 from engine.catalog import DataFileEntry, LakeCatalog, Snapshot, TableName
-from engine.columns import duck_type
 from engine.errors import (
     InvalidParameter,
     ParseError,
@@ -31,7 +30,7 @@ from engine.errors import (
     TableNotFound,
     Unsupported,
 )
-from engine.sqltext import parameter_type
+from engine.scans import ident, scan_sql
 from sqlgate.types import StatementTask
 
 
@@ -182,9 +181,9 @@ def analyze(task: StatementTask, lake: LakeCatalog, default_catalog: str,
     if hooks is not None:
         hooks.expand(query)
     _resolve_tables(query, analysis, lake, catalog, schema, task.attachments, hooks)
-    _number_positional(query)
-    analysis.parameters = _parameters(query, task)
-    analysis.parameters.update(_session_functions(query, catalog, schema))
+    parameters.number_positional(query)
+    analysis.parameters = parameters.bind_values(query, task)
+    analysis.parameters.update(parameters.session_functions(query, catalog, schema))
     if analysis.kind == "query" and not analysis.scans and not _reads_anything(query):
         analysis.kind = "constant"
     return analysis
@@ -313,80 +312,6 @@ def _owner(node: exp.Table, schemas: dict[int, pa.Schema], ctes: set[str]) -> An
     return owns
 
 
-_POSITIONAL = "__sqlgate_pos_"
-
-
-def _number_positional(tree: exp.Expr) -> None:
-    """`?` markers -> `__sqlgate_pos_<k>`, k counted from 1 in the order they are written;
-    the k-th marker binds the parameter named `k` (what the Thrift front names an ordinal
-    parameter). Mixing `?` with `:name` is refused, as Spark does."""
-    marks = list(tree.find_all(exp.Placeholder, bfs=False))
-    positional = [ph for ph in marks if not ph.name or ph.name == "?"]
-    if not positional:
-        return
-    if len(positional) != len(marks):
-        raise InvalidParameter(
-            "[UNBOUND_SQL_PARAMETER] Named (:name) and positional (?) parameters cannot be "
-            "mixed in one statement. SQLSTATE: 42P02", sql_state="42P02")
-    # A tree walk does not meet the markers in text order (sqlglot keeps a SELECT's LIMIT
-    # before its WITH): tag them, find the tags in the generated text (clauses in SQL's own
-    # order, as they were written), and number them by that position.
-    for i, ph in enumerate(positional):
-        ph.set("this", f"__sqlgate_mark_{i}_")
-    text = tree.sql(dialect="databricks")
-    at = [text.find(f"__sqlgate_mark_{i}_") for i in range(len(positional))]
-    if -1 in at:
-        raise Unsupported("cannot order the positional (?) parameters here; use :name")
-    for k, i in enumerate(sorted(range(len(positional)), key=at.__getitem__), start=1):
-        positional[i].set("this", f"{_POSITIONAL}{k}")
-
-
-# current_catalog() / current_schema() / current_database(): the statement's defaults (after a
-# session's USE), bound as values so cached statement templates stay valid for every session.
-_SESSION_FUNCTIONS = {exp.CurrentCatalog: "__sqlgate_catalog",
-                      exp.CurrentSchema: "__sqlgate_schema",
-                      exp.CurrentDatabase: "__sqlgate_schema"}
-
-
-def _session_functions(tree: exp.Expr, catalog: str,
-                       schema: str) -> dict[str, tuple[str | None, str]]:
-    values = {"__sqlgate_catalog": catalog, "__sqlgate_schema": schema}
-    used: dict[str, tuple[str | None, str]] = {}
-    for node in list(tree.find_all(*_SESSION_FUNCTIONS)):
-        name = _SESSION_FUNCTIONS[type(node)]
-        # keep Spark's result column name (current_catalog()) when the call is unaliased
-        label = node.sql(dialect="databricks").lower()
-        marker = exp.Placeholder(this=name)
-        if isinstance(node.parent, exp.Select) and node.arg_key == "expressions":
-            node.replace(exp.alias_(marker, label, quoted=True))
-        else:
-            node.replace(marker)
-        used[name] = (values[name], "VARCHAR")
-    return used
-
-
-def _parameters(tree: exp.Expr, task: StatementTask) -> dict[str, tuple[str | None, str]]:
-    given = {p.name: p for p in task.parameters}
-    given.update({f"{_POSITIONAL}{p.name}": p for p in task.parameters if p.name.isdigit()})
-    used: dict[str, tuple[str | None, str]] = {}
-    for ph in tree.find_all(exp.Placeholder):
-        name = ph.name
-        if name not in given:
-            shown = f"?{name.removeprefix(_POSITIONAL)}" if name.startswith(_POSITIONAL) else name
-            raise InvalidParameter(
-                f"[UNBOUND_SQL_PARAMETER] Found the unbound parameter: {shown}. "
-                "SQLSTATE: 42P02", sql_state="42P02")
-        p = given[name]
-        try:
-            # the grammar first: sqlglot's builder reads a prefix ("INT) FROM ..." was INT)
-            declared = parameter_type(p.type or "STRING")
-            dtype = exp.DataType.build(declared, dialect="databricks").sql("duckdb")
-        except (SqlglotError, ValueError) as exc:
-            raise InvalidParameter(f"parameter {name}: unknown type {p.type!r}") from exc
-        used[name] = (p.value, dtype)
-    return used
-
-
 # -- rewriting ---------------------------------------------------------------------
 
 
@@ -401,70 +326,6 @@ def _bind_parameters(tree: exp.Expr, ctx: Context) -> exp.Expr:
         return node
 
     return tree.transform(bind, copy=False)
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def scan_sql(snapshot: Snapshot, files: Sequence[DataFileEntry], paths: Sequence[str]) -> str:
-    """DuckDB SQL reading the given files of a snapshot with its full Delta schema.
-
-    Files are grouped by partition values and by whether their stats vouch for every data
-    column. A table whose schema evolved (``schema_mode="merge"``) has old files without
-    the newer columns, and selecting a column a file lacks is a DuckDB binder error; those
-    files (and files without stats, which cannot vouch) are read by name against a typed
-    empty row, so a missing column reads as NULL of its Delta type.
-    """
-    schema = snapshot.schema
-    parts = set(snapshot.partition_columns)
-    if not files:
-        nulls = ", ".join(f"CAST(NULL AS {duck_type(f.type)}) AS {_ident(f.name)}" for f in schema)
-        return f"SELECT {nulls} WHERE false"
-    data_columns = [f.name for f in schema if f.name not in parts]
-    groups: dict[tuple[Any, ...], list[str]] = {}
-    for entry, path in zip(files, paths, strict=True):
-        key = tuple(entry.partition.get(c) for c in snapshot.partition_columns)
-        complete = _vouches(entry, data_columns)
-        groups.setdefault((*key, complete), []).append(path)
-    selects = []
-    for (*part_values, complete), group in groups.items():
-        values = dict(zip(snapshot.partition_columns, part_values, strict=True))
-        cols = []
-        for f in schema:
-            if f.name in parts:
-                v = values[f.name]
-                lit = "NULL" if v is None else _quote(str(v))
-                cols.append(f"CAST({lit} AS {duck_type(f.type)}) AS {_ident(f.name)}")
-            elif complete:
-                cols.append(_ident(f.name))
-            else:
-                cols.append(f"CAST({_ident(f.name)} AS {duck_type(f.type)}) AS {_ident(f.name)}")
-        files_sql = "[" + ", ".join(_quote(p) for p in group) + "]"
-        source = f"read_parquet({files_sql})" if complete else _by_name(schema, parts, files_sql)
-        selects.append(f"SELECT {', '.join(cols)} FROM {source}")
-    return " UNION ALL ".join(selects)
-
-
-def _vouches(entry: DataFileEntry, columns: Sequence[str]) -> bool:
-    """Whether the file's stats name every column: a null count, of the column or (struct
-    columns are flattened) of one of its fields. The log reports absent stats as None."""
-    present = {k for k, v in entry.null_counts.items() if v is not None}
-    present |= {k.split(".", 1)[0] for k in present}
-    return all(c in present for c in columns)
-
-
-def _by_name(schema: pa.Schema, parts: set[str], files_sql: str) -> str:
-    """The files' columns matched by name, absent ones NULL (DuckDB prunes the empty branch,
-    and projections and filters still reach the Parquet reader)."""
-    typed = ", ".join(f"CAST(NULL AS {duck_type(f.type)}) AS {_ident(f.name)}"
-                      for f in schema if f.name not in parts)
-    return (f"(SELECT {typed} WHERE false UNION ALL BY NAME "
-            f"SELECT * FROM read_parquet({files_sql}, union_by_name = true))")
 
 
 def _slot(i: int) -> str:
@@ -522,11 +383,11 @@ def to_duckdb(analysis: Analysis, paths: Callable[[Scan], Sequence[str]],
         if cache_key is not None:
             _templates.put(cache_key, template)
     fills = [f"({scan_sql(s.snapshot, s.files, paths(s))})" for s in analysis.scans]
-    fills += [_ident(view_names[key]) for key in analysis.views]
+    fills += [ident(view_names[key]) for key in analysis.views]
     # Splicing our own generated SQL (paths are quoted by scan_sql), never user text; done
     # from the highest slot down so __sqlgate_slot_1 cannot match inside __sqlgate_slot_10.
     for i in reversed(range(len(fills))):
-        template = template.replace(_ident(_slot(i)), fills[i])
+        template = template.replace(ident(_slot(i)), fills[i])
     return template
 
 

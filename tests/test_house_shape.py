@@ -24,8 +24,6 @@ KNOWN_CIRCLES: dict[frozenset[str], str] = {
 }
 # Modules over MAX_LINES being split by their owners.
 KNOWN_LONG: dict[str, str] = {
-    "engine/translate.py": "spark (issue 16)",
-    "gateway/pool/warehouse.py": "lead (issue 14)",
 }
 
 

@@ -6,19 +6,16 @@
     STOPPED --statement or start()--> STARTING --first worker ready--> RUNNING
     RUNNING --idle auto_stop_seconds, or stop()--> STOPPING --workers gone--> STOPPED
 
-- A statement is fingerprinted and estimated by a worker (gateway/pool/estimate.py); a
-  result cache hit (the estimate gives the tables' versions: gateway/core/cache.py) answers
-  at once, else it is put in a lane and admitted (429 when the queue is full, before
-  anything runs). A STOPPED warehouse starts; the statement stays PENDING until a worker
-  is ready.
+- A statement is estimated by a worker (pool/estimate.py); a result cache hit (by the
+  tables' versions: core/cache.py) answers at once, else it is put in a lane and admitted
+  (429 when the queue is full, before anything runs). A STOPPED warehouse starts first.
 - The control loop replaces dead workers and sizes the pool as gateway/pool/autoscale.py
-  decides (grow while statements wait, shrink after a calm cool-down, stop when idle).
-  Live workers are pinged every `heartbeat_s`; one missing three in a row is killed
-  (gateway/pool/heartbeat.py).
+  decides (grow while statements wait, shrink after a calm cool-down, stop when idle);
+  pool/heartbeat.py kills a live worker that misses three pings in a row.
 - A worker that dies fails only the statements running on it, with the cause; one sent
   after its death was known runs on another worker (gateway/pool/dispatch.py). A forked
   worker's exit is reported by its template at once; the template's exit ends its workers.
-- Dual mode keeps whole workers for short statements (gateway/placement.py) and runs the
+- Dual mode keeps whole workers for short statements (pool/placement.py) and runs the
   other workers, where the long scans go, at a lower CPU priority (`long_worker_nice`),
   so on a machine with fewer cores than threads a short statement still gets the cores
   first. FIFO mode does neither: same pool, same slots, one lane.

@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import InvalidParameter
-from engine.translate import _number_positional, _session_functions, parse
+from engine.parameters import number_positional as _number_positional
+from engine.parameters import session_functions as _session_functions
+from engine.translate import parse
 
 
 def test_positional_markers_numbered_in_text_order() -> None:
