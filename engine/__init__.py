@@ -18,42 +18,38 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+# The errors and the parameter grammar import nothing heavy (sqlgate.errors, re): eager.
+from engine.errors import (
+    AlreadyExists,
+    AnalysisError,
+    Cancelled,
+    EngineError,
+    InvalidParameter,
+    LakeIOError,
+    ParseError,
+    PermissionDenied,
+    ResourceExhausted,
+    SchemaNotFound,
+    SqlError,
+    TableNotFound,
+    Timeout,
+    Unsupported,
+)
+from engine.paramtypes import parameter_type
+
 if TYPE_CHECKING:
     from engine.columns import columns_for
     from engine.engine import Engine
-    from engine.errors import (
-        AlreadyExists,
-        AnalysisError,
-        Cancelled,
-        EngineError,
-        InvalidParameter,
-        LakeIOError,
-        ParseError,
-        PermissionDenied,
-        ResourceExhausted,
-        SchemaNotFound,
-        SqlError,
-        TableNotFound,
-        Timeout,
-        Unsupported,
-    )
-    from engine.paramtypes import parameter_type
     from engine.result import ResultStream
     from engine.sqltext import fingerprint, session_command
 
-_ERRORS = (
-    "AlreadyExists", "AnalysisError", "Cancelled", "EngineError", "InvalidParameter",
-    "LakeIOError", "ParseError", "PermissionDenied", "ResourceExhausted", "SchemaNotFound",
-    "SqlError", "TableNotFound", "Timeout", "Unsupported",
-)
+# What loads duckdb, deltalake or sqlglot: only on first use.
 _HOMES = {
     "Engine": "engine.engine",
     "ResultStream": "engine.result",
     "columns_for": "engine.columns",
     "fingerprint": "engine.sqltext",
     "session_command": "engine.sqltext",
-    "parameter_type": "engine.paramtypes",
-    **dict.fromkeys(_ERRORS, "engine.errors"),
 }
 
 

@@ -1,14 +1,12 @@
-"""Statement text helpers the gateway needs without parsing SQL itself.
+"""Statement text helpers: what the scheduler and a Thrift session learn from the text.
 
-The gateway never imports sqlglot (DESIGN.md); what it must know about a statement's text
-before a worker sees it lives here, on the engine's public surface:
+Workers compute the fingerprint for the `estimate` action; the gateway loads this module
+only for a Thrift ``USE``/``SET`` (it never parses anything else):
 
 - `fingerprint(sql)`: the query shape, literals stripped, so the scheduler can learn
   runtimes per shape (``WHERE id = 42`` and ``where id=7`` are the same fingerprint);
 - `session_command(sql)`: ``("USE", catalog, schema)`` for a ``USE`` statement the Thrift
-  session applies itself, None for anything else;
-- `parameter_type(text)`: a parameter's declared type checked against the Databricks type
-  grammar (the engine checks again: a type is never spliced into SQL unchecked).
+  session applies itself, None for anything else.
 
 >>> fingerprint("select * from t where id = 42") == fingerprint("SELECT *  FROM t WHERE id=7")
 True
@@ -27,8 +25,6 @@ import re
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
-
-from engine.paramtypes import parameter_type
 
 # Parsing a huge statement to learn its shape is not worth the time; hash its text instead.
 _PARSE_MAX_CHARS = 100_000
@@ -138,4 +134,4 @@ def _set_command(tree: exp.Set) -> SessionCommand | None:
     return ("SET", ".".join(p.name for p in key.parts).lower(), text)
 
 
-__all__ = ["SessionCommand", "fingerprint", "normalise", "parameter_type", "session_command"]
+__all__ = ["SessionCommand", "fingerprint", "normalise", "session_command"]
