@@ -19,10 +19,9 @@ import pytest
 from databricks import sql
 from deltalake import DeltaTable, write_deltalake
 
-from gateway.auth import hash_token
 from gateway.pool.router import warehouse_id_for
-from sqlgate.settings import EngineSettings, Settings
-from tests.fixtures.server import free_socket, running_gateway, server_settings
+from sqlgate.settings import Settings
+from tests.fixtures.server import tokens_gateway
 
 pytestmark = pytest.mark.e2e
 URL = "/api/2.0/sql/statements"
@@ -35,17 +34,9 @@ def bound(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Setti
     lake = tmp / "lake"
     write_deltalake(str(lake / "alpha" / "priv" / "t"), pa.table({"secret": ["alpha-only"]}))
     write_deltalake(str(lake / "beta" / "own" / "u"), pa.table({"v": [1]}))
-    tokens = tmp / "tokens.toml"
-    tokens.write_text(
-        f'[tokens.{hash_token("tok-a")}]\nworkspace = "alpha"\ncatalogs = ["alpha"]\n'
-        f'[tokens.{hash_token("tok-b")}]\nworkspace = "beta"\ncatalogs = ["beta"]\n')
-    sock = free_socket()
-    engine = EngineSettings(lake=str(lake), threads=1, memory_limit="512MB",
-                            cache_dir=str(tmp / "cache"))
-    settings = server_settings(engine, tmp / "results", sock.getsockname()[1],
-                               tokens_file=str(tokens), token=None, min_workers=1,
-                               max_workers=1)
-    with running_gateway(settings, sock=sock) as url:
+    tokens = {"tok-a": {"workspace": "alpha", "catalogs": ["alpha"]},
+              "tok-b": {"workspace": "beta", "catalogs": ["beta"]}}
+    with tokens_gateway(tmp, lake, tokens) as (url, settings):
         yield url, settings, lake
 
 

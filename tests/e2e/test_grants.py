@@ -18,10 +18,9 @@ from databricks import sql
 from databricks.sql.exc import ServerOperationError
 from deltalake import DeltaTable
 
-from gateway.auth import hash_token
 from gateway.pool.router import warehouse_id_for
-from sqlgate.settings import EngineSettings, Settings
-from tests.fixtures.server import free_socket, running_gateway, server_settings
+from sqlgate.settings import Settings
+from tests.fixtures.server import tokens_gateway
 
 pytestmark = pytest.mark.e2e
 URL = "/api/2.0/sql/statements"
@@ -32,17 +31,9 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Settin
     tmp = tmp_path_factory.mktemp("grants")
     lake = tmp / "lake"
     (lake / "main" / "default").mkdir(parents=True)
-    tokens = tmp / "tokens.toml"
-    tokens.write_text(
-        f'[tokens.{hash_token("tok-ada")}]\nworkspace = "shop"\nuser = "ada"\n'
-        f'[tokens.{hash_token("tok-bob")}]\nworkspace = "shop"\nuser = "bob"\n')
-    sock = free_socket()
-    engine = EngineSettings(lake=str(lake), threads=1, memory_limit="512MB",
-                            cache_dir=str(tmp / "cache"))
-    settings = server_settings(engine, tmp / "results", sock.getsockname()[1],
-                               tokens_file=str(tokens), token=None, min_workers=1,
-                               max_workers=1)
-    with running_gateway(settings, sock=sock) as url:
+    tokens = {"tok-ada": {"workspace": "shop", "user": "ada"},
+              "tok-bob": {"workspace": "shop", "user": "bob"}}
+    with tokens_gateway(tmp, lake, tokens) as (url, settings):
         yield url, settings, lake
 
 
