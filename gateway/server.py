@@ -23,6 +23,7 @@ from starlette.applications import Starlette
 from fetch.linkserver import listener_url
 from gateway.app import Gateway, build_app
 from gateway.pool.router import warehouse_id_for
+from gateway.wire import JsonErrorProtocol
 from sqlgate.settings import FetchSettings, Settings
 
 log = logging.getLogger("sqlgate.gateway")
@@ -172,6 +173,8 @@ def make_server(
         timeout_keep_alive=max(1, int(g.keep_alive_s)),
         access_log=False,
         server_header=False,
+        # an unparsable request gets the API's JSON error body, not uvicorn's plain text
+        http=JsonErrorProtocol,
     )
     built = config.app
     gateway = built.state.gateway if isinstance(built, Starlette) else None
