@@ -9,7 +9,7 @@ every statement module imports, imports none of them nor the engine: no import c
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import pyarrow as pa
@@ -47,6 +47,9 @@ class Command:
     task: StatementTask
     catalog: str
     schema: str
+    # What each privilege check relied on (engine.grants records them): a query's estimate
+    # hashes them into the result cache's key, so a grant or revoke changes the key.
+    checks: list[str] = field(default_factory=list)
 
     @property
     def lake(self) -> LakeCatalog:

@@ -43,11 +43,14 @@ _CACHE_TEXTS = 1024
 
 
 def _cache_text(sql: str, tree: Any) -> str | None:
-    if sql not in _cache_texts:
+    # Keyed on the view definitions spliced in as well: after CREATE OR REPLACE VIEW (or
+    # another session's temporary view of that name) the same text is another query.
+    memo = f"{sql}\0{tree.meta.get(views.EXPANDED)}"
+    if memo not in _cache_texts:
         if len(_cache_texts) >= _CACHE_TEXTS:
             _cache_texts.pop(next(iter(_cache_texts)))
-        _cache_texts[sql] = cache_text(tree)
-    return _cache_texts[sql]
+        _cache_texts[memo] = cache_text(tree)
+    return _cache_texts[memo]
 
 
 log = logging.getLogger("sqlgate.engine")
@@ -117,7 +120,8 @@ class Engine:
         if kind is not None:
             commands.check(self, task, *self._defaults(task))
             return CostEstimate(kind=kind, fingerprint=fingerprint(task.sql))
-        analysis = self._analyze(task)
+        cmd = Command(self, task, *self._defaults(task))
+        analysis = self._analyze(task, cmd)
         shape = fingerprint(task.sql)
         if analysis.kind in ("metadata", "constant") or (
             not analysis.scans and analysis.kind == "query"
@@ -134,6 +138,8 @@ class Engine:
             kind="write" if analysis.kind in ("ctas", "insert") else "scan",
             versions=tuple(sorted({(str(s.name), s.snapshot.version) for s in analysis.scans})),
             cache_text=_cache_text(task.sql, analysis.tree) if query else None,
+            # the privilege checks just made for this caller: no key without them
+            privileges=grants.fingerprint(cmd) if query else "",
             fingerprint=shape,
         )
 
@@ -235,8 +241,8 @@ class Engine:
             default = task.catalogs[0]  # a bound workspace's first catalog is its default
         return (task.catalog or default, task.schema or self.settings.default_schema)
 
-    def _analyze(self, task: StatementTask) -> translate.Analysis:
-        cmd = Command(self, task, *self._defaults(task))
+    def _analyze(self, task: StatementTask, cmd: Command | None = None) -> translate.Analysis:
+        cmd = cmd or Command(self, task, *self._defaults(task))
         hooks = translate.Hooks(
             expand=lambda tree: views.expand(tree, cmd),
             information_schema=lambda view: describe_info(cmd, view))

@@ -19,6 +19,8 @@ live in the catalog database (`engine.catalogdb`), read afresh by every statemen
 
 from __future__ import annotations
 
+import hashlib
+
 import pyarrow as pa
 from sqlglot import exp
 
@@ -60,17 +62,22 @@ def _held(cmd: Command, sec: Securable, user: str) -> set[str]:
 
 
 def allowed(cmd: Command, privilege: str, sec: Securable) -> bool:
-    """Whether the calling user holds `privilege` on `sec` (see the module's rules)."""
+    """Whether the calling user holds `privilege` on `sec` (see the module's rules).
+
+    Records on ``cmd.checks`` what the answer rested on (owners and privileges held along
+    the securable's path), which `fingerprint` hashes.
+    """
     user = cmd.user
     if user is None:
+        cmd.checks.append(f"{privilege} {sec}: engine")
         return True
     chain = _chain(sec)
     owners = [_owner(cmd, s) for s in chain]
-    if all(o is None for o in owners):
-        return True
-    if user in owners:
+    if all(o is None for o in owners) or user in owners:
+        cmd.checks.append(f"{privilege} {sec}: owners {owners}")
         return True
     held = [_held(cmd, s, user) for s in chain]
+    cmd.checks.append(f"{privilege} {sec}: owners {owners} held {[sorted(h) for h in held]}")
     # USE CATALOG / USE SCHEMA are needed only where someone owns that level
     if owners[0] is not None and not held[0] & {"USE CATALOG", "ALL PRIVILEGES"}:
         return False
@@ -111,6 +118,24 @@ def check_reads(cmd: Command, names: list[TableName]) -> None:
     """SELECT on every table a query reads directly (not through a view)."""
     for name in dict.fromkeys(names):
         require(cmd, "SELECT", table(name))
+
+
+def fingerprint(cmd: Command) -> str:
+    """A digest of the caller, its workspace's catalogs and every privilege check made so
+    far for this statement (``cmd.checks``): equal only when the same user passed the same
+    checks on the same standing. The result cache keys on it, so a GRANT or REVOKE on
+    anything the query relied on gives a new key (and the check itself runs again first).
+
+    >>> from sqlgate.types import StatementTask
+    >>> a = Command(None, StatementTask("s", "SELECT 1", user="ada"), "main", "default")
+    >>> b = Command(None, StatementTask("s", "SELECT 1", user="ada"), "main", "default")
+    >>> a.checks.append("SELECT main.s.t: owners ['ada']")
+    >>> fingerprint(a) == fingerprint(b), len(fingerprint(a))
+    (False, 32)
+    """
+    text = "\n".join([repr(cmd.task.user), repr(cmd.task.catalogs),
+                      *sorted(set(cmd.checks))])
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 # -- statements --------------------------------------------------------------------------
@@ -187,5 +212,5 @@ def show(cmd: Command, kind: str, node: exp.Table, principal: str | None) -> pa.
     })
 
 
-__all__ = ["PRIVILEGES", "allowed", "check_reads", "grant", "require", "require_owner",
-           "revoke", "securable", "show", "table"]
+__all__ = ["PRIVILEGES", "allowed", "check_reads", "fingerprint", "grant", "require",
+           "require_owner", "revoke", "securable", "show", "table"]

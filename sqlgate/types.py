@@ -132,6 +132,9 @@ class CostEstimate:
     # the parameters and the caller, the result cache's key.
     versions: tuple[tuple[str, int], ...] = ()
     cache_text: str | None = None
+    # A digest of the privilege checks this estimate made for the caller (engine.grants
+    # `fingerprint`); "" when none were made: such a result is never cached.
+    privileges: str = ""
     # The query's shape, literals stripped (engine.sqltext.fingerprint): the scheduler learns
     # runtimes per shape. Computed on the worker so the gateway never parses SQL.
     fingerprint: str = ""

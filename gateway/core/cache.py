@@ -1,13 +1,24 @@
 """The result cache: a repeated query over unchanged tables is answered without running it.
 
 As Databricks SQL's query result cache: the key is the statement's canonical text (from the
-engine's estimate: whitespace and keyword case normalised), its parameters, the caller
-(workspace and user, so a hit never crosses privileges), the default catalog and schema, the
-result shape asked for (format, limits), and the Delta version of every table it reads. A
-commit to any of those tables gives the next estimate a new version, hence a new key: a
-cached answer is never stale. Entries of older versions are dropped as soon as a newer
-version of one of their tables is seen (`ResultCache.note_versions`), so memory goes to live
-entries; past ``max_bytes`` the least recently used go.
+engine's estimate: whitespace and keyword case normalised, views expanded), its parameters,
+the caller (workspace, its catalogs and user), the default catalog and schema, the result
+shape asked for (format, limits), the Delta version of every table it reads, and the
+fingerprint of the privilege checks the estimate made for this caller. A commit to any of
+those tables gives the next estimate a new version, hence a new key: a cached answer is
+never stale.
+
+Privileges: a hit is served only after a fresh estimate of this very statement for this
+caller, made by a worker that checks SELECT on every table and view it reads (a refusal
+there means no estimate, no key, and the statement fails on the worker with
+PERMISSION_DENIED), so a REVOKE takes effect on the next statement on any gateway. An
+estimate that made no such check (``privileges`` empty) gives no key. The checks'
+fingerprint in the key means a GRANT or REVOKE on anything the query relied on also starts
+a new entry, and entries are never shared between users.
+
+Entries of older versions are dropped as soon as a newer version of one of their tables is
+seen (`ResultCache.note_versions`), so memory goes to live entries; past ``max_bytes`` the
+least recently used go.
 
 Only inline results are kept (their Arrow batches, shared read-only with the statements that
 answer from them); external results live as chunk files whose lifetime belongs to their own
@@ -62,12 +73,14 @@ class ResultCache:
     @staticmethod
     def key(task: StatementTask, estimate: CostEstimate) -> str | None:
         """The cache key of a statement, or None when its result must not be reused."""
-        if not task.use_cached_result or not estimate.cache_text or not estimate.versions:
+        if (not task.use_cached_result or not estimate.cache_text or not estimate.versions
+                or not estimate.privileges):
             return None
         payload = json.dumps([
             estimate.cache_text,
             [[p.name, p.value, p.type] for p in task.parameters],
-            task.workspace, task.user, task.catalog, task.schema,
+            task.workspace, task.user, list(task.catalogs or ()), estimate.privileges,
+            task.catalog, task.schema,
             [list(v) for v in estimate.versions],
             task.format.value, task.disposition.value, task.row_limit, task.byte_limit,
             task.compression,

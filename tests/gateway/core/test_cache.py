@@ -18,7 +18,7 @@ from sqlgate.types import (
 
 TASK = StatementTask("s1", "select * from t", workspace="ws", user="ann")
 EST = CostEstimate(tables=("main.s.t",), versions=(("main.s.t", 3),),
-                   cache_text="SELECT * FROM t")
+                   cache_text="SELECT * FROM t", privileges="f1")
 
 
 def _result(n: int = 10, external: bool = False) -> StatementResult:
@@ -39,6 +39,8 @@ def test_key_covers_text_parameters_caller_shape_and_versions() -> None:
         ResultCache.key(dataclasses.replace(TASK, row_limit=5), EST),
         ResultCache.key(dataclasses.replace(TASK, format=ResultFormat.CSV), EST),
         ResultCache.key(dataclasses.replace(TASK, schema="other"), EST),
+        ResultCache.key(TASK, dataclasses.replace(EST, privileges="f2")),
+        ResultCache.key(dataclasses.replace(TASK, catalogs=("main",)), EST),
     ]
     assert None not in others and len({key, *others}) == len(others) + 1
 
@@ -47,6 +49,8 @@ def test_nothing_to_key_when_not_cacheable_or_opted_out() -> None:
     assert ResultCache.key(dataclasses.replace(TASK, use_cached_result=False), EST) is None
     assert ResultCache.key(TASK, dataclasses.replace(EST, cache_text=None)) is None
     assert ResultCache.key(TASK, dataclasses.replace(EST, versions=())) is None
+    # an estimate that checked no privileges for the caller never keys a cached answer
+    assert ResultCache.key(TASK, dataclasses.replace(EST, privileges="")) is None
 
 
 def test_hit_after_put_marked_and_a_newer_version_invalidates() -> None:
