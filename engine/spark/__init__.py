@@ -27,6 +27,7 @@ from sqlglot.errors import ErrorLevel
 
 from engine.spark import (
     arrays,
+    formats,
     functions,
     generators,
     library,
@@ -39,10 +40,12 @@ from engine.spark import (
 
 Rule = Callable[[exp.Expr], exp.Expr]
 
-# Order matters: library maps Spark calls onto DuckDB ones first (date_part becomes an
+# Order matters: the text families (formats) read their operands' annotation as parsed;
+# library maps Spark calls onto DuckDB ones first (date_part becomes an
 # extract the scalar rules then fix); the typed rules read sqlglot's annotation of the tree
 # as parsed, before other rules change types (TIMESTAMP -> TIMESTAMPTZ) or wrap operands.
 RULES: tuple[Rule, ...] = (
+    *formats.RULES,
     *library.RULES,
     *typed.RULES,
     *literals.RULES,
@@ -96,6 +99,7 @@ def install(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET TimeZone = 'UTC'")
     for sql in (*macros.MACROS, *library.MACROS, *texts.MACROS):
         con.execute(sql)
+    formats.register(con)
 
 
 __all__ = ["RULES", "install", "rewrite"]

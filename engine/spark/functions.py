@@ -20,7 +20,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from engine.errors import AnalysisError, Unsupported
-from engine.spark import arrays, library, texts
+from engine.spark import arrays, formats, library, texts
 from engine.spark.generators import table_function
 from engine.spark.names import SPARK_FUNCTIONS
 
@@ -69,6 +69,11 @@ _SYNTAX: tuple[type[exp.Expr], ...] = (exp.Cast, exp.TryCast, exp.Case, exp.If, 
                                        exp.Exists)
 
 
+# what the family modules implement: names of Anonymous calls, classes of typed nodes
+_FAMILY_NAMES = (library.NAMES, arrays.NAMES, formats.NAMES)
+_FAMILY_CLASSES = (library.CLASSES, texts.CLASSES, formats.CLASSES)
+
+
 def key(node: exp.Func) -> str:
     """The allowlist key of a function call."""
     if isinstance(node, exp.Anonymous):
@@ -86,9 +91,9 @@ def spark_name(node: exp.Func) -> str:
 def allowed(node: exp.Func) -> bool:
     """Whether a call is known to give Spark's answer."""
     if isinstance(node, exp.Anonymous):
-        return key(node) in NAMED or key(node) in library.NAMES or key(node) in arrays.NAMES
-    return (isinstance(node, _SYNTAX) or key(node) in TYPED or key(node) in library.CLASSES
-            or key(node) in texts.CLASSES)
+        return key(node) in NAMED or any(key(node) in names for names in _FAMILY_NAMES)
+    return (isinstance(node, _SYNTAX) or key(node) in TYPED
+            or any(key(node) in classes for classes in _FAMILY_CLASSES))
 
 
 def check(tree: exp.Expr) -> None:
