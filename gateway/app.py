@@ -40,6 +40,7 @@ from gateway.core.cache import ResultCache
 from gateway.core.control import ControlPlane
 from gateway.core.orphans import sweep_orphans
 from gateway.core.registry import Statement, StatementRegistry
+from gateway.core.sessions import SessionBook
 from gateway.core.store import default_state_url
 from gateway.core.stores import open_state_store
 from gateway.errors import EXCEPTION_HANDLERS, CatchAllMiddleware, GatewayError, error_response
@@ -221,6 +222,8 @@ def build_app(
         generated_token=generated,
         control=control,
         state=state,
+        sessions=SessionBook(state, shared=control.shared if control is not None else False,
+                             idle_s=settings.gateway.session_idle_s),
     )
     gw.external_results = (
         external_results if external_results is not None
@@ -303,6 +306,8 @@ async def _sweeper(gw: Gateway) -> None:
             await gw.registry.sweep()
             if gw.control is not None:
                 await gw.control.sweep(gw.store.delete_prefix if gw.store is not None else None)
+            if gw.sessions is not None:
+                await gw.sessions.sweep()
             if gw.store is not None:
                 await asyncio.to_thread(gw.store.sweep)
         except Exception as exc:  # the next round tries again

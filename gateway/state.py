@@ -16,6 +16,7 @@ from fetch import ResultStore
 from gateway.auth import Authenticator
 from gateway.core.control import ControlPlane
 from gateway.core.registry import StatementRegistry
+from gateway.core.sessions import SessionBook
 from gateway.core.store import StateStore
 from gateway.metrics import Metrics
 from gateway.pool.router import Warehouses
@@ -35,6 +36,8 @@ class Gateway:
     # The durable control plane (None with state_store = none) and its store.
     control: ControlPlane | None = None
     state: StateStore | None = None
+    # Sessions of both fronts as the state store keeps them (no store: memory only).
+    sessions: SessionBook | None = None
     external_results: bool = False
     generated_token: str | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)

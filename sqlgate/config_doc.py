@@ -102,6 +102,8 @@ MEANINGS: dict[str, str] = {
     "inline_byte_limit": "Largest INLINE result; past it the statement fails (Databricks: 25 MiB).",
     "max_statements": "Statements the registry keeps; finished ones are forgotten first.",
     "statement_retention_s": "Seconds a finished statement stays visible before GET answers 404.",
+    "max_sessions": "Sessions (REST and Thrift) one gateway holds open at once; more get 429.",
+    "session_idle_s": "Seconds a session may go unused before it is closed, on every gateway sharing the state store.",
     "sweep_interval_s": "Seconds between retention sweeps of statements, results and store orphans.",
     "chunk_wait_s": "Longest a chunk GET waits for a chunk a running statement has not stored yet.",
     "statement_abandon_s": "Seconds an unfinished statement may go unpolled before it is cancelled (0: never).",

@@ -225,6 +225,10 @@ class GatewaySettings:
     inline_byte_limit: int = 25 * MiB
     max_statements: int = 10_000
     statement_retention_s: float = 12 * 3600.0
+    # Sessions (REST and Thrift) one gateway holds open at once; more get 429.
+    max_sessions: int = 10_000
+    # Seconds a session may go unused before it is closed (in memory and in the state store).
+    session_idle_s: float = 12 * 3600.0
     # Seconds between retention sweeps (expired results, forgotten statements, store orphans).
     sweep_interval_s: float = 30.0
     # Seconds a pending or running statement may go without its client polling it (REST GET,

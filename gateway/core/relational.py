@@ -305,6 +305,12 @@ class RelationalStore(StateStore):
                               (session_id,))
         return bool(rows)
 
+    def delete_sessions(self, updated_before: float) -> int:
+        with self._connection() as conn:
+            rows = conn.query("DELETE FROM sessions WHERE updated_at < ? RETURNING session_id",
+                              (updated_before,))
+        return len(rows)
+
     # -- keys and gateways --------------------------------------------------------------
 
     def key(self, name: str, default: str) -> str:

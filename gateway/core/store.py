@@ -193,6 +193,10 @@ class StateStore(abc.ABC):
     def delete_session(self, session_id: str) -> bool:
         """Forget a session; False when there was none."""
 
+    @abc.abstractmethod
+    def delete_sessions(self, updated_before: float) -> int:
+        """Forget sessions last used before the cutoff; returns how many went."""
+
     # -- keys and gateways --------------------------------------------------------------
 
     @abc.abstractmethod

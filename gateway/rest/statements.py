@@ -76,7 +76,7 @@ async def execute_statement(request: Request) -> Response:
     timeout_s = settings.engine.statement_timeout_s
     use_cached = True
     if req.session_id is not None:
-        session = sessions_of(gw).get(req.session_id, workspace, req.warehouse_id)
+        session = await sessions_of(gw).get(req.session_id, workspace, req.warehouse_id)
         catalog, schema = catalog or session.catalog, schema or session.schema
         timeout_s = min(timeout_s, session.timeout_s or timeout_s)
         use_cached = session.confs.get("USE_CACHED_RESULT", "true").lower() != "false"

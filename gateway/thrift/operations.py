@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import hashlib
 import secrets
 import time
 import uuid
@@ -26,6 +27,7 @@ from databricks.sql.thrift_api.TCLIService import ttypes
 
 from gateway.core.backend import StatementResult
 from gateway.core.registry import Statement
+from gateway.core.sessions import Saved
 from gateway.errors import ResourceExhausted
 from gateway.thrift.schema import NativeTypes
 from sqlgate.types import StatementError, StatementState
@@ -72,11 +74,52 @@ class Session:
     schema: str | None = None
     configuration: dict[str, str] = field(default_factory=dict)
     last_used: float = field(default_factory=time.monotonic)
+    # As last written to the state store (None without one): its stamp says when to touch.
+    saved: Saved | None = None
 
     @property
     def key(self) -> bytes:
         """The table key: the GUID."""
         return bytes(self.handle.guid)
+
+    @property
+    def stored_id(self) -> str:
+        """The session's id in the state store: its GUID in hex."""
+        return bytes(self.handle.guid).hex()
+
+    def to_saved(self) -> Saved:
+        """The session as the state store keeps it: the secret only as its SHA-256."""
+        return Saved(self.stored_id, "thrift", self.workspace, self.user, {
+            "protocol": self.protocol,
+            "secret_sha256": hashlib.sha256(bytes(self.handle.secret)).hexdigest(),
+            "catalog": self.catalog, "schema": self.schema,
+            "configuration": self.configuration,
+        }, self.saved.created_at if self.saved else 0.0)
+
+    def refresh(self, saved: Saved) -> None:
+        """Take the defaults as stored (a USE or SET on another gateway)."""
+        d = saved.data
+        self.catalog, self.schema = d.get("catalog"), d.get("schema")
+        conf = d.get("configuration")
+        if isinstance(conf, dict):
+            self.configuration = {str(k): str(v) for k, v in conf.items()}
+        self.saved = saved
+
+    @classmethod
+    def from_saved(cls, saved: Saved, ident: ttypes.THandleIdentifier) -> Session | None:
+        """The stored session for a client's handle; None unless the handle's secret is the
+        one the session was opened with."""
+        digest = hashlib.sha256(bytes(ident.secret or b"")).hexdigest()
+        if not secrets.compare_digest(digest, str(saved.data.get("secret_sha256", ""))):
+            return None
+        protocol = saved.data.get("protocol")
+        if not isinstance(protocol, int):
+            return None
+        session = cls(handle=ttypes.THandleIdentifier(guid=bytes(ident.guid),
+                                                      secret=bytes(ident.secret)),
+                      workspace=saved.workspace, protocol=protocol, user=saved.user)
+        session.refresh(saved)
+        return session
 
     def thrift_handle(self) -> ttypes.TSessionHandle:
         """The handle as sent to the client."""

@@ -134,7 +134,8 @@ def thrift_routes(gateway: Any) -> list[Route]:
     only when the backend writes external results (`gateway.external_results`).
     """
     store = gateway.store if getattr(gateway, "external_results", False) else None
-    service = ThriftService(gateway.registry, gateway.settings, store)
+    service = ThriftService(gateway.registry, gateway.settings, store,
+                            book=getattr(gateway, "sessions", None))
     front = ThriftFront(service, gateway)
     return [
         Route("/sql/1.0/warehouses/{warehouse_id}", front.post, methods=["POST"]),

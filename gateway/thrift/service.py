@@ -23,6 +23,7 @@ from databricks.sql.thrift_api.TCLIService import ttypes
 from fetch.store import ResultStore
 from gateway.core.backend import StatementResult
 from gateway.core.registry import StatementRegistry, new_statement_id
+from gateway.core.sessions import SessionBook
 from gateway.errors import GatewayError, NotFound, ResourceExhausted
 from gateway.thrift import jdbcmeta, results
 from gateway.thrift import metadata as md
@@ -73,17 +74,19 @@ class ThriftService:
         *,
         direct_wait_s: float = 5.0,
         poll_hold_s: float = 3.0,
+        book: SessionBook | None = None,
     ) -> None:
         self.registry = registry
         self.settings = settings
         self.store = store
+        # Sessions in the state store: they outlive a restart and span gateways.
+        self.book = book or SessionBook(None, shared=False,
+                                        idle_s=settings.gateway.session_idle_s)
         self.direct_wait_s = direct_wait_s
         # The Python client polls GetOperationStatus with no sleep: hold each poll this long.
         self.poll_hold_s = poll_hold_s
         gw = settings.gateway
-        self.sessions: HandleTable[Session] = HandleTable(
-            gw.max_statements, gw.statement_retention_s
-        )
+        self.sessions: HandleTable[Session] = HandleTable(gw.max_sessions, gw.session_idle_s)
         self.operations: HandleTable[Operation] = HandleTable(
             gw.max_statements, gw.statement_retention_s
         )
@@ -120,7 +123,12 @@ class ThriftService:
             schema=(ns.schemaName if ns else None) or conf.get("use:database") or None,
             configuration=conf,
         )
-        self.sessions.add(session, evictable=lambda s: False)
+        self.sessions.add(session, evictable=self._evictable)
+        try:
+            session.saved = await self.book.save(session.to_saved())
+        except GatewayError:
+            self.sessions.pop(session.key)
+            raise
         return ttypes.TOpenSessionResp(
             status=results.OK,
             serverProtocolVersion=protocol,
@@ -131,7 +139,8 @@ class ThriftService:
 
     async def CloseSession(self, req: ttypes.TCloseSessionReq, ws: str) -> Any:
         """Close the session and every operation it still has open."""
-        session = self._session(req.sessionHandle, ws)
+        session = await self._session(req.sessionHandle, ws)
+        await self.book.drop(session.stored_id)
         self.sessions.pop(session.key)
         for op in self.operations.values():
             if op.session is session:
@@ -140,7 +149,7 @@ class ThriftService:
 
     async def GetInfo(self, req: ttypes.TGetInfoReq, ws: str) -> ttypes.TGetInfoResp:
         """The info values Spark's Thrift server answers; any other type is an error there too."""
-        self._session(req.sessionHandle, ws)
+        await self._session(req.sessionHandle, ws)
         value = jdbcmeta.info_value(req.infoType)
         if value is None:
             name = ttypes.TGetInfoType._VALUES_TO_NAMES.get(req.infoType, req.infoType)
@@ -152,7 +161,7 @@ class ThriftService:
 
     async def ExecuteStatement(self, req: ttypes.TExecuteStatementReq, ws: str) -> Any:
         """Submit through the registry; answer with direct results when asked."""
-        session = self._session(req.sessionHandle, ws)
+        session = await self._session(req.sessionHandle, ws)
         caps = ClientCaps.from_request(req)
         sql = req.statement or ""
         if len(sql.encode()) > self.settings.gateway.max_statement_bytes:
@@ -163,12 +172,14 @@ class ThriftService:
         setting = md.parse_set(sql)
         if setting is not None:
             session.configuration[setting[0]] = setting[1]
+            session.saved = await self.book.save(session.to_saved())
             op = self._local(session, OpType.EXECUTE_STATEMENT, caps, md.set_result(*setting))
         elif use is not None:
             if use.catalog is not None:
                 session.catalog, session.schema = use.catalog, use.schema
             else:
                 session.schema = use.schema
+            session.saved = await self.book.save(session.to_saved())
             op = self._local(session, OpType.EXECUTE_STATEMENT, caps, md.empty_result())
         else:
             task = self._task(session, sql, caps, bind_parameters(req.parameters),
@@ -216,7 +227,7 @@ class ThriftService:
                                      ttypes.TGetCrossReferenceResp)
 
     async def _local_rpc(self, req: Any, ws: str, kind: int, result: Any, resp_cls: Any) -> Any:
-        session = self._session(req.sessionHandle, ws)
+        session = await self._session(req.sessionHandle, ws)
         op = self._local(session, kind, ClientCaps(), result)
         return resp_cls(status=results.OK, operationHandle=op.thrift_handle(),
                         directResults=await self._direct(op, req.getDirectResults))
@@ -242,7 +253,7 @@ class ThriftService:
         return await self._catalog_rpc(req, ws, OpType.GET_COLUMNS, q, ttypes.TGetColumnsResp)
 
     async def _catalog_rpc(self, req: Any, ws: str, kind: int, q: md.Query, resp_cls: Any) -> Any:
-        session = self._session(req.sessionHandle, ws)
+        session = await self._session(req.sessionHandle, ws)
         caps = ClientCaps()  # no result flags on these requests: columns suit every client
         op = await self._submit(session, self._task(session, q.sql, caps, q.parameters), kind,
                                 caps)
@@ -291,11 +302,37 @@ class ThriftService:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _session(self, handle: ttypes.TSessionHandle | None, ws: str) -> Session:
-        session = self.sessions.find(handle.sessionId if handle else None, ws)
+    async def _session(self, handle: ttypes.TSessionHandle | None, ws: str) -> Session:
+        """The caller's session: from memory, else (opened before a restart or on another
+        gateway) from the state store; with a shared store the stored record is the truth,
+        so a close or a USE/SET elsewhere is seen at once."""
+        ident = handle.sessionId if handle else None
+        session = self.sessions.find(ident, ws)
+        book = self.book
+        if book.durable and ident is not None and ident.guid is not None and (
+                session is None or book.shared):
+            saved = await book.load(bytes(ident.guid).hex(), "thrift", ws)
+            if saved is None:
+                if session is not None:  # closed (or expired) on another gateway
+                    self.sessions.pop(session.key)
+                    session = None
+            elif session is not None:
+                session.refresh(saved)
+            else:
+                session = Session.from_saved(saved, ident)
+                if session is not None:
+                    self.sessions.add(session, evictable=self._evictable)
+        elif session is not None and session.saved is not None:
+            session.saved = await book.touch(session.saved)
         if session is None:
             raise InvalidHandle("Invalid SessionHandle: unknown or closed session")
         return session
+
+    def _evictable(self, session: Session) -> bool:
+        # A stored session comes back from the store when next used; one only in memory
+        # would be lost.
+        return self.book.durable and not any(
+            op.session is session for op in self.operations.values())
 
     def _op(self, handle: ttypes.TOperationHandle | None, ws: str) -> Operation:
         op = self.operations.find(handle.operationId if handle else None, ws)

@@ -153,6 +153,10 @@ def test_sessions_keys_and_gateways(store: StateStore) -> None:
     assert store.get_session("s1") == rec
     assert store.delete_session("s1") is True
     assert store.get_session("s1") is None and store.delete_session("s1") is False
+    store.put_session(SessionRecord("old", "ws", "a", "{}", 1.0, 5.0))
+    store.put_session(SessionRecord("new", "ws", "a", "{}", 1.0, 50.0))
+    assert store.delete_sessions(updated_before=10.0) == 1
+    assert store.get_session("old") is None and store.get_session("new") is not None
     assert store.key("signing_secret", "first") == "first"
     assert store.key("signing_secret", "second") == "first"
     store.heartbeat("gw1", "http://127.0.0.1:1", 10.0)
