@@ -27,6 +27,7 @@ from sqlglot.errors import ErrorLevel
 
 from engine.spark import (
     arrays,
+    datetimes,
     formats,
     functions,
     generators,
@@ -46,6 +47,7 @@ Rule = Callable[[exp.Expr], exp.Expr]
 # as parsed, before other rules change types (TIMESTAMP -> TIMESTAMPTZ) or wrap operands.
 RULES: tuple[Rule, ...] = (
     *formats.RULES,
+    *datetimes.RULES,
     *library.RULES,
     *typed.RULES,
     *literals.RULES,
@@ -97,7 +99,7 @@ def install(con: duckdb.DuckDBPyConnection) -> None:
     """Create the macros the rules call, once per database, before its config is locked."""
     # Spark's session time zone: Databricks' default is UTC, whatever the machine's is
     con.execute("SET TimeZone = 'UTC'")
-    for sql in (*macros.MACROS, *library.MACROS, *texts.MACROS):
+    for sql in (*macros.MACROS, *datetimes.MACROS, *library.MACROS, *texts.MACROS):
         con.execute(sql)
     formats.register(con)
 

@@ -81,11 +81,11 @@ MACROS: tuple[str, ...] = (
     f"CREATE MACRO sg_make_timestamp(y, mo, d, h, mi, s) AS CASE WHEN {_BAD_TIMESTAMP} THEN "
     f"{_DATETIME_ERROR} ELSE make_timestamptz(y, mo, d, h, mi, s) END, "
     f"(y, mo, d, h, mi, s, tz) AS CASE WHEN {_BAD_TIMESTAMP} THEN {_DATETIME_ERROR} "
-    "ELSE make_timestamptz(y, mo, d, h, mi, s, tz) END",
+    "ELSE sg_at_zone(tz, make_timestamp(y, mo, d, h, mi, s)) END",
     f"CREATE MACRO sg_try_make_timestamp(y, mo, d, h, mi, s) AS CASE WHEN {_BAD_TIMESTAMP} "
     "THEN NULL ELSE make_timestamptz(y, mo, d, h, mi, s) END, "
     f"(y, mo, d, h, mi, s, tz) AS CASE WHEN {_BAD_TIMESTAMP} THEN NULL "
-    "ELSE make_timestamptz(y, mo, d, h, mi, s, tz) END",
+    "ELSE sg_at_zone(tz, make_timestamp(y, mo, d, h, mi, s)) END",
     f"CREATE MACRO sg_make_timestamp_ntz(y, mo, d, h, mi, s) AS CASE WHEN {_BAD_TIMESTAMP} "
     f"THEN {_DATETIME_ERROR} ELSE make_timestamp(y, mo, d, h, mi, s) END",
     f"CREATE MACRO sg_try_make_timestamp_ntz(y, mo, d, h, mi, s) AS CASE WHEN "

@@ -83,14 +83,15 @@ def _time_zones(tree: exp.Expr) -> exp.Expr:
     """from_utc_timestamp / to_utc_timestamp, which sqlglot parses into AT TIME ZONE pairs.
 
     ``from_utc_timestamp(ts, tz)``: the UTC instant shown as wall-clock time in ``tz``;
-    ``to_utc_timestamp(ts, tz)``: the wall-clock time in ``tz`` as a UTC instant. The
+    ``to_utc_timestamp(ts, tz)``: the wall-clock time in ``tz`` as a UTC instant (the
+    earlier one where the clock goes back, as java.time chooses: sg_at_zone). The
     session time zone is UTC, so a TIMESTAMP's wall clock is its UTC time.
     """
 
     def fix(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.FromTimeZone):  # to_utc_timestamp(ts, tz)
             ts = exp.Cast(this=_uncast(node.this), to=exp.DataType.build("TIMESTAMP"))
-            return _call("timezone", node.args["zone"], ts)
+            return _call("sg_at_zone", node.args["zone"], ts)
         if not isinstance(node, exp.AtTimeZone):
             return node
         inner = node.this
@@ -98,7 +99,7 @@ def _time_zones(tree: exp.Expr) -> exp.Expr:
             if node.args["zone"].name.upper() != "UTC":
                 raise Unsupported("AT TIME ZONE is not supported; use to_utc_timestamp")
             ts = exp.Cast(this=_uncast(inner.this), to=exp.DataType.build("TIMESTAMP"))
-            return _call("timezone", inner.args["zone"], ts)
+            return _call("sg_at_zone", inner.args["zone"], ts)
         ts = exp.Cast(this=_uncast(inner), to=exp.DataType.build("TIMESTAMPTZ"))
         return exp.Cast(this=_call("timezone", node.args["zone"], ts),
                         to=exp.DataType.build("TIMESTAMPTZ"))

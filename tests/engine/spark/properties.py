@@ -80,6 +80,35 @@ _CASES: dict[str, list[str]] = {
         "SELECT next_day(DATE'2024-02-28', 'MO'), dayname(DATE'2024-02-29')",
         "SELECT CAST('2024-02-29' AS DATE), CAST('2024-02-29 10:00:00' AS TIMESTAMP)",
         "SELECT DATE'2024-02-29' < TIMESTAMP'2024-02-29 00:00:01'",
+        "SELECT months_between(TIMESTAMP'2024-03-31 10:00:00', TIMESTAMP'2024-02-29 23:00:00'), "
+        "months_between(DATE'2024-01-15', DATE'2024-03-20', false), months_between(NULL, "
+        "DATE'2024-01-01')",
+        "SELECT months_between(TIMESTAMP'1999-12-31 23:59:59.999', TIMESTAMP'2000-01-01 00:00:00'), "
+        "months_between('2024-02-29', '2023-02-28'), months_between(DATE'2024-01-01', "
+        "DATE'2024-01-01')",
+        "SELECT next_day(DATE'2024-02-29', 'sunday'), next_day('2024-12-31', 'Fri'), "
+        "next_day(DATE'2024-01-01', NULL), next_day(DATE'2024-01-01', 'MON')",
+        "SELECT next_day(DATE'2024-01-01', 'xx')",
+        "SELECT convert_timezone('America/New_York', 'Asia/Tokyo', TIMESTAMP_NTZ'2024-03-10 "
+        "02:30:00'), convert_timezone('UTC', TIMESTAMP_NTZ'2024-02-29 23:00:00')",
+        "SELECT convert_timezone('Europe/London', 'UTC', TIMESTAMP_NTZ'2024-10-27 01:30:00'), "
+        "convert_timezone('Asia/Kolkata', 'UTC', TIMESTAMP'2024-01-01 00:00:00')",
+        "SELECT time_bucket(INTERVAL '1' MONTH, TIMESTAMP'2024-03-30 00:00:00', TIMESTAMP'2024-01-31 "
+        "00:00:00'), time_bucket(INTERVAL '7' DAY, TIMESTAMP_NTZ'1969-12-25 12:00:00'), "
+        "time_bucket(INTERVAL '2' YEAR, TIMESTAMP'2023-06-01 00:00:00')",
+        "SELECT time_bucket(INTERVAL '15' MINUTE, TIMESTAMP'1969-12-31 23:59:00'), time_bucket("
+        "INTERVAL '1' MONTH, TIMESTAMP'2024-06-15 08:59:59', TIMESTAMP'2024-06-15 09:00:00')",
+        "SELECT time_bucket(INTERVAL '1 02:00:00' DAY TO SECOND, TIMESTAMP_NTZ'2024-01-01 "
+        "00:00:00'), time_bucket(INTERVAL '3' MONTH, TIMESTAMP_NTZ'1969-11-15 00:00:00')",
+        "SELECT time_bucket(INTERVAL '0' MINUTE, TIMESTAMP'2024-01-01 00:00:00')",
+        "SELECT unix_timestamp('2024-02-29 12:00:00'), to_unix_timestamp(DATE'2024-02-29'), "
+        "unix_timestamp('1969/12/31 23:59:59', 'yyyy/MM/dd HH:mm:ss')",
+        "SELECT unix_timestamp(TIMESTAMP_NTZ'1969-12-31 23:59:59.5'), to_unix_timestamp("
+        "'2024-02-29', 'yyyy-MM-dd')",
+        "SELECT hour('2024-02-29T23:10:00'), minute('2024-02-29 23:10:59'), second('2024-02-29 "
+        "23:10:59.9'), quarter('2024-12-31'), last_day('2024-02-01')",
+        "SELECT make_timestamp(DATE'2024-02-29', TIME'23:59:59.999999', 'Asia/Kolkata'), "
+        "make_timestamp_ntz(DATE'2024-02-29', TIME'00:00:00'), make_timestamp(CAST(NULL AS DATE))",
     ],
     "interval": [
         "SELECT INTERVAL '1-2' YEAR TO MONTH, INTERVAL '3 04:05:06.5' DAY TO SECOND",
