@@ -34,7 +34,7 @@ def _rows(engine: Engine, sql: str) -> tuple[list[str], list[list[str | None]]]:
     "SELECT make_timestamp(DATE'2024-01-01', '01:00:00')",
 ])
 def test_forms_without_spark_semantics_are_refused(engine: Engine, sql: str) -> None:
-    with pytest.raises(Unsupported, match="UNSUPPORTED_FEATURE|WRONG_NUM_ARGS"):
+    with pytest.raises(Unsupported, match=r"UNSUPPORTED_FEATURE|WRONG_NUM_ARGS"):
         _rows(engine, sql)
 
 
