@@ -297,7 +297,9 @@ class Engine:
             cache_key = (task.sql, task.catalog, task.catalogs, task.schema,
                          self.settings.default_catalog, self.settings.default_schema,
                          tuple(sorted((k, t) for k, (_, t) in analysis.parameters.items())),
-                         analysis.tree.meta.get(views.EXPANDED) if analysis.tree else None)
+                         analysis.tree.meta.get(views.EXPANDED) if analysis.tree else None,
+                         # the rewrite depends on the column types (engine.spark.annotation)
+                         tuple(s.snapshot.schema for s in analysis.scans))
             sql = translate.to_duckdb(analysis, paths, view_names, cache_key=cache_key)
             params = {k: v for k, (v, _) in analysis.parameters.items()}
             timer = self._deadlines.call_later(timeout_s, interrupter.stop, "timeout")

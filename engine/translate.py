@@ -348,8 +348,13 @@ def _substitute_tables(tree: exp.Expr, ctx: Context) -> exp.Expr:
 
 
 def _spark_semantics(tree: exp.Expr, ctx: Context) -> exp.Expr:
-    """Spark's function semantics (engine.spark): refuse what DuckDB would answer wrongly."""
-    return spark.rewrite(tree)
+    """Spark's function semantics (engine.spark): refuse what DuckDB would answer wrongly.
+
+    The rules see the column types of every table and view the statement scans.
+    """
+    tables = {id(scan.node): scan.snapshot.schema for scan in ctx.analysis.scans}
+    tables.update({id(node): view.schema for node, view in ctx.analysis.views.values()})
+    return spark.rewrite(tree, tables)
 
 
 RULES: tuple[Callable[[exp.Expr, Context], exp.Expr], ...] = (

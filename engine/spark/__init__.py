@@ -26,8 +26,10 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
 from engine.spark import (
+    annotation,
     arrays,
     datetimes,
+    decimals,
     formats,
     functions,
     generators,
@@ -50,6 +52,7 @@ RULES: tuple[Rule, ...] = (
     *datetimes.RULES,
     *library.RULES,
     *typed.RULES,
+    *decimals.RULES,
     *literals.RULES,
     *scalars.RULES,
     *arrays.RULES,
@@ -58,11 +61,15 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def rewrite(tree: exp.Expr) -> exp.Expr:
-    """Check a parsed Databricks statement and apply every rule of `RULES`, in order."""
+def rewrite(tree: exp.Expr, tables: annotation.Tables | None = None) -> exp.Expr:
+    """Check a parsed Databricks statement and apply every rule of `RULES`, in order.
+
+    `tables` gives the columns of the tables it scans (``id()`` of each ``exp.Table`` node
+    -> its Arrow schema), so the typed rules see column types too.
+    """
     functions.check(tree)
     names = _projection_names(tree)
-    tree = typed.annotate(tree)
+    tree = annotation.annotate(tree, tables)
     for rule in RULES:
         tree = rule(tree)
     _keep_names(names)
@@ -92,14 +99,19 @@ def _keep_names(named: list[_Named]) -> None:
         projections = select.expressions
         if i < len(projections) and not isinstance(projections[i], exp.Star) and projections[
                 i].sql("duckdb", unsupported_level=ErrorLevel.IGNORE) != before:
-            projections[i].replace(exp.alias_(projections[i].copy(), name, quoted=True))
+            # the node itself, not a copy: its table references are the scans' own nodes
+            node = projections[i]
+            alias = exp.alias_(exp.null(), name, quoted=True)
+            node.replace(alias)
+            alias.set("this", node)
 
 
 def install(con: duckdb.DuckDBPyConnection) -> None:
     """Create the macros the rules call, once per database, before its config is locked."""
     # Spark's session time zone: Databricks' default is UTC, whatever the machine's is
     con.execute("SET TimeZone = 'UTC'")
-    for sql in (*macros.MACROS, *datetimes.MACROS, *library.MACROS, *texts.MACROS):
+    for sql in (*macros.MACROS, *datetimes.MACROS, *decimals.MACROS, *library.MACROS,
+                *texts.MACROS):
         con.execute(sql)
     formats.register(con)
 

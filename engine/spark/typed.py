@@ -1,11 +1,12 @@
-"""Spark rules that depend on an operand's type, where sqlglot's annotation knows it.
+"""Spark rules that depend on an operand's type, where the annotation knows it.
 
-`annotate` runs sqlglot's type annotation once per statement: literals, casts and most
-function results get a type, table columns stay UNKNOWN. Each rule here acts only on
+`engine.spark.annotation` types each node once per statement: literals, casts, function
+results, and the columns of the tables the statement scans. Each rule here acts only on
 operands of a known type; with an unknown one it leaves DuckDB's behaviour, which the
 suite's documentation lists where it differs (docs/spark-semantics.md).
 
 >>> import sqlglot
+>>> from engine.spark.annotation import annotate
 >>> tree = annotate(sqlglot.parse_one("SELECT CAST(12.7D AS INT)", read="databricks"))
 >>> _truncating_casts(tree).sql("duckdb")
 'SELECT CAST(TRUNC(CAST(12.7 AS DOUBLE)) AS INT)'
@@ -16,34 +17,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlglot import exp
-from sqlglot.errors import SqlglotError
-from sqlglot.optimizer.annotate_types import annotate_types
 
 from engine.errors import Unsupported
+from engine.spark.annotation import spark_type
 
 T = exp.DType
 
 
-def annotate(tree: exp.Expr) -> exp.Expr:
-    """Each node's type where sqlglot can tell it, kept in ``node.meta`` (not ``node.type``:
-    the DuckDB generator reads that, and its translations are tested on trees as parsed)."""
-    try:
-        typed = annotate_types(tree.copy(), dialect="databricks")
-    except (SqlglotError, KeyError, ValueError, TypeError, AttributeError):
-        return tree  # no types: every typed rule below then leaves the tree alone
-    for node, twin in zip(tree.walk(), typed.walk(), strict=False):
-        node.meta[_META] = twin.type
-    return tree
-
-
-_META = "spark_type"
-
-
-def _type(node: exp.Expr | None) -> exp.DataType | None:
-    typ = node.meta.get(_META) if node is not None else None
-    if typ is None or typ.this in (T.UNKNOWN, T.NULL):
-        return None
-    return typ
+_type = spark_type
 
 
 def _call(name: str, *args: exp.Expr) -> exp.Anonymous:
@@ -120,60 +101,6 @@ def _date_results(tree: exp.Expr) -> exp.Expr:
                     interval.unit.name.upper() in _DATE_UNITS):
                 return exp.Cast(this=node, to=exp.DataType.build("DATE"))
         return node
-
-    return tree.transform(fix, copy=False)
-
-
-def _spark_decimal(node: exp.Expr) -> tuple[int, int, bool] | None:
-    """(precision, scale, is_decimal) of an operand as Spark types it in decimal arithmetic:
-    a decimal literal or cast, or an integer literal (DECIMAL of its digits); else None."""
-    if isinstance(node, exp.Paren):
-        return _spark_decimal(node.this)
-    if isinstance(node, exp.Neg):
-        return _spark_decimal(node.this)
-    if isinstance(node, exp.Literal) and not node.is_string:
-        text = node.this.lstrip("-")
-        if any(c in text for c in "eEdDfFlLsSyY") or not text:
-            return None
-        whole, dot, fraction = text.partition(".")
-        digits = (whole + fraction).lstrip("0") or "0"
-        scale = len(fraction)
-        return max(len(digits), scale, 1), scale, bool(dot)
-    if isinstance(node, exp.Cast) and node.to.this == T.DECIMAL:
-        params = [int(p.this.name) for p in node.to.expressions
-                  if isinstance(p, exp.DataTypeParam) and p.this.is_int]
-        if len(params) == 2:
-            return params[0], params[1], True
-    return None
-
-
-# a double carries 15 significant digits exactly: beyond, the quotient is refused
-_DOUBLE_DIGITS = 15
-
-
-def _decimal_division(tree: exp.Expr) -> exp.Expr:
-    """DECIMAL / DECIMAL is a DECIMAL in Spark with precision and scale from its rules
-    (DuckDB: a DOUBLE). Known operands only: literals and casts."""
-
-    def fix(node: exp.Expr) -> exp.Expr:
-        if not isinstance(node, exp.Div):
-            return node
-        left, right = _spark_decimal(node.this), _spark_decimal(node.expression)
-        if left is None or right is None or not (left[2] or right[2]):
-            return node
-        (p1, s1, _), (p2, s2, _) = left, right
-        scale = max(6, s1 + p2 + 1)
-        precision = p1 - s1 + s2 + scale
-        if precision > 38:
-            whole = precision - scale
-            scale, precision = max(38 - whole, min(scale, 6)), 38
-        if precision > _DOUBLE_DIGITS:
-            raise Unsupported(f"[UNSUPPORTED_FEATURE] a DECIMAL({precision},{scale}) quotient "
-                              "is not supported by this warehouse. SQLSTATE: 0A000")
-        as_double = exp.DataType.build("DOUBLE")
-        quotient = exp.Div(this=exp.Cast(this=node.this, to=as_double),
-                           expression=exp.Cast(this=node.expression, to=as_double.copy()))
-        return exp.Cast(this=quotient, to=exp.DataType.build(f"DECIMAL({precision},{scale})"))
 
     return tree.transform(fix, copy=False)
 
@@ -256,5 +183,4 @@ RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
     _truncating_casts,
     _array_index,
     _date_results,
-    _decimal_division,
 )

@@ -38,9 +38,11 @@ from engine.spark import functions
 from fetch.jsonrows import rows_as_strings
 from sqlgate.settings import EngineSettings
 from sqlgate.types import StatementTask
+from tests.engine.spark import tables
 
 HERE = Path(__file__).resolve().parent
 FIXTURE = HERE / "functions.jsonl"
+TABLES_FIXTURE = HERE / "tables.jsonl"  # cases over typed tables (tables.py)
 DOC = HERE.parents[2] / "docs" / "spark-semantics.md"
 _ids = itertools.count()
 
@@ -61,15 +63,18 @@ def load() -> list[dict[str, Any]]:
     """Every comparable case of the committed fixture: not those whose answer changes from
     run to run, nor those Spark answered but the oracle could not render (a Python error
     name such as ValueError instead of a Spark error class)."""
-    with FIXTURE.open() as f:
-        cases = [json.loads(line) for line in f if line.strip()]
+    cases = []
+    for fixture in (FIXTURE, TABLES_FIXTURE):
+        with fixture.open() as f:
+            cases += [json.loads(line) for line in f if line.strip()]
     return [c for c in cases if c["function"] not in _NONDETERMINISTIC
             and ("error" not in c or _SPARK_ERROR.match(c["error"]))]
 
 
 def open_engine(root: Path) -> Engine:
-    """An engine over an empty lake: the cases read no tables."""
+    """An engine over a lake of the typed tables of tables.py (main.default)."""
     (root / "lake").mkdir(parents=True, exist_ok=True)
+    tables.create_tables(root / "lake")
     return Engine(EngineSettings(lake=str(root / "lake"), threads=1, memory_limit="1GB",
                                  cache_dir=str(root / "cache"), statement_timeout_s=20))
 

@@ -5,6 +5,9 @@ Spark is the oracle. This script runs with a venv that has pyspark (Java 17), ne
     python3 -m venv /work/venvs/spark-oracle
     /work/venvs/spark-oracle/bin/pip install pyspark pyarrow
     /work/venvs/spark-oracle/bin/python tests/engine/spark/regenerate.py
+    /work/venvs/spark-oracle/bin/python tests/engine/spark/regenerate.py --tables
+
+(``--tables`` rebuilds tables.jsonl alone: the cases of tables.py over typed tables.)
 
 It (a) lists Spark's built-in functions from the JVM function registry and parses the
 ``Examples:`` of each one's ExpressionInfo, (b) adds the property-style cases of
@@ -34,6 +37,7 @@ time.tzset()
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 FIXTURE = HERE / "functions.jsonl"
+TABLES_FIXTURE = HERE / "tables.jsonl"
 NAMES = HERE / "functions.txt"
 
 # Spark's ExpressionInfo group -> the family this suite reports
@@ -201,6 +205,10 @@ def main() -> None:
     jsonrows = _load_jsonrows()
     spark = spark_session()
     spark.sparkContext.setLogLevel("OFF")
+    if "--tables" in sys.argv:
+        _tables(spark, jsonrows)
+        spark.stop()
+        return
     if "--properties" in sys.argv:
         # only the own cases again: the documented ones are kept as they are
         with FIXTURE.open() as f:
@@ -230,6 +238,20 @@ def main() -> None:
     NAMES.write_text("\n".join(names) + "\n")
     print(f"{len(seen)} cases, {len(names)} function names -> {FIXTURE.name}, {NAMES.name}")
     spark.stop()
+
+
+def _tables(spark: Any, jsonrows: Any) -> None:
+    """Only the cases over typed tables (tables.py) -> tables.jsonl: Spark reads temp views
+    of the same rows and types that the suite writes as Delta tables."""
+    import tables
+
+    tables.create_views(spark)
+    with TABLES_FIXTURE.open("w") as out:
+        for family, function, sql in tables.cases():
+            record = {"source": "property", "family": family, "function": function,
+                      "sql": sql, **run_case(spark, jsonrows, sql)}
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    print(f"{len(tables.CASES)} cases over tables -> {TABLES_FIXTURE.name}")
 
 
 if __name__ == "__main__":
