@@ -28,6 +28,7 @@ from sqlglot.errors import ErrorLevel
 from engine.spark import (
     annotation,
     arrays,
+    binaries,
     datetimes,
     decimals,
     formats,
@@ -43,12 +44,13 @@ from engine.spark import (
 
 Rule = Callable[[exp.Expr], exp.Expr]
 
-# Order matters: the text families (formats) read their operands' annotation as parsed;
+# Order matters: the text families (formats, binaries) read their operands' annotation as parsed;
 # library maps Spark calls onto DuckDB ones first (date_part becomes an
 # extract the scalar rules then fix); the typed rules read sqlglot's annotation of the tree
 # as parsed, before other rules change types (TIMESTAMP -> TIMESTAMPTZ) or wrap operands.
 RULES: tuple[Rule, ...] = (
     *formats.RULES,
+    *binaries.RULES,
     *datetimes.RULES,
     *library.RULES,
     *typed.RULES,
@@ -114,6 +116,7 @@ def install(con: duckdb.DuckDBPyConnection) -> None:
                 *texts.MACROS):
         con.execute(sql)
     formats.register(con)
+    binaries.register(con)
 
 
 __all__ = ["RULES", "install", "rewrite"]
