@@ -28,9 +28,9 @@ from sqlglot import exp
 from sqlglot.dialects.databricks import Databricks
 
 from engine.errors import AnalysisError, InvalidParameter, SqlError, Unsupported
+from engine.spark.annotation import spark_type
 from engine.spark.decimalformat import Pattern, format_double
 from engine.spark.numformat import NumberFormat, mismatch
-from engine.spark.annotation import spark_type
 
 T = exp.DType
 _NUMERIC_TYPES = ("TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|"
