@@ -34,6 +34,7 @@ from engine.spark import (
     formats,
     functions,
     generators,
+    hashes,
     library,
     literals,
     macros,
@@ -60,6 +61,7 @@ RULES: tuple[Rule, ...] = (
     *arrays.RULES,
     *generators.RULES,
     *texts.RULES,
+    *hashes.RULES,
 )
 
 
@@ -117,6 +119,7 @@ def install(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(sql)
     formats.register(con)
     binaries.register(con)
+    hashes.register(con)
 
 
 __all__ = ["RULES", "install", "rewrite"]

@@ -239,6 +239,22 @@ _CASES: dict[str, list[str]] = {
     "hash": [
         "SELECT md5(''), sha1('abc'), sha2('abc', 256), sha2('abc', 0), crc32('')",
         "SELECT hash(NULL), hash(1), xxhash64('a'), md5(NULL)",
+        "SELECT crc32('Spark'), crc32(''), crc32(X'00FF'), crc32(NULL)",
+        "SELECT hash('a'), hash('abc'), hash('abcde'), hash('é'), xxhash64('日本語テキスト')",
+        "SELECT hash(-1), hash(-1L), hash(9223372036854775807), xxhash64(2147483647), "
+        "xxhash64(-9223372036854775808)",
+        "SELECT hash(true), xxhash64(false), hash(CAST(NULL AS INT), 5), hash(NULL, NULL)",
+        "SELECT hash(-0.0D), hash(CAST('NaN' AS DOUBLE)), xxhash64(CAST(-0.0 AS FLOAT)), "
+        "hash(CAST('NaN' AS FLOAT))",
+        "SELECT hash(1.5), hash(CAST(-123.45 AS DECIMAL(20,2))), xxhash64(CAST(-128 AS "
+        "DECIMAL(38,0)))",
+        "SELECT hash(DATE'2024-02-29'), hash(TIMESTAMP'2024-02-29 12:34:56.789'), "
+        "xxhash64(TIMESTAMP_NTZ'1969-12-31 23:59:59')",
+        "SELECT hash(X''), hash(array(1, NULL, 3)), hash(array()), xxhash64(array(array(1L)))",
+        "SELECT hash(x), xxhash64(x, y) FROM VALUES (1, 'a'), (NULL, 'b'), (3, NULL) AS t(x, y)",
+        "SELECT hash(map(1, 'a'))",
+        "SELECT hash(named_struct('b', 1, 'a', 2)), hash(INTERVAL '1' DAY)",
+        "SELECT hash()",
     ],
     "bitwise": [
         "SELECT 5 & 3, 5 | 3, 5 ^ 3, ~5, -8 >> 1, -8 >>> 1, 1 << 62",
