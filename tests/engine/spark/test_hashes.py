@@ -55,7 +55,7 @@ def test_vectorised_path_equals_the_general_one(con: duckdb.DuckDBPyConnection,
 
 
 def test_unsupported_types_are_named(con: duckdb.DuckDBPyConnection) -> None:
-    with pytest.raises(duckdb.InvalidInputException, match="HASH_TYPE.*HUGEINT"):
+    with pytest.raises(duckdb.InvalidInputException, match=r"HASH_TYPE.*HUGEINT"):
         con.sql("SELECT sg_murmur3(sg_hashable(CAST(1 AS HUGEINT)), 42)").fetchall()
     with pytest.raises(duckdb.InvalidInputException, match="HASH_MAP_TYPE"):
         con.sql("SELECT sg_murmur3(sg_hashable(map([1], [2])), 42)").fetchall()
