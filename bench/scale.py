@@ -1,12 +1,13 @@
 """`sqlgate bench scale`: beyond one host, as same-run ratios on this machine.
 
 Ray and Sail's cluster mode open ports on every interface, so the measurement runs inside a
-private network and PID namespace (``unshare --net --pid --fork --mount-proc --kill-child``,
-root only); everything it starts ends with the namespace. Three comparisons:
+private network and PID namespace (`bench.netns`, root only); everything it starts ends
+with the namespace. The clusters are started by `bench.raycluster` and `bench.sail` (the
+tests use the same modules). Three comparisons, as the issue asks for them:
 
-1. TPC-H throughput, `streams` streams for `duration` seconds, through the warm pool with 3
-   workers: the local provider (processes) vs the Ray provider (3 actors on a 3-node Ray
-   cluster on this host). Rows stay on Flight in both; the ratio is Ray's overhead here.
+1. TPC-H throughput, `streams` streams (default 32) for `duration` seconds, through the warm
+   pool with 3 workers: the local provider (processes) vs the Ray provider (3 actors on a
+   3-node Ray cluster on this host). Rows stay on Flight in both; the ratio is Ray's cost.
 2. A large scan (q01 over lineitem) on the distributed lane (Sail local-cluster, 2 workers)
    vs one DuckDB worker (the Engine alone), best of `repeats`.
 3. Sail as a peer: the 22 TPC-H queries through sqlgate's distributed lane (analysis, the
@@ -14,7 +15,11 @@ root only); everything it starts ends with the namespace. Three comparisons:
    over Spark Connect (tables already as Delta paths), total of the best of `repeats`.
 
 On one 2-core host none of this can show a multi-host speed-up: what it measures is the
-cost each path adds. Results: JSON on stdout (and in `--out`).
+cost each path adds. The load average before and after is recorded (other work on the
+machine moves every figure). Results: JSON on stdout (and in `--out`).
+
+    sqlgate bench scale                          # SF 1, 32 streams, 120 s per provider
+    sqlgate bench scale --sf 0.01 --streams 8 --duration 20 --repeats 1   # a quick look
 """
 
 from __future__ import annotations
@@ -24,14 +29,14 @@ import asyncio
 import json
 import os
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-_MARK = "SQLGATE_IN_NETNS"
-ROOT = Path(__file__).resolve().parents[1]
+from bench import netns
+
+ROOT = netns.ROOT
 QUERIES = ROOT / "bench" / "queries" / "tpch"
 
 
@@ -59,9 +64,19 @@ class _Events:
         pass
 
 
+def _load() -> list[float]:
+    """The 1, 5 and 15 minute load averages (what `uptime` prints)."""
+    return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+
+
 async def _pool_qps(settings: Any, queries: dict[str, str], streams: int,
                     duration: float, seed: int) -> dict[str, Any]:
-    """Statements per second of `streams` TPC-H streams over a warm pool."""
+    """Statements per second of `streams` TPC-H streams over a warm pool.
+
+    A statement that fails counts as an error (its first message is kept), not as done:
+    the figure is of answered statements only.
+    """
+    from gateway.core.backend import StatementFailed
     from gateway.pool.warehouse import WarehousePool
     from sqlgate.types import StatementTask
 
@@ -74,6 +89,7 @@ async def _pool_qps(settings: Any, queries: dict[str, str], streams: int,
                 raise RuntimeError("the pool did not get its workers")
             await asyncio.sleep(0.2)
         done, nodes, counter = 0, set(), [0]
+        errors: list[str] = []
         end = time.monotonic() + duration
 
         async def stream(i: int) -> None:
@@ -85,7 +101,12 @@ async def _pool_qps(settings: Any, queries: dict[str, str], streams: int,
                     if time.monotonic() >= end:
                         return
                     counter[0] += 1
-                    result = await pool.run(StatementTask(f"s{i}-{counter[0]}", sql), _Events())
+                    task = StatementTask(f"s{i}-{counter[0]}", sql)
+                    try:
+                        result = await pool.run(task, _Events())
+                    except StatementFailed as exc:
+                        errors.append(f"{exc.error.error_code}: {exc.error.message[:200]}")
+                        continue
                     worker: Any = result.manifest.extra.get("worker") or {}
                     nodes.add(str(worker.get("node")))
                     done += 1
@@ -94,20 +115,18 @@ async def _pool_qps(settings: Any, queries: dict[str, str], streams: int,
         await asyncio.gather(*[stream(i) for i in range(streams)])
         elapsed = time.monotonic() - began
         return {"statements": done, "seconds": elapsed, "qps": done / elapsed,
-                "nodes": len(nodes)}
+                "nodes": len(nodes), "errors": len(errors), "first_error": errors[:1]}
     finally:
         await pool.aclose()
 
 
 def _measure(args: argparse.Namespace) -> dict[str, Any]:
+    from bench.raycluster import ray_cluster
+    from bench.sail import running_sail
     from engine import Engine
     from engine.lake import write_tpch
     from sqlgate.settings import EngineSettings, Settings
     from sqlgate.types import StatementTask
-
-    sys.path.insert(0, str(ROOT))
-    from tests.fixtures.raycluster import ray_cluster
-    from tests.fixtures.sail import running_sail
 
     work = Path(args.data).resolve() / f"scale-sf{args.sf:g}"
     lake = work / "lake"
@@ -115,12 +134,14 @@ def _measure(args: argparse.Namespace) -> dict[str, Any]:
         write_tpch(EngineSettings(lake=str(lake)), args.sf, "main", "tpch")
     queries = _queries()
     engine = EngineSettings(lake=str(lake), default_schema="tpch", threads=1,
-                            memory_limit="1GB", cache_dir=str(work / "cache"))
+                            memory_limit=args.memory_limit, cache_dir=str(work / "cache"))
     base = Settings(engine=engine).replace(
         results=str(work / "results"), signing_secret="bench", min_workers=3, max_workers=3,
         worker_concurrency=2, worker_start_timeout_s=120.0, auto_stop_s=0.0,
         reserve_short_workers=False)
-    out: dict[str, Any] = {"sf": args.sf, "streams": args.streams, "duration_s": args.duration}
+    out: dict[str, Any] = {"sf": args.sf, "streams": args.streams, "duration_s": args.duration,
+                           "repeats": args.repeats, "cpus": os.cpu_count(),
+                           "load_before": _load()}
     local = asyncio.run(_pool_qps(base, queries, args.streams, args.duration, args.seed))
     with ray_cluster(nodes=3, cpus=2) as cluster:
         ray = asyncio.run(_pool_qps(base.replace(
@@ -160,30 +181,33 @@ def _measure(args: argparse.Namespace) -> dict[str, Any]:
                                      "ratio_sqlgate_over_sail": through / straight}
         finally:
             eng.close()
+    out["load_after"] = _load()
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the measurement in a namespace (re-executing itself there) and print the JSON."""
     p = argparse.ArgumentParser(prog="sqlgate bench scale", description=__doc__.split("\n\n")[0])
-    p.add_argument("--sf", type=float, default=0.01)
-    p.add_argument("--streams", type=int, default=8)
-    p.add_argument("--duration", type=float, default=20.0)
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--sf", type=float, default=1.0, help="TPC-H scale factor (default 1)")
+    p.add_argument("--streams", type=int, default=32,
+                   help="concurrent TPC-H streams for the throughput (default 32)")
+    p.add_argument("--duration", type=float, default=120.0,
+                   help="seconds of streams per provider (default 120)")
+    p.add_argument("--repeats", type=int, default=3, help="best of this many (default 3)")
+    p.add_argument("--memory-limit", default="3GB",
+                   help="DuckDB memory_limit of each of the 3 workers (default 3GB)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data", default=".bench-data")
+    p.add_argument("--data", default=".bench-data",
+                   help="where the lake is generated once (<data>/scale-sf<SF>/lake)")
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
-    if os.environ.get(_MARK) != "1":
-        if os.geteuid() != 0:
-            raise SystemExit("sqlgate bench scale: needs root for its network namespace")
+    if not netns.inside():
         inner = [sys.executable, "-m", "bench.scale", *(argv if argv is not None
                                                         else sys.argv[1:])]
-        done = subprocess.run(["unshare", "--net", "--pid", "--fork", "--mount-proc",
-                               "--kill-child", "sh", "-c", 'ip link set lo up && exec "$@"',
-                               "netns", *inner], env={**os.environ, _MARK: "1"},
-                              cwd=str(ROOT), check=False)
-        return done.returncode
+        try:
+            return netns.call(inner)
+        except RuntimeError as exc:
+            raise SystemExit(f"sqlgate bench scale: {exc}") from exc
     result = _measure(args)
     text = json.dumps(result, indent=2)
     print(text)

@@ -156,3 +156,12 @@ def test_the_checker_finds_circles_through_every_kind_of_import(tmp_path: Path) 
     assert graph == {"p.a": {"p.b"}, "p.b": {"p.c"}, "p.c": {"p.a"}, "p.d": {"p.a"}}
     assert circles(graph) == [{"p.a", "p.b", "p.c"}]
     assert circles({"x": {"y"}, "y": set()}) == []
+
+
+def test_product_never_imports_the_tests() -> None:
+    """Tests may import the product, never the reverse (the bench's clusters live in bench/)."""
+    known = set(sources(("tests",))) | {"tests"}
+    found = {name: sorted(set(imported(ast.parse(path.read_text(encoding="utf-8")), name,
+                                       path.name == "__init__.py", known)))
+             for name, path in sources().items()}
+    assert {name: hits for name, hits in found.items() if hits} == {}

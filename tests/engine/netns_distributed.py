@@ -20,13 +20,13 @@ import httpx
 import pyarrow as pa
 import pytest
 
+from bench.sail import running_sail
 from engine import Cancelled, Engine
 from engine.lake import TPCH_TABLES
 from sqlgate.settings import EngineSettings
 from sqlgate.types import StatementTask
 from tests.engine.test_tpch import NUMBERS, QUERIES, _rows
 from tests.fixtures import netns
-from tests.fixtures.sail import running_sail
 from tests.fixtures.server import TOKEN, free_socket, running_gateway, server_settings
 
 pytestmark = netns.inside_only
