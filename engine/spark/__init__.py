@@ -26,6 +26,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
 from engine.spark import (
+    aggregates,
     annotation,
     arrays,
     binaries,
@@ -62,6 +63,7 @@ RULES: tuple[Rule, ...] = (
     *generators.RULES,
     *texts.RULES,
     *hashes.RULES,
+    *aggregates.RULES,
 )
 
 
@@ -120,6 +122,7 @@ def install(con: duckdb.DuckDBPyConnection) -> None:
     formats.register(con)
     binaries.register(con)
     hashes.register(con)
+    aggregates.register(con)
 
 
 __all__ = ["RULES", "install", "rewrite"]

@@ -20,7 +20,16 @@ from __future__ import annotations
 from sqlglot import exp
 
 from engine.errors import AnalysisError, Unsupported
-from engine.spark import arrays, binaries, datetimes, formats, hashes, library, texts
+from engine.spark import (
+    aggregates,
+    arrays,
+    binaries,
+    datetimes,
+    formats,
+    hashes,
+    library,
+    texts,
+)
 from engine.spark.generators import table_function
 from engine.spark.names import SPARK_FUNCTIONS
 
@@ -71,9 +80,9 @@ _SYNTAX: tuple[type[exp.Expr], ...] = (exp.Cast, exp.TryCast, exp.Case, exp.If, 
 
 # what the family modules implement: names of Anonymous calls, classes of typed nodes
 _FAMILY_NAMES = (library.NAMES, arrays.NAMES, formats.NAMES, binaries.NAMES, datetimes.NAMES,
-                 hashes.NAMES)
+                 hashes.NAMES, aggregates.NAMES)
 _FAMILY_CLASSES = (library.CLASSES, texts.CLASSES, formats.CLASSES, binaries.CLASSES,
-                   datetimes.CLASSES)
+                   datetimes.CLASSES, aggregates.CLASSES)
 
 
 def key(node: exp.Func) -> str:

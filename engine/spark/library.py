@@ -143,13 +143,6 @@ MACROS: tuple[str, ...] = (
     "THEN CASE WHEN sum(x) BETWEEN -9223372036854775808 AND 9223372036854775807 "
     "THEN CAST(sum(x) AS BIGINT) END ELSE sum(x) END",
     "CREATE MACRO sg_try_avg(x) AS avg(sg_numeric(x))",
-    # skewness / kurtosis: Spark's population moments (DuckDB's are sample-adjusted)
-    "CREATE MACRO sg_m2(x) AS avg(x * x) - avg(x) * avg(x)",
-    "CREATE MACRO sg_skewness(x) AS (avg(x * x * x) - 3 * avg(x) * avg(x * x) "
-    "+ 2 * avg(x) * avg(x) * avg(x)) / pow(nullif(sg_m2(x), 0), 1.5)",
-    "CREATE MACRO sg_kurtosis(x) AS (avg(x * x * x * x) - 4 * avg(x) * avg(x * x * x) "
-    "+ 6 * avg(x) * avg(x) * avg(x * x) - 3 * avg(x) * avg(x) * avg(x) * avg(x)) "
-    "/ pow(nullif(sg_m2(x), 0), 2) - 3",
     # str_to_map(text[, pair_delim, key_value_delim]): delimiters are regular expressions
     "CREATE MACRO sg_str_to_map(s, pd := ',', kd := ':') AS map_from_entries(list_transform("
     "string_split_regex(s, pd), lambda sg_p: {'key': string_split_regex(sg_p, kd)[1], "
@@ -206,7 +199,7 @@ CALLS: dict[str, str] = {
 }
 
 # aggregates implemented as macros: a macro call cannot carry OVER or FILTER
-AGGREGATE_MACROS = frozenset({"sg_try_sum", "sg_try_avg", "sg_skewness", "sg_kurtosis"})
+AGGREGATE_MACROS = frozenset({"sg_try_sum", "sg_try_avg"})
 
 # sqlglot class -> (Spark name, DuckDB function): typed nodes whose own translation is wrong
 TYPED: dict[str, tuple[str, str]] = {
@@ -226,8 +219,6 @@ TYPED: dict[str, tuple[str, str]] = {
     "Csc": ("csc", "sg_csc"),
     "Nanvl": ("nanvl", "sg_nanvl"),
     "MapContainsKey": ("map_contains_key", "sg_map_contains_key"),
-    "Skewness": ("skewness", "sg_skewness"),
-    "Kurtosis": ("kurtosis", "sg_kurtosis"),
     "StrToMap": ("str_to_map", "sg_str_to_map"),
 }
 
