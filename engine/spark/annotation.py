@@ -22,6 +22,7 @@ Spark's precision and scale. Statements that read no table skip the qualificatio
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -120,6 +121,13 @@ def _with_columns(tree: exp.Expr, tables: Tables) -> tuple[list[exp.Expr], exp.E
 
 
 def _data_type(arrow: pa.DataType) -> exp.DataType:
+    return _parsed_type(arrow).copy()  # a copy: the annotation may mark a node's type
+
+
+# Parsing a type's text costs more than the rest of the annotation for wide tables; the
+# distinct column types of a lake are few (the bound is for nested ones)
+@functools.lru_cache(maxsize=1024)
+def _parsed_type(arrow: pa.DataType) -> exp.DataType:
     if pa.types.is_decimal(arrow):
         return decimals.decimal(arrow.precision, arrow.scale)  # the column's own, exactly
     try:

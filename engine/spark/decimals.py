@@ -246,6 +246,22 @@ def _untrusting(cls: type[exp.Expr], annotator: Annotator) -> Annotator:
     return annotate
 
 
+def _keeping(cls: type[exp.Expr]) -> Annotator:
+    """round, abs, floor, ceil, greatest, least keep a DECIMAL argument a DECIMAL in Spark
+    (sqlglot: a DOUBLE, or the argument's precision): one of unknown precision here."""
+    base = _untrusting(cls, _default(cls))
+
+    def annotate(self: Any, e: exp.Expr) -> Any:
+        base(self, e)
+        first = e.this
+        if isinstance(first, exp.Expr) and first.type is not None and (
+                first.type.this == T.DECIMAL):
+            self._set_type(e, exp.DataType.build("DECIMAL"))
+        return e
+
+    return annotate
+
+
 def _cast(self: Any, e: exp.Expr) -> Any:
     _default(type(e))(self, e)
     if e.type is not None and e.type.this == T.DECIMAL:
@@ -262,6 +278,8 @@ def _metadata() -> dict[type[exp.Expr], dict[str, Any]]:
         exp.If: _branches("true", "false")(exp.If),
         exp.Coalesce: _branches("this", "expressions")(exp.Coalesce),
     }
+    overrides.update({cls: _keeping(cls) for cls in (
+        exp.Round, exp.Abs, exp.Floor, exp.Ceil, exp.Greatest, exp.Least)})
     out.update({cls: {"annotator": fn} for cls, fn in overrides.items()})
     return out
 
