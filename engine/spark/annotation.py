@@ -8,7 +8,7 @@ type reaches it through subqueries, CTEs, joins and expanded views. The types ar
 copied back onto the original tree by a node number (the copy is restructured by
 qualification; the original must keep its shape, since it becomes the DuckDB text).
 
-The annotation follows Spark where the rules depend on it (`engine.spark.decimals`): a
+The annotation follows Spark where the rules depend on it (`engine.spark.precision`): a
 decimal literal is a DECIMAL of its digits, and DECIMAL arithmetic, `sum` and `avg` take
 Spark's precision and scale. Statements that read no table skip the qualification.
 
@@ -35,7 +35,7 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 
 from engine.columns import type_text
-from engine.spark import decimals
+from engine.spark import precision
 
 T = exp.DType
 _META = "spark_type"
@@ -129,7 +129,7 @@ def _data_type(arrow: pa.DataType) -> exp.DataType:
 @functools.lru_cache(maxsize=1024)
 def _parsed_type(arrow: pa.DataType) -> exp.DataType:
     if pa.types.is_decimal(arrow):
-        return decimals.decimal(arrow.precision, arrow.scale)  # the column's own, exactly
+        return precision.decimal(arrow.precision, arrow.scale)  # the column's own, exactly
     try:
         return exp.DataType.build(type_text(arrow), dialect="databricks")
     except SqlglotError:
@@ -138,7 +138,7 @@ def _parsed_type(arrow: pa.DataType) -> exp.DataType:
 
 _METADATA: dict[type[exp.Expr], dict[str, Any]] = {
     **Dialect.get_or_raise("databricks").EXPRESSION_METADATA,
-    **decimals.METADATA,
+    **precision.METADATA,
 }
 
 

@@ -1,4 +1,4 @@
-"""Column types for the typed rules (engine.spark.annotation, engine.spark.decimals): what
+"""Column types for the typed rules (engine.spark.annotation, .precision, .decimals): what
 the Spark comparison of tables.jsonl cannot see — views, the cost of statements that read
 no table, the template cache across a schema change, result types, the fallbacks."""
 
@@ -15,7 +15,7 @@ from sqlglot import exp
 from engine import Engine
 from engine.catalog import TableName
 from engine.errors import EngineError, Unsupported
-from engine.spark import annotation, decimals
+from engine.spark import annotation, precision
 from fetch.jsonrows import rows_as_strings
 from sqlgate.types import StatementTask
 from tests.engine.spark.differential import open_engine
@@ -72,7 +72,7 @@ def test_decimal_types_follow_spark() -> None:
     tree = _typed("SELECT a * a, a / b, b / i, sum(b), avg(b), sum(i), avg(i), b + 1.5, "
                   "round(b, 1) / 2 FROM t", t=schema)
     types = [annotation.spark_type(s) for s in tree.selects]
-    assert [decimals.params(t) if t is not None and t.this == exp.DType.DECIMAL else
+    assert [precision.params(t) if t is not None and t.this == exp.DType.DECIMAL else
             t.sql("databricks") if t else None for t in types] == [
         (38, 6), (38, 8), (21, 13), (20, 2), (14, 6), "BIGINT", "DOUBLE", (11, 2), None]
 
