@@ -24,6 +24,7 @@ from engine.catalog import LakeCatalog, TableName
 from engine.catalogdb import CatalogStore
 from engine.errors import ParseError, Unsupported
 from engine.result import ResultStream
+from engine.spark.dialect import SparkSql
 from sqlgate.types import StatementTask
 
 
@@ -90,7 +91,7 @@ class Command:
 def parse(sql: str) -> exp.Expr:
     """One statement as a sqlglot tree (Databricks dialect); errors carry line and column."""
     try:
-        trees = [t for t in sqlglot.parse(sql, read="databricks") if t is not None]
+        trees = [t for t in sqlglot.parse(sql, read=SparkSql) if t is not None]
     except SqlglotParseError as exc:
         err = exc.errors[0] if exc.errors else {}
         raise ParseError(

@@ -31,6 +31,7 @@ from engine.errors import (
     Unsupported,
 )
 from engine.scans import ident, scan_sql
+from engine.spark.dialect import SparkSql
 from sqlgate.types import StatementTask
 
 
@@ -126,7 +127,7 @@ def parse(sql: str) -> exp.Expr:
 
 def _parse(sql: str) -> exp.Expr:
     try:
-        trees = [t for t in sqlglot.parse(sql, read="databricks") if t is not None]
+        trees = [t for t in sqlglot.parse(sql, read=SparkSql) if t is not None]
     except SqlglotParseError as exc:
         err = exc.errors[0] if exc.errors else {}
         line, col = err.get("line", 1), err.get("col", 1)

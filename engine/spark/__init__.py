@@ -30,6 +30,7 @@ from engine.spark import (
     annotation,
     arrays,
     binaries,
+    bits,
     datetimes,
     decimals,
     formats,
@@ -54,6 +55,7 @@ RULES: tuple[Rule, ...] = (
     *formats.RULES,
     *binaries.RULES,
     *datetimes.RULES,
+    *bits.RULES,
     *library.RULES,
     *typed.RULES,
     *decimals.RULES,
@@ -93,7 +95,8 @@ def _projection_names(tree: exp.Expr) -> list[_Named]:
     named = []
     for select in tree.find_all(exp.Select):
         for i, node in enumerate(select.expressions):
-            if not isinstance(node, exp.Alias | exp.Column | exp.Star):
+            # generators name their columns themselves (col, pos, key, value)
+            if not isinstance(node, exp.Alias | exp.Column | exp.Star | exp.Explode):
                 named.append((select, i, node.sql("databricks", normalize_functions="lower",
                                                   unsupported_level=ErrorLevel.IGNORE),
                               node.sql("duckdb", unsupported_level=ErrorLevel.IGNORE)))
@@ -116,13 +119,14 @@ def install(con: duckdb.DuckDBPyConnection) -> None:
     """Create the macros the rules call, once per database, before its config is locked."""
     # Spark's session time zone: Databricks' default is UTC, whatever the machine's is
     con.execute("SET TimeZone = 'UTC'")
-    for sql in (*macros.MACROS, *datetimes.MACROS, *decimals.MACROS, *library.MACROS,
-                *texts.MACROS):
+    for sql in (*macros.MACROS, *datetimes.MACROS, *bits.MACROS, *decimals.MACROS,
+                *library.MACROS, *texts.MACROS):
         con.execute(sql)
     formats.register(con)
     binaries.register(con)
     hashes.register(con)
     aggregates.register(con)
+    bits.register(con)
 
 
 __all__ = ["RULES", "install", "rewrite"]

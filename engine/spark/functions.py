@@ -24,8 +24,10 @@ from engine.spark import (
     aggregates,
     arrays,
     binaries,
+    bits,
     datetimes,
     formats,
+    generators,
     hashes,
     library,
     texts,
@@ -80,9 +82,9 @@ _SYNTAX: tuple[type[exp.Expr], ...] = (exp.Cast, exp.TryCast, exp.Case, exp.If, 
 
 # what the family modules implement: names of Anonymous calls, classes of typed nodes
 _FAMILY_NAMES = (library.NAMES, arrays.NAMES, formats.NAMES, binaries.NAMES, datetimes.NAMES,
-                 hashes.NAMES, aggregates.NAMES)
+                 hashes.NAMES, aggregates.NAMES, bits.NAMES, generators.NAMES)
 _FAMILY_CLASSES = (library.CLASSES, texts.CLASSES, formats.CLASSES, binaries.CLASSES,
-                   datetimes.CLASSES, aggregates.CLASSES)
+                   datetimes.CLASSES, aggregates.CLASSES, generators.CLASSES)
 
 
 def key(node: exp.Func) -> str:

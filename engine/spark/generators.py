@@ -74,6 +74,74 @@ def _stack(fn: exp.Stack) -> exp.Values:
     return exp.Values(expressions=tuples)
 
 
+def _named_arguments(tree: exp.Expr) -> exp.Expr:
+    """``explode(collection => a)``: generators' named argument is their only one."""
+    for node in tree.find_all(exp.Kwarg):
+        parent = node.parent
+        if isinstance(parent, exp.Explode | exp.Inline) or type(parent).__name__ in (
+                "_ExplodeOuter", "PosexplodeOuter") or (isinstance(parent, exp.Anonymous) and (
+                str(parent.name).lower() == "inline_outer")):
+            node.replace(node.expression)
+    return tree
+
+
+def _outer(value: exp.Expr) -> exp.Anonymous:
+    """An array, or ``[NULL]`` for a NULL or empty one: the row an ``_outer`` generator
+    keeps (engine.spark.texts' sg_outer)."""
+    return exp.Anonymous(this="sg_outer", expressions=[value])
+
+
+def _select_generators(tree: exp.Expr) -> exp.Expr:
+    """Generators in a SELECT list DuckDB's UNNEST cannot express as sqlglot writes them:
+    ``explode`` of a MAP (columns ``key``, ``value``), ``posexplode_outer`` (``pos`` is
+    NULL for the kept row), ``inline_outer``."""
+    for node in list(tree.find_all(exp.Explode, exp.Anonymous)):
+        select = node.parent
+        if not isinstance(select, exp.Select) or node.arg_key != "expressions":
+            continue
+        at = select.expressions.index(node)
+        if type(node).__name__ == "PosexplodeOuter":
+            array = node.this
+            size = exp.Anonymous(this="len", expressions=[array.copy()])
+            positions = exp.Anonymous(this="range", expressions=[size])
+            pos = exp.Anonymous(this="unnest", expressions=[_outer(positions)])
+            col = exp.Anonymous(this="unnest", expressions=[_outer(array.copy())])
+            select.expressions[at:at + 1] = [exp.alias_(pos, "pos"), exp.alias_(col, "col")]
+            select.set("expressions", select.expressions)
+        elif isinstance(node, exp.Anonymous) and str(node.name).lower() == "inline_outer" and (
+                len(node.expressions) == 1):
+            node.replace(exp.Inline(this=_outer(node.expressions[0])))
+        elif type(node) is exp.Explode and _is_map(node.this):
+            keys = exp.Anonymous(this="map_keys", expressions=[node.this.copy()])
+            values = exp.Anonymous(this="map_values", expressions=[node.this.copy()])
+            select.expressions[at:at + 1] = [
+                exp.alias_(exp.Anonymous(this="unnest", expressions=[keys]), "key"),
+                exp.alias_(exp.Anonymous(this="unnest", expressions=[values]), "value")]
+            select.set("expressions", select.expressions)
+    return tree
+
+
+def _is_map(node: exp.Expr) -> bool:
+    typ = node.meta.get("spark_type")
+    return isinstance(node, exp.VarMap | exp.Map) or (typ is not None
+                                                      and typ.this == exp.DType.MAP)
+
+
+def _lateral_outer(tree: exp.Expr) -> exp.Expr:
+    """LATERAL VIEW OUTER explode(a) keeps a row (col NULL) for a NULL or empty array: the
+    plain LATERAL VIEW of ``sg_outer(a)``. Other generators there are refused."""
+    for node in tree.find_all(exp.Lateral):
+        if not node.args.get("outer"):
+            continue
+        fn = node.this
+        if type(fn) is not exp.Explode or _is_map(fn.this):
+            raise Unsupported("[UNSUPPORTED_FEATURE] LATERAL VIEW OUTER is supported with "
+                              "explode of an array only. SQLSTATE: 0A000")
+        fn.set("this", _outer(fn.this))
+        node.set("outer", None)
+    return tree
+
+
 def _lone_generators(tree: exp.Expr) -> exp.Expr:
     """``SELECT stack(...)`` -> ``SELECT * FROM stack(...)``, then translated as in FROM."""
     for node in list(tree.find_all(exp.Stack, exp.Inline)):
@@ -106,4 +174,9 @@ def _table_functions(tree: exp.Expr) -> exp.Expr:
     return tree
 
 
-RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (_lone_generators, _table_functions)
+RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (_named_arguments, _lateral_outer,
+                                                     _select_generators, _lone_generators,
+                                                     _table_functions)
+# what engine.spark.functions allows because this module implements it
+NAMES: frozenset[str] = frozenset({"inline_outer"})
+CLASSES: frozenset[str] = frozenset({"PosexplodeOuter"})

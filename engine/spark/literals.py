@@ -155,19 +155,9 @@ def _day_time_micros(text: str, first: str, last: str) -> int:
     return total
 
 
-def _lateral_outer(tree: exp.Expr) -> exp.Expr:
-    """LATERAL VIEW OUTER keeps rows whose generator yields nothing: not yet translated."""
-    for node in tree.find_all(exp.Lateral):
-        if node.args.get("outer"):
-            raise Unsupported("[UNSUPPORTED_FEATURE] LATERAL VIEW OUTER is not supported by "
-                              "this warehouse; use LATERAL VIEW or a LEFT JOIN. SQLSTATE: 0A000")
-    return tree
-
-
 RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
     _interval_spans,
     _negative_literals,
-    _lateral_outer,
     _timestamps,
     _like_escape,
 )

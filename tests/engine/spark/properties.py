@@ -52,6 +52,12 @@ _CASES: dict[str, list[str]] = {
         "SELECT 0.1 + 0.2, 3.0 * 1.1, CAST(10 AS DECIMAL(4,1)) / 3",
         "SELECT width_bucket(5.3, 0.2, 10.6, 5), e(), pi()",
         "SELECT cbrt(27), degrees(pi()), radians(180)",
+        "SELECT conv('100', 2, 10), conv(-10, 16, -10), conv('12x4', 10, 10), conv('-1', 10, 16), "
+        "conv('ZZ', 36, 2)",
+        "SELECT conv('FFFFFFFFFFFFFFFFF', 16, 10)",
+        "SELECT conv('8000000000000000', 16, -10), conv('-8000000000000001', 16, 10), conv('', "
+        "10, 2), conv('1', 37, 2), conv(NULL, 2, 10)",
+        "SELECT bin(13.3), bin(-1), bin(0), bin(-5.9), bin(NULL)",
     ],
     "datetime": [
         "SELECT DATE'2024-02-29' + 1, date_add(DATE'2024-02-28', 1), date_sub(DATE'2024-03-01', 1)",
@@ -89,6 +95,11 @@ _CASES: dict[str, list[str]] = {
         "SELECT next_day(DATE'2024-02-29', 'sunday'), next_day('2024-12-31', 'Fri'), "
         "next_day(DATE'2024-01-01', NULL), next_day(DATE'2024-01-01', 'MON')",
         "SELECT next_day(DATE'2024-01-01', 'xx')",
+        "SELECT to_utc_timestamp(TIMESTAMP'2024-10-27 01:30:00', 'Europe/London'), "
+        "to_utc_timestamp(TIMESTAMP'2024-03-10 02:30:00', 'America/New_York'), "
+        "make_timestamp(2024, 11, 3, 1, 30, 0, 'America/New_York')",
+        "SELECT make_timestamp(DATE'2024-10-27', TIME'01:30:00', 'Europe/London'), "
+        "convert_timezone('Australia/Lord_Howe', 'UTC', TIMESTAMP_NTZ'2024-04-07 01:45:00')",
         "SELECT convert_timezone('America/New_York', 'Asia/Tokyo', TIMESTAMP_NTZ'2024-03-10 "
         "02:30:00'), convert_timezone('UTC', TIMESTAMP_NTZ'2024-02-29 23:00:00')",
         "SELECT convert_timezone('Europe/London', 'UTC', TIMESTAMP_NTZ'2024-10-27 01:30:00'), "
@@ -261,6 +272,11 @@ _CASES: dict[str, list[str]] = {
         "SELECT bit_count(-1), bit_get(5, 0), getbit(5, 1), shiftright(-8, 1), shiftrightunsigned"
         "(-8, 1)",
         "SELECT bit_and(x), bit_or(x), bit_xor(x) FROM VALUES (3), (5) AS t(x)",
+        "SELECT 1024 >> 40, -1 << 31, shiftleft(1L, 63), shiftleft(-3L, 65), -8L >>> 1, "
+        "-8L >>> 0, -8 >>> 32",
+        "SELECT CAST(-128 AS TINYINT) >>> 1, shiftrightunsigned(NULL, 1), shiftleft(5, NULL), "
+        "7 << -1",
+        "SELECT bit_count(true), bit_count(CAST(-1 AS TINYINT)), bit_count(NULL), bit_count(-1L)",
     ],
     "conversion": [
         "SELECT CAST('12' AS INT), CAST(' 12 ' AS INT), CAST(12.7 AS INT), CAST(-12.7 AS INT)",
