@@ -11,7 +11,8 @@ function registered on the connection.
 
 >>> import sqlglot
 >>> tree = sqlglot.parse_one("SELECT shiftrightunsigned(-8, 1)", read="databricks")
->>> _shifts(__import__("engine.spark.typed").spark.typed.annotate(tree)).sql("duckdb")
+>>> from engine.spark.annotation import annotate
+>>> _shifts(annotate(tree)).sql("duckdb")
 'SELECT SG_USHR32(-8, 1)'
 """
 

@@ -6,7 +6,7 @@ import pytest
 import sqlglot
 
 from engine.errors import Unsupported
-from engine.spark import bits, typed
+from engine.spark import annotation, bits
 
 
 @pytest.mark.parametrize(("args", "expected"), [
@@ -25,7 +25,7 @@ def test_conv_overflow_raises() -> None:
 
 
 def test_unsigned_shift_of_an_untyped_column_is_refused() -> None:
-    tree = typed.annotate(sqlglot.parse_one("SELECT shiftrightunsigned(x, 1) FROM t",
+    tree = annotation.annotate(sqlglot.parse_one("SELECT shiftrightunsigned(x, 1) FROM t",
                                             read="databricks"))
     with pytest.raises(Unsupported, match="shiftrightunsigned"):
         bits.RULES[0](tree)
