@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-cluster lint bench clean
 
 # dbt in a virtualenv of its own (the pyproject `dbt` extra alone, not sqlgate): it pins
 # versions of libraries the dev tools need newer; tests/e2e/test_dbt.py runs it from here.
@@ -32,6 +32,11 @@ test: $(STAMP) $(DBT_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+# The Ray and Sail tests alone (also part of `make test`): a 3-node Ray cluster and a Sail
+# local cluster, each inside a network namespace (needs root); ~3-4 min on 2 cores.
+test-cluster: $(STAMP)
+	$(BIN)/pytest -m cluster
 
 # The whole benchmark suite at the issues' sizes (TPC-H SF1, 32 streams), one scenario after
 # the other under the machine-wide lock shared with other benchmark runs; docs/benchmarks.md

@@ -86,6 +86,7 @@ def test_a_bad_fallback_setting_is_refused(engine_settings: EngineSettings) -> N
 
 
 @pytest.mark.slow
+@pytest.mark.cluster
 def test_sail_local_cluster_in_a_namespace() -> None:
     """TPC-H, parameters, cancel and the gateway's three result paths against Sail."""
     netns.require()

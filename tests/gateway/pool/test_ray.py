@@ -29,6 +29,7 @@ def test_ray_is_chosen_without_connecting() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.cluster
 def test_three_node_ray_cluster_in_a_namespace() -> None:
     """Spread over nodes, node loss, refill, idle shutdown, ``sqlgate.worker`` — on S3."""
     netns.require()
