@@ -41,19 +41,21 @@ from engine.spark import (
     literals,
     macros,
     scalars,
+    strings,
     texts,
     typed,
 )
 
 Rule = Callable[[exp.Expr], exp.Expr]
 
-# Order matters: the text families (formats, binaries) read their operands' annotation as parsed;
-# library maps Spark calls onto DuckDB ones first (date_part becomes an
+# Order matters: the text families (formats, binaries, strings) read their operands'
+# annotation as parsed; library maps Spark calls onto DuckDB ones first (date_part becomes an
 # extract the scalar rules then fix); the typed rules read sqlglot's annotation of the tree
 # as parsed, before other rules change types (TIMESTAMP -> TIMESTAMPTZ) or wrap operands.
 RULES: tuple[Rule, ...] = (
     *formats.RULES,
     *binaries.RULES,
+    *strings.RULES,
     *datetimes.RULES,
     *bits.RULES,
     *library.RULES,
@@ -127,6 +129,7 @@ def install(con: duckdb.DuckDBPyConnection) -> None:
     hashes.register(con)
     aggregates.register(con)
     bits.register(con)
+    strings.register(con)
 
 
 __all__ = ["RULES", "install", "rewrite"]

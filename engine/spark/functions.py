@@ -30,6 +30,7 @@ from engine.spark import (
     generators,
     hashes,
     library,
+    strings,
     texts,
 )
 from engine.spark.generators import table_function
@@ -82,9 +83,11 @@ _SYNTAX: tuple[type[exp.Expr], ...] = (exp.Cast, exp.TryCast, exp.Case, exp.If, 
 
 # what the family modules implement: names of Anonymous calls, classes of typed nodes
 _FAMILY_NAMES = (library.NAMES, arrays.NAMES, formats.NAMES, binaries.NAMES, datetimes.NAMES,
-                 hashes.NAMES, aggregates.NAMES, bits.NAMES, generators.NAMES)
+                 hashes.NAMES, aggregates.NAMES, bits.NAMES, generators.NAMES,
+                 strings.NAMES)
 _FAMILY_CLASSES = (library.CLASSES, texts.CLASSES, formats.CLASSES, binaries.CLASSES,
-                   datetimes.CLASSES, aggregates.CLASSES, generators.CLASSES)
+                   datetimes.CLASSES, aggregates.CLASSES, generators.CLASSES,
+                   strings.CLASSES)
 
 
 def key(node: exp.Func) -> str:
