@@ -30,6 +30,7 @@ from engine.distributed import LANE, DistributedLane, DistributedUnavailable
 from engine.errors import EngineError, ParseError
 from engine.io import DataFile, LakeIO
 from engine.io.queued import QueuedPrefetches
+from engine.plans import ConstantPlans, Plan
 from engine.result import BATCH_ROWS, Interrupter, ResultStream, translate_error
 from engine.sqltext import fingerprint
 from sqlgate.settings import EngineSettings
@@ -85,6 +86,7 @@ class Engine:
         # The Spark Connect client of the distributed lane, made when first needed.
         self._lane: DistributedLane | None = None
         self._store: CatalogStore | None = None
+        self._constants = ConstantPlans(settings.constant_plans)
         self._lock_sandbox()
 
     @property
@@ -170,7 +172,11 @@ class Engine:
         if self._closed:
             raise EngineError("the engine is closed")
         self.queued.adopt(task.statement_id)
-        result = commands.execute(self, task, *self._defaults(task))
+        defaults = self._defaults(task)
+        plan = self._constants.get(task, defaults)
+        if plan is not None:  # a constant statement translated before: no sqlglot at all
+            return self._run(task, self._begin(task), plan, task.row_limit)
+        result = commands.execute(self, task, *defaults)
         if result is not None:
             stream = _table_stream(result, task.row_limit)
             if "num_affected_rows" in result.column_names:
@@ -261,29 +267,8 @@ class Engine:
     def _query(self, task: StatementTask, analysis: translate.Analysis,
                row_limit: int | None) -> ResultStream:
         sid = task.statement_id
-        cursor = self._db.cursor()
-        interrupter = Interrupter(cursor)
-        with self._lock:
-            if sid in self._running:
-                cursor.close()
-                raise EngineError(f"statement {sid} is already running",
-                                  error_code="INVALID_STATE", http_status=409)
-            self._running[sid] = interrupter
-        timeout_s = self.settings.time_limit(task.timeout_s)
-        timer: Deadline | None = None
-        finished = threading.Event()
-
-        def finish() -> None:
-            if finished.is_set():
-                return
-            finished.set()
-            if timer is not None:
-                timer.cancel()
-            with self._lock:
-                self._running.pop(sid, None)
-            self.io.release(sid)
-            cursor.close()
-
+        running = self._begin(task)
+        cursor = running.cursor
         try:
             view_names = {}
             for key, (_, table) in analysis.views.items():
@@ -294,31 +279,93 @@ class Engine:
             def paths(scan: translate.Scan) -> Sequence[str]:
                 return self.io.scan_paths(sid, [DataFile(f.uri, f.size) for f in scan.files])
 
+            expanded = analysis.tree.meta.get(views.EXPANDED) if analysis.tree else None
             cache_key = (task.sql, task.catalog, task.catalogs, task.schema,
                          self.settings.default_catalog, self.settings.default_schema,
                          tuple(sorted((k, t) for k, (_, t) in analysis.parameters.items())),
-                         analysis.tree.meta.get(views.EXPANDED) if analysis.tree else None,
+                         expanded,
                          # the rewrite depends on the column types (engine.spark.annotation)
                          tuple(s.snapshot.schema for s in analysis.scans))
             sql = translate.to_duckdb(analysis, paths, view_names, cache_key=cache_key)
-            params = {k: v for k, (v, _) in analysis.parameters.items()}
-            timer = self._deadlines.call_later(timeout_s, interrupter.stop, "timeout")
-            relation = cursor.sql(sql, params=params or None)
+        except duckdb.Error as exc:
+            failure = self.io.failure(sid)
+            running.finish()
+            raise (failure or translate_error(exc, running.interrupter,
+                                              self.settings.time_limit(task.timeout_s))) from exc
+        except BaseException:
+            running.finish()
+            raise
+        plan = Plan(sql, tuple((k, v) for k, (v, _) in analysis.parameters.items()))
+        if analysis.kind == "constant" and not expanded and not analysis.views:
+            self._constants.put(task, self._defaults(task), plan.sql, dict(plan.params))
+        return self._run(task, running, plan, row_limit)
+
+    def _begin(self, task: StatementTask) -> _Running:
+        """A cursor of its own for the statement, registered so `interrupt` can stop it."""
+        sid = task.statement_id
+        cursor = self._db.cursor()
+        running = _Running(self, sid, cursor)
+        with self._lock:
+            if sid in self._running:
+                cursor.close()
+                raise EngineError(f"statement {sid} is already running",
+                                  error_code="INVALID_STATE", http_status=409)
+            self._running[sid] = running.interrupter
+        return running
+
+    def _run(self, task: StatementTask, running: _Running, plan: Plan,
+             row_limit: int | None) -> ResultStream:
+        """Start DuckDB on a translated statement; its batches stream from the result."""
+        sid = task.statement_id
+        interrupter = running.interrupter
+        timeout_s = self.settings.time_limit(task.timeout_s)
+        try:
+            running.timer = self._deadlines.call_later(timeout_s, interrupter.stop, "timeout")
+            relation = running.cursor.sql(plan.sql, params=plan.values())
             if relation is None:
                 raise EngineError("the statement returned no result")
             reader = relation.to_arrow_reader(BATCH_ROWS)
         except duckdb.Error as exc:
             failure = self.io.failure(sid)
-            finish()
+            running.finish()
             raise (failure or translate_error(exc, interrupter, timeout_s)) from exc
         except BaseException:
-            finish()
+            running.finish()
             raise
         return ResultStream(
-            reader.schema, _batches(reader), row_limit=row_limit, on_close=finish,
+            reader.schema, _batches(reader), row_limit=row_limit, on_close=running.finish,
             interrupter=interrupter, timeout_s=timeout_s,
             failure=lambda: self.io.failure(sid),
         )
+
+    def _forget_running(self, statement_id: str) -> None:
+        with self._lock:
+            self._running.pop(statement_id, None)
+
+
+class _Running:
+    """One statement on its cursor: its interrupter, its time limit, and the cleanup."""
+
+    __slots__ = ("_engine", "_finished", "cursor", "interrupter", "sid", "timer")
+
+    def __init__(self, engine: Engine, sid: str, cursor: duckdb.DuckDBPyConnection) -> None:
+        self._engine = engine
+        self.sid = sid
+        self.cursor = cursor
+        self.interrupter = Interrupter(cursor)
+        self.timer: Deadline | None = None
+        self._finished = False
+
+    def finish(self) -> None:
+        """Release everything the statement holds (once; the stream and errors both call)."""
+        if self._finished:
+            return
+        self._finished = True
+        if self.timer is not None:
+            self.timer.cancel()
+        self._engine._forget_running(self.sid)
+        self._engine.io.release(self.sid)
+        self.cursor.close()
 
 
 def _batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:

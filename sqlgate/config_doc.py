@@ -30,6 +30,7 @@ MEANINGS: dict[str, str] = {
     "statement_timeout_s": "Seconds a statement may run before it ends with DEADLINE_EXCEEDED.",
     "snapshot_check_s": "Seconds a cached Delta snapshot is trusted before the log is checked for newer commits.",
     "snapshot_cache_tables": "Tables whose latest snapshot a worker keeps (least recently used out first).",
+    "constant_plans": "Translations of constant statements (no table read, e.g. SELECT 1) a worker keeps, least recently used out first; 0 = none.",
     "snapshot_cache_versions": "Time-travel snapshots cached per worker (least recently used out first).",
     "prefetch": "Read object-store blocks ahead of the scan (off: only what DuckDB asks for, when it asks).",
     "prefetch_depth": "Blocks a scan may fetch ahead of its reader.",

@@ -6,9 +6,10 @@ starlette: read this module and you know everything that crosses the boundary.
 
 - ``do_get(Ticket(encode_task(task)))`` runs a statement. INLINE results stream back as Arrow
   batches; EXTERNAL_LINKS results (and HYBRID ones past the inline limit) are written by the
-  worker to the result store as chunks and stream no rows. App-metadata on empty batches
-  carries the two messages of a result stream: `ChunkStored` for each chunk stored while the
-  statement still runs (so its link can go out early), and `ResultEnd`, always last.
+  worker to the result store as chunks and stream no rows. App-metadata carries the two
+  messages of a result stream: `ChunkStored` (on an empty batch) for each chunk stored while
+  the statement still runs (so its link can go out early), and `ResultEnd`, always last, on
+  the last batch of rows (an empty batch when there are none).
 - A failure is a ``FlightServerError`` whose ``extra_info`` is `encode_error(StatementError)`.
 - `Action` lists the control calls; each answers one JSON body (`PingReply`, `CancelReply`,
   a `CostEstimate`, `PrefetchReply`, `ReleaseReply`).
@@ -139,9 +140,12 @@ def plain(value: Any) -> Any:
     What `dataclasses.asdict` gives for JSON, without its deep copy of every leaf (a task
     took ~60 µs that way, on every statement, both to the worker and into the journal).
     """
-    names = _FIELDS.get(type(value))
+    cls = type(value)
+    if cls in _LEAVES:  # most values of a task or a manifest: checked first, by exact type
+        return value
+    names = _FIELDS.get(cls)
     if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
-        names = _FIELDS[type(value)] = tuple(f.name for f in dataclasses.fields(value))
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(value))
     if names is not None:
         return {name: plain(getattr(value, name)) for name in names}
     if isinstance(value, (tuple, list)):
@@ -152,6 +156,7 @@ def plain(value: Any) -> Any:
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
+_LEAVES = frozenset({str, int, float, bool, type(None)})
 
 
 def _json(obj: Any) -> bytes:

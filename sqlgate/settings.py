@@ -59,6 +59,9 @@ class EngineSettings:
     # out first; each holds its version's file list.
     snapshot_cache_versions: int = 64
     snapshot_cache_tables: int = 1024
+    # Translations of constant statements (no table read: SELECT 1, SELECT current_date())
+    # kept per worker, least recently used out first (engine/plans.py); 0 = none.
+    constant_plans: int = 256
     prefetch: bool = True
     # Blocks fetched ahead of the reader, and fetches in flight at once. At 20 ms per request
     # 16 threads capped a 1,000 x 1 MB scan at ~62 round trips of latency (1.25 s); 64 threads

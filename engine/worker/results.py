@@ -4,7 +4,10 @@ INLINE results stream back as the batches themselves; EXTERNAL_LINKS results (an
 ones past the inline limit) go to the result store through `fetch.ChunkWriter` and stream
 no rows. Each chunk stored while the statement still runs is announced as a `ChunkStored`
 message, so the gateway can hand out its link before the statement ends; the last message
-is always `ResultEnd`. Messages travel as app-metadata on empty batches.
+is always `ResultEnd`. Messages travel as app-metadata: `ChunkStored` on empty batches,
+`ResultEnd` on the last batch of rows (an empty one when there are none), so that a small
+inline result is one Flight message, not two (each message is a write on the worker, a read
+on the gateway and a trip through Python on both).
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ def produce(
     if byte_limit is None and task.disposition is not Disposition.INLINE:
         byte_limit = EXTERNAL_DEFAULT_BYTE_LIMIT
     pending: list[pa.RecordBatch] = []
+    # INLINE: the latest batch is held back one step so that `ResultEnd` can ride on it.
+    held: pa.RecordBatch | None = None
     rows = nbytes = 0
     truncated = bool(getattr(stream, "truncated", False))
     writer: ChunkWriter | None = None
@@ -74,13 +79,15 @@ def produce(
                 if external:
                     if writer is None:
                         writer = open_writer()
-                    for held in pending:
-                        writer.write(held)
+                    for waiting in pending:
+                        writer.write(waiting)
                     pending.clear()
                     writer.write(batch)
                     yield from progress(schema, writer.finished())
                 elif task.disposition is Disposition.INLINE:
-                    yield batch
+                    if held is not None:
+                        yield held
+                    held = batch
                 else:
                     pending.append(batch)  # HYBRID: hold until we know it stays small
             if truncated:
@@ -100,6 +107,9 @@ def produce(
             writer.abort()
             raise
     else:
+        if held is not None:
+            pending.append(held)
+        held = pending.pop() if pending else None
         yield from pending
     end = ResultEnd(
         columns=tuple(getattr(stream, "columns", ())),
@@ -112,7 +122,7 @@ def produce(
         compression=task.compression if external else None,
         lane=getattr(stream, "lane", None),
     )
-    yield empty(schema), pa.py_buffer(encode_message(end))
+    yield (empty(schema) if held is None else held), pa.py_buffer(encode_message(end))
 
 
 def progress(schema: pa.Schema, stored: list[ChunkInfo]) -> Iterator[StreamItem]:
@@ -127,7 +137,7 @@ def progress(schema: pa.Schema, stored: list[ChunkInfo]) -> Iterator[StreamItem]
 
 def empty(schema: pa.Schema) -> pa.RecordBatch:
     """A batch of no rows, the carrier of a message."""
-    return pa.RecordBatch.from_pylist([], schema=schema)
+    return pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
 
 
 def cut_to_bytes(batch: pa.RecordBatch, budget: int) -> pa.RecordBatch:
