@@ -136,5 +136,5 @@ def test_a_view_is_read_again_even_when_it_reads_no_table(lake_engine: Engine,
 
 def test_a_failing_constant_fails_every_time(lake_engine: Engine) -> None:
     for _ in range(2):
-        with pytest.raises(Exception, match="CAST_INVALID_INPUT|invalid|Could not convert"):
+        with pytest.raises(InvalidParameter, match=r"^\[CAST_INVALID_INPUT\]"):
             _rows(lake_engine, "SELECT CAST('x' AS INT) AS n")
