@@ -41,6 +41,7 @@ from engine.spark import (
     literals,
     macros,
     scalars,
+    sketches,
     strings,
     texts,
     typed,
@@ -68,6 +69,7 @@ RULES: tuple[Rule, ...] = (
     *texts.RULES,
     *hashes.RULES,
     *aggregates.RULES,
+    *sketches.RULES,
 )
 
 
@@ -130,6 +132,7 @@ def install(con: duckdb.DuckDBPyConnection) -> None:
     aggregates.register(con)
     bits.register(con)
     strings.register(con)
+    sketches.register(con)
 
 
 __all__ = ["RULES", "install", "rewrite"]

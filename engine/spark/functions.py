@@ -30,6 +30,7 @@ from engine.spark import (
     generators,
     hashes,
     library,
+    sketches,
     strings,
     texts,
 )
@@ -84,7 +85,7 @@ _SYNTAX: tuple[type[exp.Expr], ...] = (exp.Cast, exp.TryCast, exp.Case, exp.If, 
 # what the family modules implement: names of Anonymous calls, classes of typed nodes
 _FAMILY_NAMES = (library.NAMES, arrays.NAMES, formats.NAMES, binaries.NAMES, datetimes.NAMES,
                  hashes.NAMES, aggregates.NAMES, bits.NAMES, generators.NAMES,
-                 strings.NAMES)
+                 strings.NAMES, sketches.NAMES)
 _FAMILY_CLASSES = (library.CLASSES, texts.CLASSES, formats.CLASSES, binaries.CLASSES,
                    datetimes.CLASSES, aggregates.CLASSES, generators.CLASSES,
                    strings.CLASSES)
