@@ -45,6 +45,7 @@ from engine.spark import (
     strings,
     texts,
     typed,
+    urls,
 )
 
 Rule = Callable[[exp.Expr], exp.Expr]
@@ -57,6 +58,7 @@ RULES: tuple[Rule, ...] = (
     *formats.RULES,
     *binaries.RULES,
     *strings.RULES,
+    *urls.RULES,
     *datetimes.RULES,
     *bits.RULES,
     *library.RULES,
@@ -133,6 +135,7 @@ def install(con: duckdb.DuckDBPyConnection) -> None:
     bits.register(con)
     strings.register(con)
     sketches.register(con)
+    urls.register(con)
 
 
 __all__ = ["RULES", "install", "rewrite"]

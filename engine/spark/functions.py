@@ -33,6 +33,7 @@ from engine.spark import (
     sketches,
     strings,
     texts,
+    urls,
 )
 from engine.spark.generators import table_function
 from engine.spark.names import SPARK_FUNCTIONS
@@ -85,7 +86,8 @@ _SYNTAX: tuple[type[exp.Expr], ...] = (exp.Cast, exp.TryCast, exp.Case, exp.If, 
 # what the family modules implement: names of Anonymous calls, classes of typed nodes
 _FAMILY_NAMES = (library.NAMES, arrays.NAMES, formats.NAMES, binaries.NAMES, datetimes.NAMES,
                  hashes.NAMES, aggregates.NAMES, bits.NAMES, generators.NAMES,
-                 strings.NAMES, sketches.NAMES)
+                 strings.NAMES, sketches.NAMES,
+                 urls.NAMES)
 _FAMILY_CLASSES = (library.CLASSES, texts.CLASSES, formats.CLASSES, binaries.CLASSES,
                    datetimes.CLASSES, aggregates.CLASSES, generators.CLASSES,
                    strings.CLASSES)
