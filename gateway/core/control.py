@@ -15,8 +15,10 @@ What it promises:
 - Every admitted statement and every state change is written behind (`gateway.core.journal`)
   with its result once finished (inline: the Arrow bytes; external: the manifest naming its
   chunks in the shared result store), so any gateway, and this one after a restart, answers
-  GET, chunk and close for it; the result-link signing secret is kept in the store
-  (`signing_secret`), so links signed before a restart or by another gateway still verify.
+  GET, chunk and close for it; while an external result is being written, each chunk is
+  added to the record as it is stored, so any gateway hands its link out at once; the
+  result-link signing secret is kept in the store (`signing_secret`), so links signed
+  before a restart or by another gateway still verify.
 - A statement is run by the gateway that accepted it (its workers). Its record names that
   gateway (`owner`); a cancel arriving elsewhere is recorded in the store and the owner,
   which polls for cancel requests every ``state_poll_s``, cancels it on its worker. A close
@@ -47,7 +49,7 @@ from gateway.core.store import StateStore
 from gateway.core.system import attach_history, wants_history
 from gateway.errors import NotFound
 from sqlgate.settings import Settings
-from sqlgate.types import StatementTask
+from sqlgate.types import ChunkInfo, StatementTask
 
 log = logging.getLogger("sqlgate.gateway")
 
@@ -90,6 +92,8 @@ class ControlPlane:
         self._registry: StatementRegistry | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.remote_cancels = 0
+        # Chunks stored so far of this gateway's running external results (shared store).
+        self._chunks: dict[str, list[ChunkInfo]] = {}
 
     def bind(self, registry: StatementRegistry) -> None:
         """The registry whose statements this gateway runs."""
@@ -103,10 +107,24 @@ class ControlPlane:
     # -- the registry's hook -----------------------------------------------------------
 
     def note(self, stmt: Statement) -> None:
-        """A statement was admitted or changed state: write it behind (no I/O here)."""
-        stmt.journaled = self.journal.note(snapshot(stmt, stmt.owner or self.id,
-                                                    self._warehouse_of(stmt.workspace),
-                                                    self.clock))
+        """A statement was admitted, changed state or stored a chunk: write it behind (no
+        I/O here). A chunk stored while it runs is news only to other gateways."""
+        chunks = None
+        if stmt.early_chunks and not stmt.state.terminal:
+            if not self.shared:
+                return
+            # Called once per chunk stored, the newest last in the dict: an append-only
+            # list per statement, passed with its length, keeps this O(1) on the loop
+            # (copying the list per chunk was quadratic: 100,000 chunks are allowed).
+            chunks = self._chunks.setdefault(stmt.id, [])
+            chunks.append(next(reversed(stmt.early_chunks.values())))
+        elif stmt.id in self._chunks:
+            del self._chunks[stmt.id]  # ended: the manifest lists them all
+        snap = snapshot(stmt, stmt.owner or self.id, self._warehouse_of(stmt.workspace),
+                        self.clock)
+        if chunks is not None:
+            snap.info["chunks"] = (chunks, len(chunks))
+        stmt.journaled = self.journal.note(snap)
 
     async def settled(self, stmt: Statement) -> None:
         """Before showing a finished statement: with a shared store, wait until its final
@@ -139,6 +157,20 @@ class ControlPlane:
             return stmt  # (only for a moment: start() fails our leftovers)
         self.registry.adopt(stmt)
         return self.registry.get(statement_id, workspace)
+
+    async def wait_chunk(self, statement_id: str, workspace: str, index: int,
+                         timeout: float) -> Statement:
+        """Another gateway's running statement, read again every ``state_poll_s`` until
+        its stored record lists chunk `index` (its owner writes each chunk as it is
+        stored), the statement ended, or `timeout` passed."""
+        deadline = self.clock() + timeout
+        while True:
+            stmt = await self.find(statement_id, workspace)
+            left = deadline - self.clock()
+            if (stmt.owner is None or stmt.state.terminal or index in stmt.early_chunks
+                    or left <= 0):
+                return stmt
+            await asyncio.sleep(min(self._poll_s, left))
 
     async def cancel(self, statement_id: str, workspace: str) -> None:
         """Cancel here if it runs here; else ask its owner through the store."""

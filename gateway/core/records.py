@@ -100,8 +100,18 @@ def to_record(snap: Snapshot) -> StatementRecord:
         task=json.dumps({**plain(snap.task), "attachments": []}, default=str),
         submitted_at=snap.submitted_at, started_at=snap.started_at, ended_at=snap.ended_at,
         error=None if snap.error is None else json.dumps(plain(snap.error)),
-        manifest=manifest, result=result, info=json.dumps(snap.info) if snap.info else None,
+        manifest=manifest, result=result, info=_info_json(snap.info),
     )
+
+
+def _info_json(info: dict[str, Any]) -> str | None:
+    if not info:
+        return None
+    if "chunks" in info:
+        # (list, n): the first n chunks stored of a running statement (see ControlPlane.note)
+        chunks, n = info["chunks"]
+        info = {**info, "chunks": [plain(c) for c in chunks[:n]]}
+    return json.dumps(info)
 
 
 def to_history(snap: Snapshot) -> HistoryRecord:
@@ -150,6 +160,10 @@ def from_record(rec: StatementRecord, clock: Callable[[], float]) -> Statement:
                                         if k in {f.name for f in dataclasses.fields(CostEstimate)}})
     if stmt.result is not None and isinstance(info.get("cache"), str):
         stmt.result.cache = info["cache"]
+    if not stmt.state.terminal:
+        for raw in info.get("chunks") or ():
+            chunk = ChunkInfo(**raw)
+            stmt.early_chunks[chunk.chunk_index] = chunk
     if stmt.state.terminal:
         stmt.admitted.set()
     return stmt

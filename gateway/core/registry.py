@@ -65,6 +65,8 @@ class _Events:
             return  # late news: the manifest (or the failure) already said everything
         stmt.early_chunks[chunk.chunk_index] = chunk
         wake(stmt, chunk.chunk_index)
+        if self._registry._on_change is not None:
+            self._registry._on_change(stmt)  # the stored record lists the chunk too
 
 
 class StatementRegistry:

@@ -125,11 +125,14 @@ async def get_chunk(request: Request) -> Response:
     gw = _gw(request)
     stmt = await _find(request)
     index = request.path_params["n"]
-    if (not stmt.state.terminal and stmt.owner is None
-            and stmt.task.disposition is not Disposition.INLINE):
+    if not stmt.state.terminal and stmt.task.disposition is not Disposition.INLINE:
         # Chunks are stored while the statement runs: wait (bounded) for this one, so a
         # client can download the first chunks while the last are still being produced.
-        await gw.registry.wait_chunk(stmt, index, gw.settings.gateway.chunk_wait_s)
+        wait_s = gw.settings.gateway.chunk_wait_s
+        if stmt.owner is None:
+            await gw.registry.wait_chunk(stmt, index, wait_s)
+        elif gw.control is not None:  # running on another gateway: its record lists them
+            stmt = await gw.control.wait_chunk(stmt.id, _workspace(request), index, wait_s)
     return await _respond(request, stmt, chunk=index)
 
 
