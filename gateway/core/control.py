@@ -127,10 +127,11 @@ class ControlPlane:
         stmt.journaled = self.journal.note(snap)
 
     async def settled(self, stmt: Statement) -> None:
-        """Before showing a finished statement: with a shared store, wait until its final
-        record is written, so a client sent to another gateway next (its chunks, a GET)
-        finds it finished there too. One write-behind batch; nothing to wait for alone."""
-        if self.shared and stmt.state.terminal and stmt.owner is None:
+        """Before showing a statement: with a shared store, wait until its latest record
+        is written, so a client sent to another gateway next (a GET, its chunks, a cancel)
+        finds it there as shown here — submitted, or finished. One write-behind batch (and
+        nothing when it is already written); nothing to wait for alone on the store."""
+        if self.shared and stmt.owner is None:
             await self.journal.written(stmt.journaled)
 
     # -- answering any statement ----------------------------------------------------------

@@ -52,7 +52,8 @@ def test_another_gateway_hands_out_chunks_while_the_statement_runs(
             rows = 0
             for n in range(3):
                 chunk = http.get(f"{b.url}{API}/{sid}/result/chunks/{n}")
-                assert chunk.status_code == 200, chunk.text
+                assert chunk.status_code == 200, (
+                    chunk.text, http.get(f"{a.url}{API}/{sid}").json()["status"])
                 link = chunk.json()["external_links"][0]
                 assert link["chunk_index"] == n
                 data = httpx.get(link["external_link"]).content
