@@ -37,6 +37,7 @@ from engine.spark import (
     functions,
     generators,
     hashes,
+    lambdas,
     library,
     literals,
     macros,
@@ -61,6 +62,7 @@ RULES: tuple[Rule, ...] = (
     *urls.RULES,
     *datetimes.RULES,
     *bits.RULES,
+    *lambdas.RULES,
     *library.RULES,
     *typed.RULES,
     *decimals.RULES,
@@ -125,8 +127,8 @@ def install(con: duckdb.DuckDBPyConnection) -> None:
     """Create the macros the rules call, once per database, before its config is locked."""
     # Spark's session time zone: Databricks' default is UTC, whatever the machine's is
     con.execute("SET TimeZone = 'UTC'")
-    for sql in (*macros.MACROS, *datetimes.MACROS, *bits.MACROS, *decimals.MACROS,
-                *library.MACROS, *texts.MACROS):
+    for sql in (*macros.MACROS, *datetimes.MACROS, *bits.MACROS, *lambdas.MACROS,
+                *decimals.MACROS, *library.MACROS, *texts.MACROS):
         con.execute(sql)
     formats.register(con)
     binaries.register(con)

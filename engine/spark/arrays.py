@@ -88,8 +88,10 @@ def _substitute(body: exp.Expr, values: dict[str, exp.Expr]) -> exp.Expr:
     """A lambda body with its parameters replaced by expressions."""
 
     def put(n: exp.Expr) -> exp.Expr:
+        key = isinstance(n.parent, exp.PropertyEQ) and n.arg_key == "this"  # a struct key
         if isinstance(n, exp.Identifier | exp.Column) and n.name in values and not (
-                isinstance(n, exp.Column) and n.table) and not isinstance(n.parent, exp.Column):
+                isinstance(n, exp.Column) and n.table) and not isinstance(
+                n.parent, exp.Column) and not key:
             return exp.Paren(this=values[n.name].copy())
         return n
 

@@ -217,6 +217,14 @@ _CASES: dict[str, list[str]] = {
         "SELECT transform_keys(map(1, 'a'), (k, v) -> k + 1), transform_values(map(1, 2), (k, v) "
         "-> v * k)",
         "SELECT map_filter(map(1, 0, 2, 5), (k, v) -> v > k)",
+        "SELECT array_sort(array(2, 1, 2, 1), (a, b) -> 0), array_sort(CAST(NULL AS ARRAY<INT>), "
+        "(a, b) -> a - b)",
+        "SELECT array_sort(array(named_struct('k', 2, 'v', 'x'), named_struct('k', 1, 'v', 'y'), "
+        "named_struct('k', 2, 'v', 'z')), (l, r) -> l.k - r.k)",
+        "SELECT map_zip_with(map(1, 'a'), map(2, 'b'), (k, x, y) -> concat(coalesce(x, '-'), "
+        "coalesce(y, '-')))",
+        "SELECT zip_with(array(1, 2), array('a'), (x, y) -> (x, y)), zip_with(array(1), array(2), "
+        "(x, y) -> x * y)",
     ],
     "map": [
         "SELECT map(1, 'a', 2, NULL), map_keys(map(1, 'a')), map_values(map(1, 'a'))",
