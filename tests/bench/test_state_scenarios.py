@@ -32,5 +32,9 @@ def test_statestore_compares_the_same_work_with_and_without(
     s = doc["scenarios"]["statestore"]["summary"]
     for mode in ("state store (sqlite)", "no state store"):
         assert s["select1"][mode]["count"] == 2 * 200
-        assert s["concurrency"][mode]["failed"] == 0 < s["concurrency"][mode]["succeeded"]
-    assert "ratio (store ÷ none)" in doc["_report"]
+        for rnd in s["concurrency_rounds"]:
+            assert rnd[mode]["failed"] == 0 < rnd[mode]["succeeded"]
+    assert len(s["concurrency_rounds"]) == 2
+    for key in ("select1_p50_ratio", "concurrency_qph_ratio", "concurrency_p95_ratio"):
+        assert s[key]["rounds"] == 2 and s[key]["min"] <= s[key]["median"] <= s[key]["max"]
+    assert "ratio (store ÷ none)" in doc["_report"] and "median and spread" in doc["_report"]
