@@ -31,6 +31,34 @@ _CASES: dict[str, list[str]] = {
         "SELECT translate('abc', 'ab', 'x'), soundex('Robert')",
         "SELECT startswith('abc', ''), endswith('abc', NULL), contains('abc', 'bc')",
         "SELECT char_length('héllo'), octet_length('héllo'), bit_length('a')",
+        "SELECT to_char(1234.5, '99.99'), to_char(-5, 'S999'), to_char(-5.5, '999.99PR'), "
+        "to_char(0.5, '.99'), to_char(-20, '999'), to_char(5, '$000S')",
+        "SELECT to_char(1.5D, '9.9'), to_char(CAST(NULL AS INT), '999'), to_char(454, 'abc')",
+        "SELECT to_char(1e20D, '9')",
+        "SELECT to_number('  454', '999'), to_number('1 , 2', '9,9'), to_number('<5>', '9PR'), "
+        "try_to_number('12', '9,9'), to_number('1', NULL)",
+        "SELECT to_number('5', '09')",
+        "SELECT format_number(-0.4, 0), format_number(0.125D, 2), format_number(2.5, 0), "
+        "format_number(5, -1), format_number(1234.5, '#,##0.##'), format_number(0.5, '#.##')",
+        "SELECT hex(substr(x'0102030405', -2)), hex(substr(x'0102030405', 0, 2)), "
+        "hex(left(x'0102', -1)), hex(lpad(unhex('aabb'), 4, x'')), hex(overlay(x'010203' "
+        "PLACING x'ff' FROM 5))",
+        "SELECT contains(x'1ABC', x'AB'), startswith(x'01', x''), endswith(NULL, x'01'), "
+        "length(x''), bit_length(x'0102')",
+        "SELECT hex(encode(make_valid_utf8(x'E08080'), 'utf-8')), is_valid_utf8(x'EDA080'), "
+        "try_validate_utf8(x'80'), make_valid_utf8(NULL)",
+        "SELECT validate_utf8(x'C0AF')",
+        "SELECT from_base32('mzxw6==='), from_base32('MZXW6YQ'), from_base32('1'), to_base32('')",
+        "SELECT try_to_binary('YWJ', 'base64'), try_to_binary('YWJj=', 'base64'), "
+        "try_to_binary('616', 'hex'), try_to_binary(' 61', 'hex'), try_to_binary('abc', 'x')",
+        "SELECT luhn_check(''), luhn_check('0'), luhn_check('a1'), soundex('Ashcraft'), "
+        "soundex('Pfister'), soundex('1abc')",
+        "SELECT split('a1b2c3', '[0-9]', 2), split('abc', '', 2), split('1a', '[0-9]', 2)",
+        "SELECT instr('aaaa', 'aa', -1, 2), instr('abc', '', 3, 2), substring_index('aaa', "
+        "'aa', -1), substring_index('a.b.c', '.', -2)",
+        "SELECT instr('abc', 'b', 1, 0)",
+        "SELECT levenshtein('kitten', 'sitting', 3), quote(''), regexp_substr('abc', '(x)?'), "
+        "ascii(-1), concat_ws(NULL), collation(NULL)",
     ],
     "math": [
         "SELECT 7 / 2, -7 / 2, 7 div 2, -7 div 2, 7 % -3, -7 % 3",
@@ -254,6 +282,11 @@ _CASES: dict[str, list[str]] = {
         "SELECT parse_url('http://u@h.com:8080/p/a?x=1&y=2#f', 'HOST'), parse_url('http://h.com/p"
         "?x=1&y=2', 'QUERY', 'y')",
         "SELECT url_encode('a b&c'), url_decode('a+b%26c'), try_url_decode('%zz')",
+        "SELECT url_encode('é~'), url_decode('%C3%A9+x'), url_decode('%e2%82'), "
+        "try_url_decode('a%2')",
+        "SELECT url_decode('%zz')",
+        "SELECT try_parse_url('http://a b/', 'HOST'), try_parse_url('http://h/p?a=1', 'QUERY', "
+        "'a'), try_parse_url('http://h/p', 'XYZ')",
     ],
     "hash": [
         "SELECT md5(''), sha1('abc'), sha2('abc', 256), sha2('abc', 0), crc32('')",
