@@ -37,6 +37,7 @@ from engine.spark import (
     functions,
     generators,
     hashes,
+    kll,
     lambdas,
     library,
     literals,
@@ -74,6 +75,7 @@ RULES: tuple[Rule, ...] = (
     *hashes.RULES,
     *aggregates.RULES,
     *sketches.RULES,
+    *kll.RULES,
 )
 
 
@@ -138,6 +140,7 @@ def install(con: duckdb.DuckDBPyConnection) -> None:
     strings.register(con)
     sketches.register(con)
     urls.register(con)
+    kll.register(con)
 
 
 __all__ = ["RULES", "install", "rewrite"]
