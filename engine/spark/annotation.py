@@ -30,7 +30,6 @@ import pyarrow as pa
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import SqlglotError
-from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 
@@ -65,14 +64,15 @@ def annotate(tree: exp.Expr, tables: Tables | None = None) -> exp.Expr:
     `tables` maps ``id()`` of the tree's scanned ``exp.Table`` nodes to their Arrow schemas.
     """
     typed = None
-    if tables and not any(isinstance(n, _UNTRUSTED) or (
-            isinstance(n, exp.Table) and not isinstance(n.this, exp.Identifier))
+    # VALUES rows are a source of columns too (their types widen across rows)
+    if (tables or tree.find(exp.Values) is not None) and not any(
+            isinstance(n, _UNTRUSTED) or (
+                isinstance(n, exp.Table) and not isinstance(n.this, exp.Identifier))
             for n in tree.walk()):
-        typed = _with_columns(tree, tables)
+        typed = _with_columns(tree, tables or {})
     if typed is None:
         try:
-            plain = annotate_types(tree.copy(), dialect="databricks",
-                                   expression_metadata=_METADATA)
+            plain = _annotate_types(tree.copy(), MappingSchema(dialect="databricks"))
         except (SqlglotError, KeyError, ValueError, TypeError, AttributeError):
             return tree  # no types: every typed rule then leaves the tree alone
         for node, twin in zip(tree.walk(), plain.walk(), strict=False):
@@ -111,13 +111,17 @@ def _with_columns(tree: exp.Expr, tables: Tables) -> tuple[list[exp.Expr], exp.E
         schema = MappingSchema(mapping, dialect="databricks")
         copy = qualify(copy, dialect="databricks", schema=schema,
                        validate_qualify_columns=False, quote_identifiers=False)
-        copy = annotate_types(copy, schema=schema, dialect="databricks",
-                              expression_metadata=_METADATA)
+        copy = _annotate_types(copy, schema)
     except (SqlglotError, KeyError, ValueError, TypeError, AttributeError, RecursionError):
         for node in nodes:
             node.meta.pop(_NODE, None)
         return None
     return nodes, copy
+
+
+def _annotate_types(tree: exp.Expr, schema: MappingSchema) -> exp.Expr:
+    """sqlglot's annotate_types, with Spark's decimal rules (engine.spark.precision)."""
+    return precision.SparkAnnotator(schema=schema, expression_metadata=_METADATA).annotate(tree)
 
 
 def _data_type(arrow: pa.DataType) -> exp.DataType:

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
+from sqlglot.optimizer.annotate_types import TypeAnnotator
 
 T = exp.DType
 _TRUSTED = "spark_decimal"
@@ -246,10 +247,33 @@ def _keeping(cls: type[exp.Expr]) -> Annotator:
         first = e.this
         if isinstance(first, exp.Expr) and first.type is not None and (
                 first.type.this == T.DECIMAL):
-            self._set_type(e, exp.DataType.build("DECIMAL"))
+            known = _kept(e, params(first.type))
+            self._set_type(e, exp.DataType.build("DECIMAL") if known is None
+                           else decimal(*known))
         return e
 
     return annotate
+
+
+def _kept(e: exp.Expr, source: tuple[int, int] | None) -> tuple[int, int] | None:
+    """Spark's type of round/floor/ceil/abs of a DECIMAL(p, s), where this module knows it:
+    abs keeps it, floor/ceil are DECIMAL(p - s + 1, 0), round(x, d) for 0 <= d <= s is
+    DECIMAL(p - s + 1 + d, d) (DuckDB gives the same scales)."""
+    if source is None:
+        return None
+    p, s = source
+    if isinstance(e, exp.Abs):
+        return p, s
+    if isinstance(e, exp.Floor | exp.Ceil) and e.args.get("decimals") is None:
+        return min(_MAX, p - s + 1), 0
+    if isinstance(e, exp.Round):
+        digits = e.args.get("decimals")
+        d = 0 if digits is None else int(digits.this) if (
+            isinstance(digits, exp.Literal) and digits.is_int) else -1
+        if d >= 0:
+            scale = min(d, s)
+            return min(_MAX, p - s + 1 + scale), scale
+    return None
 
 
 def _cast(self: Any, e: exp.Expr) -> Any:
@@ -276,4 +300,25 @@ def _metadata() -> dict[type[exp.Expr], dict[str, Any]]:
 
 METADATA = _metadata()
 
-__all__ = ["INTEGRAL", "METADATA", "argument", "decimal", "params", "result"]
+
+class SparkAnnotator(TypeAnnotator):
+    """sqlglot's annotator with Spark's widening of decimals across UNION branches and
+    VALUES rows (sqlglot keeps the first branch's DECIMAL(p, s))."""
+
+    def _maybe_coerce(self, type1: exp.DataType | exp.DType,
+                      type2: exp.DataType | exp.DType) -> exp.DataType | exp.DType:
+        types = [t if isinstance(t, exp.DataType) else exp.DataType.build(t)
+                 for t in (type1, type2)]
+        if not any(t.this == T.DECIMAL for t in types) or any(
+                t.this in (T.NULL, T.UNKNOWN) for t in types):
+            return super()._maybe_coerce(type1, type2)
+        if any(t.this in _REAL for t in types):
+            return T.DOUBLE
+        widths = [params(t) for t in types]
+        if widths[0] is None or widths[1] is None:
+            return exp.DataType.build("DECIMAL")  # of unknown precision
+        scale = max(widths[0][1], widths[1][1])
+        whole = max(widths[0][0] - widths[0][1], widths[1][0] - widths[1][1])
+        return decimal(*_adjust(whole + scale, scale))
+
+__all__ = ["INTEGRAL", "METADATA", "SparkAnnotator", "argument", "decimal", "params", "result"]

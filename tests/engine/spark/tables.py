@@ -121,6 +121,21 @@ CASES: list[str] = [
     "SELECT CAST(x AS INT) FROM (SELECT d AS x FROM nums UNION ALL SELECT 1.5D)",
     "SELECT id, CAST(d AS INT) FROM nums WHERE d > (SELECT avg(d) FROM nums)",
     "SELECT id, (SELECT max(dt) FROM times) + INTERVAL 1 MONTH FROM nums WHERE id = 1",
+    # decimals widen across UNION branches and VALUES rows
+    "SELECT x / 2 FROM (SELECT dec2 AS x FROM nums UNION ALL SELECT dec FROM nums)",
+    "SELECT x / 3 FROM (SELECT dec AS x FROM nums UNION ALL SELECT 1)",
+    "SELECT x / 2, x * x FROM VALUES (1.5), (22.25), (NULL) AS v(x)",
+    "SELECT round(dec, 1) / 2 FROM nums",
+    "SELECT id, round(dec, 1), round(dec, 3), floor(dec2), ceil(dec2), abs(dec2), "
+    "abs(dec) / 3, floor(dec) / 2, round(dec2, 5) / 4 FROM nums",
+    "SELECT greatest(dec, 1) / 2 FROM nums",
+    # string columns in arithmetic, overflow, more date arithmetic
+    "SELECT id, s + 1, i + s FROM nums WHERE id <> 3",
+    "SELECT id, CAST(dec AS STRING), CAST(d AS STRING), CAST(i AS STRING) FROM nums",
+    "SELECT i + 1 FROM nums",
+    "SELECT l * 2 FROM nums",
+    "SELECT id, date_sub(dt, 365), datediff(dt, DATE'2024-02-28'), dt - INTERVAL 1 MONTH "
+    "FROM times",
 ]
 
 

@@ -70,17 +70,18 @@ def test_decimal_types_follow_spark() -> None:
     schema = pa.schema([("a", pa.decimal128(38, 10)), ("b", pa.decimal128(10, 2)),
                         ("i", pa.int32())])
     tree = _typed("SELECT a * a, a / b, b / i, sum(b), avg(b), sum(i), avg(i), b + 1.5, "
-                  "round(b, 1) / 2 FROM t", t=schema)
+                  "round(b, 1) / 2, greatest(b, 1) / 2 FROM t", t=schema)
     types = [annotation.spark_type(s) for s in tree.selects]
     assert [precision.params(t) if t is not None and t.this == exp.DType.DECIMAL else
             t.sql("databricks") if t else None for t in types] == [
-        (38, 6), (38, 8), (21, 13), (20, 2), (14, 6), "BIGINT", "DOUBLE", (11, 2), None]
+        (38, 6), (38, 8), (21, 13), (20, 2), (14, 6), "BIGINT", "DOUBLE", (11, 2), (15, 6),
+        None]
 
 
 def test_a_quotient_of_a_decimal_of_unknown_precision_is_refused(engine: Engine) -> None:
-    """sqlglot types round(dec, 1) as its argument: not Spark's precision, so refused."""
+    """greatest of decimals: sqlglot's type is not Spark's precision, so refused."""
     with pytest.raises(Unsupported, match="DECIMAL quotient"):
-        _run(engine, "SELECT round(dec, 1) / 2 FROM nums")
+        _run(engine, "SELECT greatest(dec, 1) / 2 FROM nums")
 
 
 def test_result_types_are_sparks(engine: Engine) -> None:
@@ -116,3 +117,9 @@ def test_a_schema_change_rewrites_the_cached_template(engine: Engine,
 def test_decimal_overflow_raises(engine: Engine) -> None:
     with pytest.raises(EngineError):
         _run(engine, "SELECT big * big FROM nums")
+
+
+def test_values_columns_are_typed(engine: Engine) -> None:
+    """A VALUES column is typed as its rows: to_char of a DATE formats it (Spark: '9')."""
+    _, rows = _run(engine, "SELECT to_char(x, '9') FROM VALUES (DATE'2020-01-01') AS t(x)")
+    assert rows == [["9"]]

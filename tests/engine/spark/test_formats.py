@@ -108,7 +108,8 @@ def test_formats_through_the_engine(engine: Engine) -> None:
     ("SELECT to_char(1e20D, '9')", "NUMERIC_VALUE_OUT_OF_RANGE"),
     ("SELECT to_char(x'41', 'base32')", "BINARY_FORMAT"),
     ("SELECT to_char(1, fmt) FROM VALUES ('9') AS t(fmt)", "string literal"),
-    ("SELECT to_char(x, '9') FROM VALUES (DATE'2020-01-01') AS t(x)", "to_char of a value"),
+    ("SELECT to_char(x, '9') FROM VALUES (array(DATE'2020-01-01')) AS t(a) "
+     "LATERAL VIEW explode(a) e AS x", "to_char of a value"),
     ("SELECT format_number('12.5', 1)", "UNEXPECTED_INPUT_TYPE"),
 ])
 def test_format_errors_are_clear(engine: Engine, sql: str, error: str) -> None:
