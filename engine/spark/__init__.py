@@ -37,6 +37,7 @@ from engine.spark import (
     functions,
     generators,
     hashes,
+    jsons,
     kll,
     lambdas,
     library,
@@ -61,6 +62,7 @@ RULES: tuple[Rule, ...] = (
     *binaries.RULES,
     *strings.RULES,
     *urls.RULES,
+    *jsons.RULES,
     *datetimes.RULES,
     *bits.RULES,
     *lambdas.RULES,
@@ -106,7 +108,8 @@ def _projection_names(tree: exp.Expr) -> list[_Named]:
     for select in tree.find_all(exp.Select):
         for i, node in enumerate(select.expressions):
             # generators name their columns themselves (col, pos, key, value)
-            if not isinstance(node, exp.Alias | exp.Column | exp.Star | exp.Explode):
+            if not isinstance(node, exp.Alias | exp.Column | exp.Star | exp.Explode) and not (
+                    jsons.generator(node)):
                 named.append((select, i, node.sql("databricks", normalize_functions="lower",
                                                   unsupported_level=ErrorLevel.IGNORE),
                               node.sql("duckdb", unsupported_level=ErrorLevel.IGNORE)))
@@ -141,6 +144,7 @@ def install(con: duckdb.DuckDBPyConnection) -> None:
     sketches.register(con)
     urls.register(con)
     kll.register(con)
+    jsons.register(con)
 
 
 __all__ = ["RULES", "install", "rewrite"]

@@ -29,6 +29,7 @@ from engine.spark import (
     formats,
     generators,
     hashes,
+    jsons,
     kll,
     lambdas,
     library,
@@ -89,7 +90,8 @@ _SYNTAX: tuple[type[exp.Expr], ...] = (exp.Cast, exp.TryCast, exp.Case, exp.If, 
 _FAMILY_NAMES = (library.NAMES, arrays.NAMES, formats.NAMES, binaries.NAMES, datetimes.NAMES,
                  hashes.NAMES, aggregates.NAMES, bits.NAMES, generators.NAMES,
                  strings.NAMES, sketches.NAMES,
-                 urls.NAMES, lambdas.NAMES, kll.NAMES)
+                 urls.NAMES, lambdas.NAMES, kll.NAMES,
+                 jsons.NAMES)
 _FAMILY_CLASSES = (library.CLASSES, texts.CLASSES, formats.CLASSES, binaries.CLASSES,
                    datetimes.CLASSES, aggregates.CLASSES, generators.CLASSES,
                    strings.CLASSES)
