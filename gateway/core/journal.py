@@ -44,9 +44,9 @@ class Journal:
     def __init__(self, store: StateStore, *, max_pending: int = 100_000,
                  retry_s: float = 30.0, history: bool = True, linger_s: float = 0.0) -> None:
         self.store = store
-        # Seconds the writer waits after a write before taking the next batch, so that a
-        # steady stream of statements is written as few larger transactions (each commit
-        # costs the gateway's CPU and GIL) rather than one per statement.
+        # Seconds the writer waits, once there is something to write, before taking the
+        # batch, so that a steady stream of statements is written as few larger transactions
+        # (each commit costs the gateway's CPU and GIL) rather than one per statement.
         self.linger_s = linger_s
         self.max_pending = max_pending
         self.retry_s = retry_s
@@ -130,6 +130,14 @@ class Journal:
             with self._ready:
                 while not self._items:
                     self._ready.wait()
+            if self.linger_s > 0:
+                # Gather before writing, not only between writes: a short statement's notes
+                # (admitted, running, finished) then reach the store as one record, written
+                # once, instead of a commit for its first note and another for the rest
+                # (measured on REST SELECT 1: ~2 commits per statement, the journal thread's
+                # CPU near the event loop's own).
+                time.sleep(self.linger_s)
+            with self._ready:
                 items = list(self._items)
                 self._items.clear()
             latest: dict[str, Snapshot] = {}
@@ -163,8 +171,6 @@ class Journal:
                 mark.set()
             if stop:
                 return
-            if self.linger_s > 0 and latest:
-                time.sleep(self.linger_s)
 
     def _write(self, snaps: list[Snapshot], shown: list[Snapshot]) -> None:
         try:

@@ -197,6 +197,15 @@ class Scheduler:
 
         Cancelling the caller leaves the queue (or gives back a slot granted meanwhile).
         """
+        if slot.future.done():
+            # Granted at admission (a free slot): no wait_for, whose callbacks would cost a
+            # trip through the event loop on every statement that does not queue.
+            try:
+                slot.future.result()
+            except BaseException:
+                self.leave(slot)
+                raise
+            return
         timeout = self.settings.queue_timeout_s
         try:
             await asyncio.wait_for(asyncio.shield(slot.future), timeout)
