@@ -3,21 +3,30 @@
 The floor of a REST statement is what no gateway can avoid: an HTTP request and JSON answer
 on the same uvicorn stack (bench/floor_server.py: a bare Starlette endpoint served through
 `gateway.server.make_server`, the gateway's loop and HTTP settings, in its own process as
-the gateway is) plus DuckDB's own `SELECT 1` in-process. The three are timed in interleaved
-rounds (gateway, bare endpoint, DuckDB) of sequential calls from one keep-alive client, so
-drift of the machine hits all of them alike, and the report gives
+the gateway is) plus DuckDB's own `SELECT 1` in-process. The three are timed in many short
+interleaved rounds (25 sequential calls of each part, the order rotated every round, one
+keep-alive client per endpoint opened once), so drift of a shared, loaded machine hits all of
+them alike, and the report gives
 
     ratio = gateway ÷ (bare endpoint + DuckDB SELECT 1)
 
-at p50 and p95. Goal (issue 14): ratio at p50 <= 3. Without a gateway (neither --gateway nor
---start-local) only the floor is measured.
+at p50 and p95 over all calls, and the median of the per-round p50 ratios (each round's three
+parts measured within a second of each other), with the load average around the run. Goal
+(issue 14): ratio at p50 <= 3. Without a gateway (neither --gateway nor --start-local) only
+the floor is measured.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import os
+import statistics
 import time
+from collections.abc import Callable
 from typing import Any
 
+import duckdb
 import httpx
 
 from bench import rest_latency
@@ -28,36 +37,61 @@ from bench.local import LocalError
 from bench.stats import latency_summary, ratio
 
 GOAL_RATIO_P50 = 3.0
-# Calls per part per repeat: each call is ~1 ms, so rounds stay short and interleave well.
-_PER_REPEAT = 200
+# Calls per part per round: each call is ~1-10 ms, so a round of all three parts takes well
+# under a second and the parts see the same machine.
+_PER_ROUND = 25
+# Rounds per --repeats: 5 repeats give 40 rounds, 1,000 calls a part.
+_ROUNDS_PER_REPEAT = 8
+_WARM_CALLS = 20
 _WARM_TIMEOUT_S = 90.0
 PARTS = ("gateway", "bare endpoint", "duckdb select 1")
 
 
 def run(ctx: BenchContext) -> Section:
     """Interleaved rounds of the three parts; the ratio at p50 and p95."""
-    per = _PER_REPEAT if ctx.repeats > 2 else _PER_REPEAT // 4
-    section = Section("select1", params={"rounds": ctx.repeats, "calls_per_round": per})
+    rounds = ctx.repeats * (_ROUNDS_PER_REPEAT if ctx.repeats > 2 else 2)
+    section = Section("select1", params={"rounds": rounds, "calls_per_round": _PER_ROUND,
+                                         "load_before": _load()})
     samples: dict[str, list[float]] = {p: [] for p in PARTS}
-    with ctx.gateway() as target, FloorServer() as floor_url:
+    round_ratios: list[float] = []
+    with ctx.gateway() as target, FloorServer() as floor_url, \
+            httpx.Client(base_url=floor_url, timeout=60) as bare, \
+            contextlib.ExitStack() as stack:
+        calls: dict[str, Callable[[], object]] = {}
         if target is None:
             section.notes.append("no gateway: only the floor (bare endpoint + DuckDB) measured")
         else:
             _warm(target)
-        floor = Target(floor_url, "unused", target.warehouse_id if target else "floor")
-        for _ in range(ctx.repeats):
-            if target is not None:
-                samples["gateway"] += rest_latency.measure_rest(
-                    target.url, target.token, target.warehouse_id, n=per)
-            samples["bare endpoint"] += rest_latency.measure_rest(
-                floor.url, floor.token, floor.warehouse_id, n=per)
-            samples["duckdb select 1"] += rest_latency.measure_duckdb(per)
+            gateway = stack.enter_context(httpx.Client(base_url=target.url, timeout=60))
+            calls["gateway"] = functools.partial(
+                rest_latency.run_select_1, gateway, target.token,
+                warehouse=target.warehouse_id)
+        calls["bare endpoint"] = functools.partial(
+            rest_latency.run_select_1, bare, "unused",
+            warehouse=target.warehouse_id if target else "floor")
+        con = stack.enter_context(duckdb.connect())
+        calls["duckdb select 1"] = lambda: con.sql("SELECT 1").fetchall()
+        for call in calls.values():
+            for _ in range(_WARM_CALLS):
+                call()
+        names = list(calls)
+        for i in range(rounds):
+            got: dict[str, list[float]] = {}
+            for name in names[i % len(names):] + names[:i % len(names)]:
+                got[name] = _timed(calls[name], _PER_ROUND)
+                samples[name] += got[name]
+            r = _round_ratio(got)
+            if r is not None:
+                round_ratios.append(r)
+    section.params["load_after"] = _load()
     summary: dict[str, Any] = {p: latency_summary(s) for p, s in samples.items()}
     for q in ("p50", "p95"):
         base = [summary[p][q] for p in PARTS[1:]]
         floor_s = None if None in base else sum(base)
         summary[f"floor_{q}"] = floor_s
         summary[f"ratio_{q}"] = ratio(summary["gateway"][q], floor_s)
+    summary["ratio_p50_rounds_median"] = (
+        statistics.median(round_ratios) if round_ratios else None)
     section.summary = summary
     section.raw = {p: s for p, s in samples.items()}
     section.tables.append(Table(
@@ -72,9 +106,37 @@ def run(ctx: BenchContext) -> Section:
         ["percentile", "floor ms", "ratio", "goal", "verdict"],
         [["p50", _ms(summary["floor_p50"]), r50, GOAL_RATIO_P50,
           None if r50 is None else "met" if r50 <= GOAL_RATIO_P50 else "MISSED"],
-         ["p95", _ms(summary["floor_p95"]), r95, None, None]],
+         ["p95", _ms(summary["floor_p95"]), r95, None, None],
+         ["p50, median of rounds", None, summary["ratio_p50_rounds_median"], None, None]],
     ))
+    section.notes.append(
+        "load average (1/5/15 min) before: {} after: {} on {} CPUs".format(
+            section.params["load_before"], section.params["load_after"], os.cpu_count()))
     return section
+
+
+def _timed(call: Callable[[], object], n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        call()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def _round_ratio(got: dict[str, list[float]]) -> float | None:
+    """One round's gateway p50 over its floor's (None without a gateway)."""
+    if "gateway" not in got:
+        return None
+    floor = statistics.median(got["bare endpoint"]) + statistics.median(got["duckdb select 1"])
+    return statistics.median(got["gateway"]) / floor if floor > 0 else None
+
+
+def _load() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:  # no load average on this platform
+        return None
 
 
 def _ms(seconds: float | None) -> float | None:

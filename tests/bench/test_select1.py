@@ -26,8 +26,11 @@ def test_select1_reports_the_ratio_of_the_gateway_to_its_floor(
     floor = summary["bare endpoint"]["p50"] + summary["duckdb select 1"]["p50"]
     assert summary["floor_p50"] == pytest.approx(floor)
     assert summary["ratio_p50"] == pytest.approx(summary["gateway"]["p50"] / floor)
+    # the median of the rounds' own ratios, each round's parts measured side by side
+    assert summary["ratio_p50_rounds_median"] > 0
     report = (out / "report.md").read_text()
     assert "## select1" in report and "gateway ÷ (bare endpoint + DuckDB SELECT 1)" in report
+    assert "p50, median of rounds" in report and "load average" in report
     assert f"| gateway | {calls} |" in report
 
 

@@ -23,6 +23,18 @@ def test_integers_booleans_strings_and_nulls() -> None:
     assert col([None, None], pa.null()) == [None, None]
 
 
+def test_few_and_many_integers_print_alike() -> None:
+    # A few values take Python's str, many take Arrow's cast: the same text at every width.
+    for typ, low, high in [(pa.int8(), -128, 127), (pa.int16(), -32768, 32767),
+                           (pa.int32(), -2**31, 2**31 - 1), (pa.int64(), -2**63, 2**63 - 1),
+                           (pa.uint8(), 0, 255), (pa.uint64(), 0, 2**64 - 1)]:
+        values = [low, high, 0, None, 7]
+        few = col(values, typ)
+        many = col(values * 20, typ)
+        assert few == [str(low), str(high), "0", None, "7"], typ
+        assert many == few * 20, typ
+
+
 def test_decimals_keep_their_scale() -> None:
     values = [decimal.Decimal("0.0100"), decimal.Decimal("-12.5"), None]
     assert col(values, pa.decimal128(10, 4)) == ["0.0100", "-12.5000", None]
