@@ -144,7 +144,10 @@ def _measure(args: argparse.Namespace) -> dict[str, Any]:
     base = Settings(engine=engine).replace(
         results=str(work / "results"), signing_secret="bench", min_workers=3, max_workers=3,
         worker_concurrency=2, worker_start_timeout_s=120.0, auto_stop_s=0.0,
-        reserve_short_workers=False)
+        # Like for like: a Ray actor's priority cannot be lowered (its process is on another
+        # node), so the local workers keep theirs too; on a machine loaded by other work a
+        # reniced local worker would lose the comparison for that reason alone.
+        reserve_short_workers=False, long_worker_nice=0)
     out: dict[str, Any] = {"sf": args.sf, "streams": args.streams, "duration_s": args.duration,
                            "repeats": args.repeats, "cpus": os.cpu_count(),
                            "load_before": _load()}

@@ -5,13 +5,16 @@ The multi-host configuration: the lake and the result store on S3 (moto), worker
 actors spread over the nodes. Checked: statements spread over the nodes and name their
 worker and node; a lost node (its raylet SIGKILLed) fails only the statement running
 there, within seconds (the Flight side, not Ray's GCS), statements sent meanwhile run on
-other nodes, the others finish, and the pool refills on the nodes left; idle shutdown kills
+other nodes, the others finish, and the pool refills on the nodes left; a hung worker
+(SIGSTOP: no connection closes) is taken out by the heartbeat; idle shutdown kills
 the actors; the real gateway answers with ``sqlgate.worker``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -138,6 +141,24 @@ def test_spread_node_loss_refill_and_idle_shutdown(multi_host: Settings,
                 m.worker.node != lost for m in pool._members), timeout=90)
             after = await _run(pool, "after", QUICK_SQL)
             assert after.manifest.extra["worker"]["node"] != lost
+
+            # A host that vanishes without closing its connections (here: the actor's
+            # process frozen by SIGSTOP; Ray sees nothing wrong): the heartbeat's three
+            # missed pings (heartbeat_s = 0.5) take it out and fail its statement.
+            frozen = _run(pool, "frozen", SLOW_SQL)
+            await until(lambda: any("frozen" in m.calls for m in pool._members), timeout=30)
+            hung = next(m for m in pool._members if "frozen" in m.calls)
+            os.kill(hung.worker.handle.pid, signal.SIGSTOP)
+            began = time.monotonic()
+            with pytest.raises(StatementFailed) as info:
+                await frozen
+            silent = time.monotonic() - began
+            print(f"hung worker: its statement failed after {silent:.2f} s: "
+                  f"{info.value.error.message}")
+            assert silent < 15, f"a hung worker took {silent:.1f} s to notice"
+            assert "heartbeats" in info.value.error.message
+            await until(lambda: pool.num_workers == 3 and hung not in pool._members,
+                        timeout=90)
             handles = [m.worker.handle for m in pool._members
                        if isinstance(m.worker, RayWorker)]
             await pool.stop()  # what idle shutdown does: every actor ends
