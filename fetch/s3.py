@@ -73,6 +73,12 @@ class S3Store(ResultStore):
         resp = self._call("get", lambda: self._client.get_object(Bucket=self.bucket, Key=full))
         return self._call("get", lambda: resp["Body"].read())
 
+    def copy(self, src: str, dst: str) -> None:
+        """A server-side copy (CopyObject): no bytes pass through the gateway."""
+        source, target = self.base + check_key(src), self.base + check_key(dst)
+        self._call("copy", lambda: self._client.copy_object(
+            Bucket=self.bucket, Key=target, CopySource={"Bucket": self.bucket, "Key": source}))
+
     def link(self, key: str, ttl_s: int | None = None) -> Link:
         """A presigned GET, valid for `ttl_s` seconds (default `link_ttl_s`)."""
         full = self.base + check_key(key)

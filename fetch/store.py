@@ -84,6 +84,13 @@ class ResultStore(abc.ABC):
     def get(self, key: str) -> bytes:
         """The bytes under `key`; raises ObjectNotFound when there are none."""
 
+    def copy(self, src: str, dst: str) -> None:
+        """Store the object under `src` under `dst` as well (ObjectNotFound when `src` is
+        gone). The result cache gives a statement answered from it its own copy of the
+        chunks, so closing either statement never deletes the other's. This default reads
+        the object through memory (one chunk); stores copy in place where they can."""
+        self.put(dst, self.get(src))
+
     @abc.abstractmethod
     def link(self, key: str, ttl_s: int | None = None) -> Link:
         """A URL anyone may GET for `ttl_s` seconds (default `link_ttl_s`)."""

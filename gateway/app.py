@@ -180,10 +180,15 @@ def build_app(
     )
     metrics = Metrics()
 
+    cache: ResultCache | None = None
+
     async def delete_chunks(stmt: Statement, result: StatementResult) -> None:
         # Chunk keys are <workspace>/<day>/<statement>-<random>/<n>.<ext>: drop their folder.
         keys = [c.key for c in result.manifest.chunks if c.key]
-        for prefix in {k.rsplit("/", 1)[0] + "/" for k in keys if "/" in k}:
+        prefixes = {k.rsplit("/", 1)[0] + "/" for k in keys if "/" in k}
+        if cache is not None:
+            cache.forget(prefixes)  # a cached answer must not outlive its chunks
+        for prefix in prefixes:
             await asyncio.to_thread(store.delete_prefix, prefix)
 
     owned = backend is None
@@ -192,7 +197,8 @@ def build_app(
     elif backend_factory is not None:
         factory = backend_factory
     else:
-        cache = (ResultCache(settings.gateway.result_cache_bytes)
+        cache = (ResultCache(settings.gateway.result_cache_bytes, store=store,
+                             chunks_ttl_s=float(settings.fetch.result_ttl_s))
                  if settings.gateway.result_cache_bytes > 0 else None)
         factory = _pool_factory(settings, cache)
     houses = Warehouses(settings, factory, owned=owned)

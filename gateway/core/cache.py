@@ -20,11 +20,19 @@ Entries of older versions are dropped as soon as a newer version of one of their
 seen (`ResultCache.note_versions`), so memory goes to live entries; past ``max_bytes`` the
 least recently used go.
 
-Only inline results are kept (their Arrow batches, shared read-only with the statements that
-answer from them); external results live as chunk files whose lifetime belongs to their own
-statement. Queries the engine does not call deterministic (``now()``, ``rand()``...), writes,
-metadata and constant statements are never cached (the estimate gives no ``cache_text``).
-A caller opts out with ``use_cached_result = false`` (session conf or ``SET``).
+Inline results are kept as their Arrow batches, shared read-only with the statements that
+answer from them. External results (EXTERNAL_LINKS, and HYBRID ones that went to chunks) are
+kept as their manifest: a hit copies the chunks in the result store under the new
+statement's own prefix (`materialize`: hard links on a local store, CopyObject on S3; no
+bytes through the gateway), so each statement owns its chunks and closing one never
+breaks another's links, and its links are signed afresh like any other. The entry never
+outlives its source chunks: it is dropped when the statement that wrote them is closed
+(`forget`), and treated as gone a minute before their ``result_ttl_s`` runs out; a copy
+that finds a chunk gone is a miss (the statement then runs).
+
+Queries the engine does not call deterministic (``now()``, ``rand()``...), writes, metadata
+and constant statements are never cached (the estimate gives no ``cache_text``). A caller
+opts out with ``use_cached_result = false`` (session conf or ``SET``).
 
     cache = ResultCache(max_bytes=256 << 20)
     key = cache.key(task, estimate)        # None: not cacheable
@@ -34,14 +42,30 @@ A caller opts out with ``use_cached_result = false`` (session conf or ``SET``).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import json
+import logging
+import time
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
+from fetch import ResultStore, result_prefix
 from gateway.core.backend import StatementResult
 from sqlgate.types import CostEstimate, StatementTask
+
+log = logging.getLogger("sqlgate.gateway")
+
+
+# An external entry is given up this long before its source chunks' result_ttl_s ends, so a
+# copy started from it always finds them.
+_MARGIN_S = 60.0
+# What one chunk's manifest entry costs in memory, for the byte bound.
+_CHUNK_BYTES = 200
 
 
 @dataclass(frozen=True)
@@ -49,16 +73,27 @@ class _Entry:
     result: StatementResult
     size: int
     versions: tuple[tuple[str, int], ...]
+    # External results: the result-store folders of the source chunks, and when the entry
+    # stops being served (monotonic).
+    prefixes: frozenset[str] = frozenset()
+    expires_at: float | None = None
 
 
 class ResultCache:
-    """A bounded LRU of inline results keyed as the module docstring says."""
+    """A bounded LRU of results keyed as the module docstring says."""
 
-    def __init__(self, max_bytes: int, max_entry_bytes: int | None = None) -> None:
+    def __init__(self, max_bytes: int, max_entry_bytes: int | None = None, *,
+                 store: ResultStore | None = None, chunks_ttl_s: float = 3600.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.max_bytes = max_bytes
         # One entry may take at most a quarter of the cache, so a big result cannot wipe it.
         self.max_entry_bytes = max_entry_bytes if max_entry_bytes is not None else max_bytes // 4
+        # Without a result store external results are not cached (nothing to copy with).
+        self.store = store
+        self.chunks_ttl_s = chunks_ttl_s
+        self.clock = clock
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._by_prefix: dict[str, str] = {}
         self._by_table: dict[str, set[str]] = {}
         self._latest: dict[str, int] = {}
         self.bytes = 0
@@ -105,6 +140,9 @@ class ResultCache:
         if versions:
             self.note_versions(versions)
         entry = self._entries.get(key)
+        if entry is not None and entry.expires_at is not None and self.clock() > entry.expires_at:
+            self._drop(key)  # its chunks are about to be swept
+            entry = None
         if entry is None:
             self.misses += 1
             return None
@@ -114,10 +152,19 @@ class ResultCache:
 
     def put(self, key: str, result: StatementResult,
             versions: tuple[tuple[str, int], ...]) -> StatementResult:
-        """Keep an inline result if it fits; returns it (marked ``cache="miss"`` if kept)."""
+        """Keep a result if it fits; returns it (marked ``cache="miss"`` if kept)."""
+        prefixes: frozenset[str] = frozenset()
+        expires_at = None
         if result.manifest.external:
-            return result
-        size = sum(b.nbytes for b in result.batches) + 256
+            keys = [c.key for c in result.manifest.chunks]
+            if (self.store is None or not keys or None in keys
+                    or self.chunks_ttl_s <= 2 * _MARGIN_S):
+                return result
+            prefixes = frozenset(k.rsplit("/", 1)[0] + "/" for k in keys if k)
+            expires_at = self.clock() + self.chunks_ttl_s - _MARGIN_S
+            size = 256 + _CHUNK_BYTES * len(keys)
+        else:
+            size = sum(b.nbytes for b in result.batches) + 256
         if size > self.max_entry_bytes or size > self.max_bytes:
             return result
         if any(v < self._latest.get(t, -1) for t, v in versions):
@@ -128,11 +175,66 @@ class ResultCache:
         while self.bytes + size > self.max_bytes and self._entries:
             self._drop(next(iter(self._entries)))
             self.evictions += 1
-        self._entries[key] = _Entry(result, size, versions)
+        self._entries[key] = _Entry(result, size, versions, prefixes, expires_at)
         self.bytes += size
         for table, _ in versions:
             self._by_table.setdefault(table, set()).add(key)
+        for prefix in prefixes:
+            self._by_prefix[prefix] = key
         return result
+
+    async def lookup(self, key: str, task: StatementTask, versions: tuple[tuple[str, int], ...],
+                     executor: Executor | None = None) -> StatementResult | None:
+        """`get`, and for an external hit its own copy of the chunks (`materialize`, in a
+        thread of `executor`); None on a miss or when the chunks turned out to be gone."""
+        hit = self.get(key, versions)
+        if hit is None or not hit.manifest.external:
+            return hit
+        own = await asyncio.get_running_loop().run_in_executor(
+            executor, self.materialize, hit, task)
+        if own is None:
+            self.discard(key)
+            self.hits -= 1
+            self.misses += 1
+        return own
+
+    def materialize(self, hit: StatementResult, task: StatementTask) -> StatementResult | None:
+        """An external hit as `task`'s own chunks, copied under a fresh prefix of its own;
+        None when a source chunk is gone (what was copied is deleted again). Blocking
+        (result-store calls): run it in a thread; it does not touch the cache."""
+        if not hit.manifest.external:
+            return hit
+        if self.store is None:
+            return None
+        prefix = result_prefix(task.workspace, task.statement_id)
+        chunks = []
+        try:
+            for chunk in hit.manifest.chunks:
+                assert chunk.key is not None  # put() keeps only fully stored results
+                key = prefix + chunk.key.rsplit("/", 1)[1]
+                self.store.copy(chunk.key, key)
+                chunks.append(dataclasses.replace(chunk, key=key))
+        except Exception as exc:  # gone (closed elsewhere, swept), or the store failed
+            log.info("result cache: cannot copy %s's chunks (%s); running it", task.statement_id,
+                     exc)
+            with contextlib.suppress(Exception):
+                self.store.delete_prefix(prefix)
+            return None
+        manifest = dataclasses.replace(hit.manifest, chunks=tuple(chunks))
+        return dataclasses.replace(hit, manifest=manifest)
+
+    def discard(self, key: str) -> None:
+        """Drop an entry (its chunks turned out to be gone)."""
+        if key in self._entries:
+            self._drop(key)
+            self.invalidations += 1
+
+    def forget(self, prefixes: Iterable[str]) -> None:
+        """These result-store folders were deleted: drop the entries whose chunks were there."""
+        for prefix in prefixes:
+            key = self._by_prefix.get(prefix)
+            if key is not None:
+                self.discard(key)
 
     def stats(self) -> dict[str, int]:
         """Counters for /metrics."""
@@ -143,6 +245,9 @@ class ResultCache:
     def _drop(self, key: str) -> None:
         entry = self._entries.pop(key)
         self.bytes -= entry.size
+        for prefix in entry.prefixes:
+            if self._by_prefix.get(prefix) == key:
+                del self._by_prefix[prefix]
         for table, _ in entry.versions:
             keys = self._by_table.get(table)
             if keys is not None:

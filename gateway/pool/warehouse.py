@@ -198,8 +198,9 @@ class WarehousePool:
         fp, estimate = await self._estimates.estimate(task, self._first_ready, self._executor)
         results = self.results
         key = results.key(task, estimate) if results is not None else None
-        if key is not None and results is not None and (
-                hit := results.get(key, estimate.versions)) is not None:
+        hit = (await results.lookup(key, task, estimate.versions, self._executor)
+               if key is not None and results is not None else None)
+        if hit is not None:
             events.queued(estimate, "cache")  # no lane, no worker: the result is at hand
             return hit
         task, lane = route(self.settings, task, estimate, self.scheduler.classify(estimate, fp))

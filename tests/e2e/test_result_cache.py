@@ -9,8 +9,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pyarrow as pa
 import pytest
 from databricks.sdk import WorkspaceClient
+from databricks.sdk.service.sql import Disposition, Format
 
 from sqlgate.settings import EngineSettings, Settings
 from tests.e2e.test_connector import connect
@@ -104,3 +106,51 @@ def test_rest_session_conf_opts_out(cache_server: tuple[str, str, Settings]) -> 
     bad = httpx.post(f"{url}/api/2.0/sql/sessions/", headers=auth, json={
         "warehouse_id": "sqlgate0000000001", "session_confs": {"use_cached_result": "maybe"}})
     assert bad.status_code == 400
+
+
+def _external(url: str, token: str, sql: str) -> dict[str, Any]:
+    r = httpx.post(f"{url}{API}", headers={"Authorization": f"Bearer {token}"}, timeout=60,
+                   json={"statement": sql, "warehouse_id": "sqlgate0000000001",
+                         "wait_timeout": "30s", "disposition": "EXTERNAL_LINKS",
+                         "format": "ARROW_STREAM"})
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    assert body["status"]["state"] == "SUCCEEDED", body
+    return body
+
+
+def _download(body: dict[str, Any]) -> pa.Table:
+    links = body["result"]["external_links"]
+    assert len(links) == 1 and body["manifest"]["total_chunk_count"] == 1
+    got = httpx.get(links[0]["external_link"])
+    assert got.status_code == 200
+    return pa.ipc.open_stream(got.content).read_all()
+
+
+def test_external_links_results_are_cached_each_hit_with_its_own_chunks(
+        cache_server: tuple[str, str, Settings]) -> None:
+    url, token, _ = cache_server
+    table = f"main.cache_test.x_{uuid.uuid4().hex[:8]}"
+    _run(url, token, f"CREATE TABLE {table} AS SELECT id, id * 2 AS twice "
+                     f"FROM (SELECT explode(sequence(1, 1000)) AS id)")
+    query = f"SELECT id, twice FROM {table} ORDER BY id"
+    first = _external(url, token, query)
+    again = _external(url, token, query)
+    assert (first["sqlgate"]["cache"], again["sqlgate"]["cache"]) == ("miss", "hit")
+    a, b = (x["result"]["external_links"][0]["external_link"] for x in (first, again))
+    assert a != b  # its own copy, its own freshly signed link
+    assert _download(again) == _download(first) and _download(first).num_rows == 1000
+    # The SDK reads the cached answer like any other.
+    w = WorkspaceClient(host=url, token=token)
+    sdk = w.statement_execution.execute_statement(
+        statement=query, warehouse_id="sqlgate0000000001", wait_timeout="30s",
+        disposition=Disposition.EXTERNAL_LINKS, format=Format.ARROW_STREAM)
+    assert sdk.result is not None and sdk.result.external_links
+    link = sdk.result.external_links[0].external_link or ""
+    assert pa.ipc.open_stream(httpx.get(link).content).read_all() == _download(first)
+    # Closing the statement that wrote the chunks: the hits keep theirs, the entry goes.
+    auth = {"Authorization": f"Bearer {token}"}
+    assert httpx.delete(f"{url}{API}/{first['statement_id']}", headers=auth).status_code == 200
+    assert httpx.get(a).status_code == 403
+    assert _download(again).num_rows == 1000
+    assert _external(url, token, query)["sqlgate"]["cache"] == "miss"

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from pathlib import Path
 
 import pyarrow as pa
 
+from fetch import result_prefix
+from fetch.local import LocalStore
 from gateway.core.backend import StatementResult
 from gateway.core.cache import ResultCache
+from sqlgate.settings import FetchSettings
 from sqlgate.types import (
+    ChunkInfo,
     CostEstimate,
     Parameter,
     ResultFormat,
@@ -82,3 +88,45 @@ def test_bounded_in_bytes_least_recently_used_out() -> None:
     assert cache.bytes <= 3 * size and cache.evictions == 1
     assert cache.put("big", _result(5000), (("t", 1),)).cache is None
     assert cache.put("ext", _result(external=True), (("t", 1),)).cache is None
+
+
+def test_external_results_are_kept_as_manifests_and_each_hit_gets_its_own_chunks(
+        tmp_path: Path) -> None:
+    store = LocalStore(FetchSettings(results=str(tmp_path / "results")))
+    prefix = result_prefix("ws", "s1")
+    chunks = []
+    for n in range(2):
+        store.put(f"{prefix}{n}.arrow", f"chunk {n}".encode())
+        chunks.append(ChunkInfo(n, n * 5, 5, 7, f"{prefix}{n}.arrow"))
+    manifest = ResultManifest(ResultFormat.ARROW_STREAM, (), total_row_count=10,
+                              chunks=tuple(chunks), external=True)
+    original = StatementResult(manifest, pa.schema([]))
+    clock = [100.0]
+    cache = ResultCache(1 << 20, store=store, chunks_ttl_s=3600, clock=lambda: clock[0])
+    assert cache.put("k", original, (("t", 1),)).cache == "miss" and len(cache) == 1
+
+    async def hit(sid: str) -> StatementResult | None:
+        task = dataclasses.replace(TASK, statement_id=sid)
+        return await cache.lookup("k", task, (("t", 1),))
+
+    got = asyncio.run(hit("s2"))
+    assert got is not None and got.cache == "hit"
+    keys = [c.key or "" for c in got.manifest.chunks]
+    assert all(k.startswith("ws/") and "/s2-" in k for k in keys)
+    assert [store.get(k) for k in keys] == [b"chunk 0", b"chunk 1"]
+    # closing the hit's statement deletes only its own copy
+    store.delete_prefix(keys[0].rsplit("/", 1)[0] + "/")
+    assert store.get(chunks[0].key or "") == b"chunk 0"
+    # the source chunks vanish behind the cache's back: a miss, the entry dropped
+    store.delete_prefix(prefix)
+    assert asyncio.run(hit("s3")) is None and len(cache) == 0
+    assert not store.list_keys("ws/")  # nothing half-copied is left
+    # the writer's close forgets the entry; so does the end of the chunks' lifetime
+    cache.put("k", original, (("t", 1),))
+    cache.forget({prefix})
+    assert len(cache) == 0
+    cache.put("k", original, (("t", 1),))
+    clock[0] += 3600 - 30
+    assert cache.get("k") is None and len(cache) == 0
+    # without a result store nothing external is kept
+    assert ResultCache(1 << 20).put("k", original, (("t", 1),)).cache is None
