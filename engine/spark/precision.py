@@ -307,11 +307,11 @@ class SparkAnnotator(TypeAnnotator):
 
     def _maybe_coerce(self, type1: exp.DataType | exp.DType,
                       type2: exp.DataType | exp.DType) -> exp.DataType | exp.DType:
+        kinds = [t.this if isinstance(t, exp.DataType) else t for t in (type1, type2)]
+        if T.DECIMAL not in kinds or T.NULL in kinds or T.UNKNOWN in kinds:
+            return super()._maybe_coerce(type1, type2)
         types = [t if isinstance(t, exp.DataType) else exp.DataType.build(t)
                  for t in (type1, type2)]
-        if not any(t.this == T.DECIMAL for t in types) or any(
-                t.this in (T.NULL, T.UNKNOWN) for t in types):
-            return super()._maybe_coerce(type1, type2)
         if any(t.this in _REAL for t in types):
             return T.DOUBLE
         widths = [params(t) for t in types]
