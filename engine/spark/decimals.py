@@ -6,6 +6,8 @@ integers, and its own scale past 38 digits. The rules rewrite:
 
 - DECIMAL / DECIMAL (or an integer): the exact quotient rounded half up at Spark's scale,
   computed on the unscaled HUGEINT values (a value past 38 digits raises, as in Spark);
+  ``try_divide`` the same with NULL for a zero divisor; ``div`` the integral part, a BIGINT
+  (DuckDB: a DOUBLE);
 - ``avg`` of a DECIMAL: the exact mean at scale s + 4;
 - ``sum`` of integers: a BIGINT (DuckDB's HUGEINT, cast back: overflow raises);
 - ``*``, ``+``, ``-`` whose Spark scale differs from DuckDB's: cast to Spark's type.
@@ -20,7 +22,7 @@ from collections.abc import Callable
 from sqlglot import exp
 
 from engine.errors import Unsupported
-from engine.spark.precision import INTEGRAL, argument, params
+from engine.spark.precision import INTEGRAL, argument, params, result
 
 T = exp.DType
 _MAX = 38
@@ -80,16 +82,19 @@ def quotient(left: exp.Expr, lp: tuple[int, int], right: exp.Expr, rp: tuple[int
 
 
 def _refuse(node: exp.Expr) -> Unsupported:
-    return Unsupported("[UNSUPPORTED_FEATURE] the DECIMAL quotient "
+    return Unsupported("[UNSUPPORTED_FEATURE] the DECIMAL division "
                        f"`{node.sql('databricks')}` has an operand whose precision is not "
                        "known, so its scale cannot be Spark's. Cast the operands to a "
                        "DECIMAL(p,s) or DOUBLE. SQLSTATE: 0A000")
 
 
 def _division(tree: exp.Expr) -> exp.Expr:
-    """DECIMAL / DECIMAL: Spark's exact quotient at Spark's precision and scale."""
+    """DECIMAL / DECIMAL: Spark's exact quotient at Spark's precision and scale;
+    ``try_divide`` the same with NULL for a zero divisor; ``div`` its integral part."""
 
     def fix(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.SafeDivide | exp.IntDiv):
+            return _other_division(node)
         if not isinstance(node, exp.Div):
             return node
         typ = _spark(node)
@@ -102,6 +107,31 @@ def _division(tree: exp.Expr) -> exp.Expr:
         return quotient(node.this, lp, node.expression, rp, target)
 
     return tree.transform(fix, copy=False)
+
+
+def _other_division(node: exp.SafeDivide | exp.IntDiv) -> exp.Expr:
+    left, right = node.this, node.expression
+    types = (_spark(left), _spark(right))
+    if not any(t is not None and t.this == T.DECIMAL for t in types):
+        return node
+    lp, rp = _operand_of(left), _operand_of(right)
+    if lp is None or rp is None:
+        if any(t is not None and t.this in (T.FLOAT, T.DOUBLE) for t in types):
+            return node  # a DOUBLE quotient, as DuckDB's
+        raise _refuse(node)
+    if isinstance(node, exp.SafeDivide):
+        target = result(exp.Div(), lp, rp)
+        return quotient(left, lp, exp.Nullif(this=right, expression=exp.Literal.number(0)),
+                        rp, target, divisor="sg_nonzero")
+    # div: both at the larger scale, then HUGEINT division truncates toward zero as Spark's
+    scale = max(lp[1], rp[1])
+    n, d = _unscaled(left, lp[1]), _unscaled(right, rp[1])
+    if scale > lp[1]:
+        n = exp.Mul(this=n, expression=_ten(scale - lp[1]))
+    if scale > rp[1]:
+        d = exp.Mul(this=d, expression=_ten(scale - rp[1]))
+    whole = exp.IntDiv(this=n, expression=exp.Anonymous(this="sg_divisor", expressions=[d]))
+    return exp.Cast(this=whole, to=exp.DataType.build("BIGINT"))
 
 
 def _operand_of(node: exp.Expr) -> tuple[int, int] | None:

@@ -129,6 +129,9 @@ CASES: list[str] = [
     "SELECT id, round(dec, 1), round(dec, 3), floor(dec2), ceil(dec2), abs(dec2), "
     "abs(dec) / 3, floor(dec) / 2, round(dec2, 5) / 4 FROM nums",
     "SELECT greatest(dec, 1) / 2 FROM nums",
+    "SELECT id, dec div dec2, try_divide(dec, 4), try_divide(dec, dec - dec), -dec div 2, "
+    "big div dec, dec % dec2 FROM nums",
+    "SELECT dec div 0 FROM nums",
     # string columns in arithmetic, overflow, more date arithmetic
     "SELECT id, s + 1, i + s FROM nums WHERE id <> 3",
     "SELECT id, CAST(dec AS STRING), CAST(d AS STRING), CAST(i AS STRING) FROM nums",
