@@ -195,6 +195,71 @@ _CASES: dict[str, list[str]] = {
         "SELECT string_agg(x), listagg(x, '-') FROM VALUES ('a'), ('b') AS t(x)",
         "SELECT count_if(x > 1), array_agg(x) FROM VALUES (1), (2), (3) AS t(x)",
         "SELECT sum(x) FROM VALUES (1.5), (2.25) AS t(x)",
+        # last(x, true), mode's tie rules, moments far from zero and past INT
+        "SELECT last(x, true), last(x, false) FROM VALUES (10), (5), (NULL) AS t(x)",
+        "SELECT g, last(x, true) FROM VALUES (1, NULL), (1, NULL), (2, 3) AS t(g, x) GROUP BY g "
+        "ORDER BY g",
+        "SELECT mode(x, true) FROM VALUES ('b'), ('a'), ('b'), ('a') AS t(x)",
+        "SELECT mode(x), mode(x, true) FROM VALUES (1), (2), (2), (NULL), (NULL), (NULL) AS t(x)",
+        "SELECT mode(x) FROM VALUES (CAST(NULL AS INT)) AS t(x)",
+        "SELECT kurtosis(x), skewness(x) FROM VALUES (1), (1), (1) AS t(x)",
+        "SELECT kurtosis(x), skewness(x) FROM VALUES (2147483647), (-2147483648), (0), (5) AS t(x)",
+        "SELECT kurtosis(x), skewness(x) FROM VALUES (1000000000.5D), (1000000001D), "
+        "(1000000003D), (1000000000D) AS t(x)",
+        # Spark's bitmaps
+        "SELECT bitmap_bit_position(1), bitmap_bit_position(32768), bitmap_bit_position(0), "
+        "bitmap_bit_position(-1), bitmap_bucket_number(32769), bitmap_bucket_number(-1)",
+        "SELECT substring(hex(bitmap_construct_agg(bitmap_bit_position(x))), 0, 6), "
+        "bitmap_count(bitmap_construct_agg(bitmap_bit_position(x))) FROM VALUES (1), (2), (3), "
+        "(40000) AS t(x)",
+        "SELECT substring(hex(bitmap_and_agg(x)), 0, 6), substring(hex(bitmap_or_agg(x)), 0, 6) "
+        "FROM VALUES (X'F0'), (X'7011'), (X'30') AS t(x)",
+        "SELECT bitmap_count(X'FF0F'), bitmap_count(X''), hex(bitmap_or_agg(x)) = repeat('00', "
+        "4096) FROM VALUES (CAST(NULL AS BINARY)) AS t(x)",
+        # sketches: Spark's bytes, estimates, lgK limits and errors
+        "SELECT hex(hll_sketch_agg(x)), hex(hll_sketch_agg(x, 4)) FROM VALUES (1), (2), (2) AS t(x)",
+        "SELECT hex(hll_sketch_agg(x)) FROM VALUES ('a'), ('b'), (''), (NULL) AS t(x)",
+        "SELECT hll_sketch_estimate(hll_sketch_agg(x)), hll_sketch_estimate(hll_sketch_agg("
+        "CAST(x AS BIGINT), 5)), hll_sketch_estimate(hll_sketch_agg(CAST(x AS STRING))) FROM "
+        "range(0, 5000) AS t(x)",
+        "SELECT hll_sketch_estimate(hll_sketch_agg(x)) FROM VALUES (CAST(NULL AS INT)) AS t(x)",
+        "SELECT hll_sketch_agg(x, 3) FROM VALUES (1) AS t(x)",
+        "SELECT hll_sketch_agg(x) FROM VALUES (1.5D) AS t(x)",
+        "SELECT hll_sketch_estimate(hll_union(hll_sketch_agg(a, 12), hll_sketch_agg(b, 10), "
+        "true)) FROM VALUES (1, 4), (2, 5) AS t(a, b)",
+        "SELECT hll_union(hll_sketch_agg(a, 12), hll_sketch_agg(b, 10)) FROM VALUES (1, 4) AS "
+        "t(a, b)",
+        "SELECT hll_sketch_estimate(X'0102')",
+        "SELECT hex(theta_sketch_agg(x)), hex(theta_sketch_agg(CAST(NULL AS INT))) FROM VALUES "
+        "(1), (2), (2) AS t(x)",
+        "SELECT theta_sketch_estimate(theta_sketch_agg(x)), theta_sketch_estimate("
+        "theta_sketch_agg(CAST(x AS DOUBLE), 5)), theta_sketch_estimate(theta_sketch_agg("
+        "CAST(x AS STRING))) FROM range(0, 5000) AS t(x)",
+        "SELECT theta_sketch_estimate(theta_union(theta_sketch_agg(a), theta_sketch_agg(b))), "
+        "theta_sketch_estimate(theta_intersection(theta_sketch_agg(a), theta_sketch_agg(b))), "
+        "theta_sketch_estimate(theta_difference(theta_sketch_agg(a), theta_sketch_agg(b))) "
+        "FROM VALUES (1, 4), (2, 1), (3, 2) AS t(a, b)",
+        "SELECT hex(theta_union_agg(s)), hex(theta_intersection_agg(s)) FROM VALUES "
+        "(CAST(NULL AS BINARY)) AS t(s)",
+        "SELECT kll_sketch_get_n_bigint(kll_sketch_agg_bigint(x)), "
+        "kll_sketch_get_quantile_bigint(kll_sketch_agg_bigint(x), 0.5), "
+        "kll_sketch_get_rank_bigint(kll_sketch_agg_bigint(x), 3) FROM VALUES (1), (2), (3), (4), "
+        "(5) AS t(x)",
+        "SELECT kll_sketch_get_quantile_double(kll_sketch_agg_double(x), array(0.1, 0.9)), "
+        "kll_sketch_get_rank_double(kll_sketch_agg_double(x), array(1.5D, 9.0D)) FROM VALUES "
+        "(1.0D), (2.0D), (3.0D) AS t(x)",
+        "SELECT hex(kll_sketch_agg_bigint(x)), hex(kll_sketch_agg_float(CAST(x AS FLOAT))) FROM "
+        "VALUES (1), (2) AS t(x)",
+        "SELECT kll_sketch_get_quantile_float(kll_sketch_agg_float(x, 8), array(0.0, 0.25, 1.0)) "
+        "FROM VALUES (CAST(-1.5 AS FLOAT)), (CAST(NULL AS FLOAT)), (CAST(2.5 AS FLOAT)) AS t(x)",
+        "SELECT kll_sketch_get_quantile_bigint(kll_sketch_agg_bigint(x), 1.5) FROM VALUES (1) AS "
+        "t(x)",
+        "SELECT kll_sketch_agg_bigint(x, 7) FROM VALUES (1) AS t(x)",
+        "SELECT kll_sketch_agg_double(x) FROM VALUES (1), (2) AS t(x)",
+        "SELECT kll_sketch_get_quantile_bigint(kll_sketch_agg_bigint(x), 0.5) FROM VALUES "
+        "(CAST(NULL AS BIGINT)) AS t(x)",
+        "SELECT g, kll_sketch_get_quantile_bigint(kll_sketch_agg_bigint(v), 0.5) FROM VALUES "
+        "(1, 10), (1, 20), (1, 30), (2, -5) AS t(g, v) GROUP BY g ORDER BY g",
     ],
     "window": [
         "SELECT x, row_number() OVER (ORDER BY x), rank() OVER (ORDER BY x), dense_rank() OVER "
