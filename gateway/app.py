@@ -218,6 +218,8 @@ def build_app(
     )
     if control is not None:
         control.bind(registry)
+        if cache is not None and control.shared and g.result_cache_shared_bytes > 0:
+            cache.share(control.store, g.result_cache_shared_bytes)
     gw = Gateway(
         settings=settings,
         registry=registry,

@@ -122,7 +122,8 @@ MEANINGS: dict[str, str] = {
     "state_poll_s": "Seconds between polls for cancel requests that reached another gateway.",
     "history_retention_s": "Seconds the query history is kept (Databricks: 30 days).",
     "history_sql_max_rows": "Newest history rows a statement reading system.query.history sees (sent to its worker).",
-    "result_cache_bytes": "Bytes of inline results the result cache keeps (0 = off); one entry may use a quarter.",
+    "result_cache_bytes": "Bytes of results the result cache keeps in each gateway (0 = off); one entry may use a quarter.",
+    "result_cache_shared_bytes": "Bytes of cache entries shared through a shared state store (PostgreSQL, state_shared), so a repeat is a hit on any gateway; 0 = not shared.",
 }
 
 

@@ -281,6 +281,9 @@ class GatewaySettings:
     history_sql_max_rows: int = 100_000
     # Bytes of inline results kept by the result cache (0 = off); an entry may use a quarter.
     result_cache_bytes: int = 256 * MiB
+    # Bytes of cache entries shared through a shared state store (PostgreSQL, state_shared),
+    # so a repeat on any gateway is a hit; 0 = each gateway keeps its own only.
+    result_cache_shared_bytes: int = 256 * MiB
 
     @property
     def tls(self) -> bool:

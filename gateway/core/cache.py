@@ -48,6 +48,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -56,6 +57,8 @@ from dataclasses import dataclass
 
 from fetch import ResultStore, result_prefix
 from gateway.core.backend import StatementResult
+from gateway.core.records import decode_result, encode_result
+from gateway.core.store import CachedRecord, StateStore
 from sqlgate.types import CostEstimate, StatementTask
 
 log = logging.getLogger("sqlgate.gateway")
@@ -66,6 +69,8 @@ log = logging.getLogger("sqlgate.gateway")
 _MARGIN_S = 60.0
 # What one chunk's manifest entry costs in memory, for the byte bound.
 _CHUNK_BYTES = 200
+# Writes to the shared cache in flight at once; past it an entry is simply not shared.
+_MAX_PUBLISHING = 8
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,11 @@ class ResultCache:
         self.clock = clock
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._by_prefix: dict[str, str] = {}
+        # The state store the gateways share entries through (`share`), and its byte bound.
+        self._state: StateStore | None = None
+        self._shared_bytes = 0
+        self._publishing = threading.BoundedSemaphore(_MAX_PUBLISHING)
+        self.shared_hits = 0
         self._by_table: dict[str, set[str]] = {}
         self._latest: dict[str, int] = {}
         self.bytes = 0
@@ -150,9 +160,19 @@ class ResultCache:
         self.hits += 1
         return dataclasses.replace(entry.result, cache="hit")
 
-    def put(self, key: str, result: StatementResult,
-            versions: tuple[tuple[str, int], ...]) -> StatementResult:
-        """Keep a result if it fits; returns it (marked ``cache="miss"`` if kept)."""
+    def share(self, state: StateStore, max_bytes: int) -> None:
+        """Share entries with every gateway on this state store: each kept entry is written
+        there too (off the loop; at most `max_bytes` in all, the oldest dropped), and a
+        local miss looks there before running. Its key is the same everywhere (text,
+        parameters, caller, privileges, versions), and the estimate that found it was made
+        afresh, so a shared entry is never stale and never crosses privileges."""
+        self._state, self._shared_bytes = state, max_bytes
+
+    def put(self, key: str, result: StatementResult, versions: tuple[tuple[str, int], ...],
+            *, age_s: float = 0.0, publish: bool = True) -> StatementResult:
+        """Keep a result if it fits; returns it (marked ``cache="miss"`` if kept). `age_s`:
+        how long ago an external result's chunks were written (an entry read back from the
+        shared cache); `publish`: write it to the shared cache too."""
         prefixes: frozenset[str] = frozenset()
         expires_at = None
         if result.manifest.external:
@@ -161,7 +181,7 @@ class ResultCache:
                     or self.chunks_ttl_s <= 2 * _MARGIN_S):
                 return result
             prefixes = frozenset(k.rsplit("/", 1)[0] + "/" for k in keys if k)
-            expires_at = self.clock() + self.chunks_ttl_s - _MARGIN_S
+            expires_at = self.clock() + self.chunks_ttl_s - _MARGIN_S - age_s
             size = 256 + _CHUNK_BYTES * len(keys)
         else:
             size = sum(b.nbytes for b in result.batches) + 256
@@ -181,13 +201,71 @@ class ResultCache:
             self._by_table.setdefault(table, set()).add(key)
         for prefix in prefixes:
             self._by_prefix[prefix] = key
+        if publish and self._state is not None:
+            self._background(self._publish, key, result, versions)
         return result
+
+    def _background(self, fn: Callable[..., None], *args: object) -> None:
+        # Store writes run in a thread, bounded: past _MAX_PUBLISHING one is skipped.
+        if not self._publishing.acquire(blocking=False):
+            return
+
+        def run() -> None:
+            try:
+                fn(*args)
+            except Exception as exc:  # the entry still serves here; the others run it
+                log.warning("shared result cache: %s", exc)
+            finally:
+                self._publishing.release()
+
+        try:
+            asyncio.get_running_loop().run_in_executor(None, run)
+        except RuntimeError:  # no loop (tests, tools): inline
+            run()
+
+    def _publish(self, key: str, result: StatementResult,
+                 versions: tuple[tuple[str, int], ...]) -> None:
+        assert self._state is not None
+        manifest, ipc = encode_result(result)
+        size = len(ipc) if ipc is not None else len(manifest)
+        if size > self.max_entry_bytes:
+            return
+        self._state.put_cached(CachedRecord(key, json.dumps(versions), manifest, size,
+                                            time.time(), ipc), self._shared_bytes)
+
+    def _read_shared(self, key: str) -> tuple[StatementResult, float] | None:
+        assert self._state is not None
+        rec = self._state.get_cached(key)
+        if rec is None:
+            return None
+        return decode_result(rec.manifest, rec.result), max(0.0, time.time() - rec.created_at)
+
+    async def _from_shared(self, key: str, versions: tuple[tuple[str, int], ...],
+                           executor: Executor | None) -> StatementResult | None:
+        try:
+            got = await asyncio.get_running_loop().run_in_executor(
+                executor, self._read_shared, key)
+        except Exception as exc:  # the store is down: a miss, the statement runs
+            log.warning("shared result cache: reading failed: %s", exc)
+            return None
+        if got is None:
+            return None
+        result, age = got
+        if result.manifest.external and age > self.chunks_ttl_s - 2 * _MARGIN_S:
+            return None  # its chunks are about to be swept
+        self.put(key, result, versions, age_s=age, publish=False)
+        self.misses -= 1  # get() counted one; it is a hit after all
+        self.hits += 1
+        self.shared_hits += 1
+        return dataclasses.replace(result, cache="hit")
 
     async def lookup(self, key: str, task: StatementTask, versions: tuple[tuple[str, int], ...],
                      executor: Executor | None = None) -> StatementResult | None:
         """`get`, and for an external hit its own copy of the chunks (`materialize`, in a
         thread of `executor`); None on a miss or when the chunks turned out to be gone."""
         hit = self.get(key, versions)
+        if hit is None and self._state is not None:
+            hit = await self._from_shared(key, versions, executor)
         if hit is None or not hit.manifest.external:
             return hit
         own = await asyncio.get_running_loop().run_in_executor(
@@ -228,6 +306,9 @@ class ResultCache:
         if key in self._entries:
             self._drop(key)
             self.invalidations += 1
+        if self._state is not None:
+            state = self._state
+            self._background(lambda: state.delete_cached([key]))
 
     def forget(self, prefixes: Iterable[str]) -> None:
         """These result-store folders were deleted: drop the entries whose chunks were there."""
@@ -239,6 +320,7 @@ class ResultCache:
     def stats(self) -> dict[str, int]:
         """Counters for /metrics."""
         return {"entries": len(self._entries), "bytes": self.bytes, "hits": self.hits,
+                "shared_hits": self.shared_hits,
                 "misses": self.misses, "evictions": self.evictions,
                 "invalidations": self.invalidations}
 

@@ -208,6 +208,21 @@ def user_id(workspace: str, user: str) -> int:
     return int.from_bytes(digest[:7], "big") >> 3
 
 
+def encode_result(result: StatementResult) -> tuple[str, bytes | None]:
+    """A result as the store keeps it: its manifest (JSON) and, inline, its Arrow IPC."""
+    manifest = json.dumps(_manifest_dict(result.manifest))
+    return manifest, None if result.manifest.external else _ipc(result)
+
+
+def decode_result(manifest: str, ipc: bytes | None) -> StatementResult:
+    """`encode_result` read back."""
+    m = _manifest_from(json.loads(manifest))
+    if m.external or ipc is None:
+        return StatementResult(m, pa.schema([]))
+    table = pa.ipc.open_stream(ipc).read_all()
+    return StatementResult(m, table.schema, table.to_batches())
+
+
 def _ipc(result: StatementResult) -> bytes:
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, result.schema) as writer:
@@ -240,5 +255,6 @@ def _manifest_from(raw: dict[str, Any]) -> ResultManifest:
     return ResultManifest(**{k: v for k, v in raw.items() if k in names})
 
 
-__all__ = ["HISTORY_STATUS", "Snapshot", "from_record", "snapshot", "statement_type",
+__all__ = ["HISTORY_STATUS", "Snapshot", "decode_result", "encode_result", "from_record",
+           "snapshot", "statement_type",
            "task_from_dict", "to_history", "to_record", "user_id"]

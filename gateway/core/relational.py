@@ -17,6 +17,7 @@ from typing import Any
 
 from gateway.core.store import (
     ACTIVE_STATES,
+    CachedRecord,
     HistoryFilter,
     HistoryRecord,
     SessionRecord,
@@ -54,6 +55,11 @@ def schema(blob: str) -> list[str]:
             session_id TEXT PRIMARY KEY, workspace TEXT NOT NULL, user_name TEXT NOT NULL,
             conf TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL,
             updated_at DOUBLE PRECISION NOT NULL)""",
+        f"""CREATE TABLE IF NOT EXISTS result_cache (
+            key TEXT PRIMARY KEY, versions TEXT NOT NULL,
+            manifest TEXT NOT NULL, size BIGINT NOT NULL,
+            created_at DOUBLE PRECISION NOT NULL, result {blob})""",
+        "CREATE INDEX IF NOT EXISTS result_cache_age ON result_cache (created_at)",
         "CREATE TABLE IF NOT EXISTS keys (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
         """CREATE TABLE IF NOT EXISTS gateways (
             gateway_id TEXT PRIMARY KEY, url TEXT NOT NULL,
@@ -73,6 +79,8 @@ _PUT_STATEMENT = _upsert("statements", _STATEMENT_COLUMNS, "statement_id",
                          keep=("cancel_requested",))
 _PUT_HISTORY = _upsert("history", _HISTORY_COLUMNS, "statement_id")
 _PUT_SESSION = _upsert("sessions", _SESSION_COLUMNS, "session_id")
+_CACHED_COLUMNS = [f.name for f in dataclasses.fields(CachedRecord)]
+_PUT_CACHED = _upsert("result_cache", _CACHED_COLUMNS, "key")
 _ACTIVE = "('" + "', '".join(ACTIVE_STATES) + "')"
 _SELECT_STATEMENT = f"SELECT {', '.join(_STATEMENT_COLUMNS)} FROM statements"
 
@@ -310,6 +318,35 @@ class RelationalStore(StateStore):
             rows = conn.query("DELETE FROM sessions WHERE updated_at < ? RETURNING session_id",
                               (updated_before,))
         return len(rows)
+
+    # -- the shared result cache ---------------------------------------------------------
+
+    def put_cached(self, record: CachedRecord, max_bytes: int) -> None:
+        with self._connection() as conn:
+            conn.execute(_PUT_CACHED, _row(record))
+            # Newest first, a running total: whatever pushes it past the bound goes.
+            conn.execute(
+                "DELETE FROM result_cache WHERE key IN (SELECT key FROM (SELECT key, "
+                "SUM(size) OVER (ORDER BY created_at DESC, key DESC) AS total "
+                "FROM result_cache) AS ranked WHERE total > ?)", (max_bytes,))
+
+    def get_cached(self, key: str) -> CachedRecord | None:
+        with self._connection() as conn:
+            rows = conn.query(f"SELECT {', '.join(_CACHED_COLUMNS)} FROM result_cache "
+                              f"WHERE key = ?", (key,))
+        if not rows:
+            return None
+        values = dict(zip(_CACHED_COLUMNS, rows[0], strict=True))
+        if values["result"] is not None:
+            values["result"] = bytes(values["result"])
+        return CachedRecord(**values)
+
+    def delete_cached(self, keys: Sequence[str]) -> None:
+        if not keys:
+            return
+        with self._connection() as conn:
+            conn.execute(f"DELETE FROM result_cache WHERE key IN "
+                         f"({', '.join('?' for _ in keys)})", tuple(keys))
 
     # -- keys and gateways --------------------------------------------------------------
 

@@ -109,6 +109,20 @@ class SessionRecord:
     updated_at: float
 
 
+@dataclass(frozen=True)
+class CachedRecord:
+    """A result-cache entry shared between gateways (gateway/core/cache.py): `versions` and
+    `manifest` are JSON, `result` the Arrow IPC stream of an inline result (None: external,
+    the manifest names the chunks)."""
+
+    key: str
+    versions: str
+    manifest: str
+    size: int
+    created_at: float
+    result: bytes | None = None
+
+
 class StateStore(abc.ABC):
     """Where the control plane's state lives; see the module docstring."""
 
@@ -197,6 +211,21 @@ class StateStore(abc.ABC):
     def delete_sessions(self, updated_before: float) -> int:
         """Forget sessions last used before the cutoff; returns how many went."""
 
+    # -- the shared result cache ---------------------------------------------------------
+
+    @abc.abstractmethod
+    def put_cached(self, record: CachedRecord, max_bytes: int) -> None:
+        """Insert or replace an entry, then drop the oldest until the entries' sizes sum to
+        at most `max_bytes`."""
+
+    @abc.abstractmethod
+    def get_cached(self, key: str) -> CachedRecord | None:
+        """The entry, or None."""
+
+    @abc.abstractmethod
+    def delete_cached(self, keys: Sequence[str]) -> None:
+        """Drop these entries."""
+
     # -- keys and gateways --------------------------------------------------------------
 
     @abc.abstractmethod
@@ -238,6 +267,7 @@ def default_state_url(results: str) -> str:
 
 __all__ = [
     "ACTIVE_STATES",
+    "CachedRecord",
     "HistoryFilter",
     "HistoryRecord",
     "SessionRecord",

@@ -2,8 +2,9 @@
 
 Two real ``sqlgate serve`` processes on one lake, one PostgreSQL state store and one
 result store, two users of the tokens file. Bob is granted SELECT, his query is cached on
-both gateways, then the grant is revoked through one of them: his next statement on either
-gateway is PERMISSION_DENIED, never a cache hit. Ada's answer is never Bob's entry.
+A and found by B in the shared cache, then the grant is revoked through B: his next
+statement on either gateway is PERMISSION_DENIED, never a cache hit. Ada's answer is never
+Bob's entry.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pyarrow as pa
 import pytest
 
 from tests.fixtures.serve import Served, serve
@@ -67,11 +69,12 @@ def test_revoke_takes_effect_on_the_next_statement_on_every_gateway(
     query = "SELECT sum(amount) AS total FROM main.sales.orders"
     denied(a, "bob", query)
     ok(b, "ada", "GRANT USE SCHEMA, SELECT ON SCHEMA main.sales TO bob")
-    for gw in (a, b):
-        first = ok(gw, "bob", query)
-        again = ok(gw, "bob", query)
-        assert (first["sqlgate"]["cache"], again["sqlgate"]["cache"]) == ("miss", "hit")
-        assert again["result"]["data_array"] == [["9.5"]]
+    first = ok(a, "bob", query)
+    again = ok(a, "bob", query)
+    assert (first["sqlgate"]["cache"], again["sqlgate"]["cache"]) == ("miss", "hit")
+    # B finds A's entry in the shared cache (PostgreSQL), after its own fresh check.
+    shared = ok(b, "bob", query)
+    assert shared["sqlgate"]["cache"] == "hit" and shared["result"]["data_array"] == [["9.5"]]
     # Ada's run of the same text is her own entry, never Bob's.
     assert ok(a, "ada", query)["sqlgate"]["cache"] == "miss"
     ok(b, "ada", "REVOKE SELECT ON SCHEMA main.sales FROM bob")
@@ -82,3 +85,21 @@ def test_revoke_takes_effect_on_the_next_statement_on_every_gateway(
     ok(a, "ada", "GRANT SELECT ON TABLE main.sales.orders TO bob")
     assert [ok(a, "bob", query)["sqlgate"]["cache"] for _ in range(2)] == ["miss", "hit"]
     assert ok(a, "ada", query)["sqlgate"]["cache"] == "hit"
+
+
+def test_an_external_result_cached_on_one_gateway_is_a_hit_on_the_other(
+        pair: tuple[Served, Served]) -> None:
+    a, b = pair
+    ok(a, "ada", "CREATE SCHEMA main.ext")
+    ok(a, "ada", "CREATE TABLE main.ext.t AS SELECT id FROM (SELECT explode(sequence(1, 500)) "
+                 "AS id)")
+    body = {"statement": "SELECT id FROM main.ext.t ORDER BY id", "warehouse_id": WAREHOUSE,
+            "wait_timeout": "30s", "disposition": "EXTERNAL_LINKS", "format": "ARROW_STREAM"}
+    auth = {"Authorization": "Bearer tok-ada"}
+    answers = [httpx.post(gw.url + API, headers=auth, json=body, timeout=60).json()
+               for gw in (a, b)]
+    assert [x["sqlgate"]["cache"] for x in answers] == ["miss", "hit"], answers
+    tables = [pa.ipc.open_stream(httpx.get(
+        x["result"]["external_links"][0]["external_link"]).content).read_all()
+        for x in answers]
+    assert tables[0] == tables[1] and tables[1].num_rows == 500

@@ -12,6 +12,7 @@ from fetch import result_prefix
 from fetch.local import LocalStore
 from gateway.core.backend import StatementResult
 from gateway.core.cache import ResultCache
+from gateway.core.stores import open_state_store
 from sqlgate.settings import FetchSettings
 from sqlgate.types import (
     ChunkInfo,
@@ -130,3 +131,36 @@ def test_external_results_are_kept_as_manifests_and_each_hit_gets_its_own_chunks
     assert cache.get("k") is None and len(cache) == 0
     # without a result store nothing external is kept
     assert ResultCache(1 << 20).put("k", original, (("t", 1),)).cache is None
+
+
+def test_gateways_share_entries_through_the_state_store(tmp_path: Path) -> None:
+    state = open_state_store(f"sqlite:///{tmp_path / 'state.db'}")
+    a, b = ResultCache(1 << 20), ResultCache(1 << 20)
+    for cache in (a, b):
+        cache.share(state, 1 << 20)
+    key = ResultCache.key(TASK, EST)
+    assert key is not None
+
+    async def scenario() -> None:
+        assert await b.lookup(key, TASK, EST.versions) is None
+        a.put(key, _result(7), EST.versions)
+        for _ in range(100):  # the write runs in a thread
+            if state.get_cached(key) is not None:
+                break
+            await asyncio.sleep(0.02)
+        hit = await b.lookup(key, TASK, EST.versions)
+        assert hit is not None and hit.cache == "hit" and b.shared_hits == 1
+        assert pa.Table.from_batches(hit.batches).column("x").to_pylist() == list(range(7))
+        assert await b.lookup(key, TASK, EST.versions) is not None and b.shared_hits == 1
+        # a key of a newer version is another entry: never the old answer
+        newer = dataclasses.replace(EST, versions=(("main.s.t", 4),))
+        assert await b.lookup(ResultCache.key(TASK, newer) or "", TASK, newer.versions) is None
+        b.discard(key)
+        for _ in range(100):
+            if state.get_cached(key) is None:
+                break
+            await asyncio.sleep(0.02)
+        assert state.get_cached(key) is None
+
+    asyncio.run(scenario())
+    state.close()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from gateway.core.store import (
+    CachedRecord,
     HistoryFilter,
     HistoryRecord,
     SessionRecord,
@@ -164,6 +165,16 @@ def test_sessions_keys_and_gateways(store: StateStore) -> None:
     assert store.gateways() == {"gw1": ("http://127.0.0.1:2", 11.0)}
     store.forget_gateway("gw1")
     assert store.gateways() == {}
+
+
+def test_shared_cache_entries_bounded_in_bytes_oldest_out(store: StateStore) -> None:
+    for n in range(4):
+        store.put_cached(CachedRecord(f"k{n}", "[]", "{}", 100, float(n), b"x" * 100), 250)
+    assert [store.get_cached(f"k{n}") is not None for n in range(4)] == [False, False, True, True]
+    got = store.get_cached("k3")
+    assert got is not None and got.result == b"x" * 100 and got.created_at == 3.0
+    store.delete_cached(["k3", "nope"])
+    assert store.get_cached("k3") is None and store.get_cached("k2") is not None
 
 
 def test_concurrent_key_creation_agrees(store: StateStore) -> None:
