@@ -174,13 +174,27 @@ T = TypeVar("T")
 
 
 def _known(cls: type[T], raw: dict[str, Any]) -> dict[str, Any]:
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = frozenset(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
     return {k: v for k, v in raw.items() if k in names}
 
 
+# Field names per message class (a fixed set of classes: this module's and sqlgate.types').
+_NAMES: dict[type, frozenset[str]] = {}
+
+
 def encode_task(task: StatementTask) -> bytes:
-    """A task as the do_get ticket and the estimate/prefetch body."""
-    return _json(task)
+    """A task as the do_get ticket and the estimate/prefetch body.
+
+    The same JSON as `plain` would give, built directly: every field of a task but its
+    parameters is already JSON (tuples become lists, the StrEnums their values), and this
+    runs for every statement.
+    """
+    fields = dict(vars(task))
+    if task.parameters:
+        fields["parameters"] = [plain(p) for p in task.parameters]
+    return json.dumps(fields, default=_enum_value).encode()
 
 
 def decode_task(data: bytes) -> StatementTask:

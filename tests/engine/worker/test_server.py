@@ -149,3 +149,17 @@ def test_errors_leave_the_worker_without_paths() -> None:
     sent = decode_error(err.extra_info)
     assert sent is not None and "/srv/lake" not in sent.message and "<path>" in sent.message
     assert "/srv/lake" not in str(err)
+
+
+def test_task_encoding_is_the_plain_json_of_every_field() -> None:
+    from sqlgate.protocol import _json
+
+    t = StatementTask(
+        statement_id="a", sql="SELECT :x", workspace="w", user="u", catalog="c", schema="s",
+        parameters=(Parameter("x", "1", "INT"), Parameter("y", None)), row_limit=5,
+        byte_limit=9, disposition=Disposition.EXTERNAL_LINKS, format=ResultFormat.CSV,
+        compression="LZ4_FRAME", timeout_s=3.5, attachments=(("system.query.history", "b64"),),
+        catalogs=("main",), lane="distributed", session_id="sess",
+    )
+    assert task_to_json(t) == _json(t)
+    assert task_from_json(task_to_json(t)) == t
