@@ -37,11 +37,16 @@ MACROS: tuple[str, ...] = (
     # text differs between the two (decimals, doubles, timestamps, binary, maps of structs or
     # structs in maps) are refused
     "CREATE MACRO sg_to_json(x) AS CASE WHEN regexp_matches(typeof(x), "
-    "'DECIMAL|DOUBLE|FLOAT|TIMESTAMP|BLOB|INTERVAL|TIME|HUGEINT') OR (contains(typeof(x), "
-    "'MAP') AND contains(typeof(x), 'STRUCT')) THEN "
-    + _error("UNSUPPORTED_FEATURE.TO_JSON", "to_json of this type is not supported by this "
-             "warehouse.", "0A000")
-    + " WHEN contains(typeof(x), 'STRUCT') THEN CAST(json_strip_nulls(to_json(x)) AS VARCHAR) "
+    "'DECIMAL|DOUBLE|FLOAT|TIMESTAMP|BLOB|INTERVAL|TIME|HUGEINT|MAP\\((STRUCT|MAP|[A-Z]+\\[)') "
+    "THEN " + _error("UNSUPPORTED_FEATURE.TO_JSON", "to_json of this type is not supported by "
+                     "this warehouse.", "0A000")
+    # maps keep NULL values, structs drop NULL fields: a mix holding a NULL is refused
+    + " WHEN contains(typeof(x), 'MAP') AND contains(typeof(x), 'STRUCT') THEN CASE WHEN "
+    "CAST(to_json(x) AS VARCHAR) = CAST(json_strip_nulls(to_json(x)) AS VARCHAR) THEN "
+    "CAST(to_json(x) AS VARCHAR) ELSE "
+    + _error("UNSUPPORTED_FEATURE.TO_JSON", "to_json of a map and struct mix holding a NULL is "
+             "not supported by this warehouse.", "0A000") + " END"
+    " WHEN contains(typeof(x), 'STRUCT') THEN CAST(json_strip_nulls(to_json(x)) AS VARCHAR) "
     "ELSE CAST(to_json(x) AS VARCHAR) END",
     # a URL java.net.URI refuses (spaces, quotes, braces, ...) is an error in ANSI mode
     "CREATE MACRO sg_url(u) AS CASE WHEN regexp_matches(u, '[ \"<>\\\\^`{|}]') THEN "

@@ -57,6 +57,7 @@ _CASES: dict[str, list[str]] = {
         "SELECT instr('aaaa', 'aa', -1, 2), instr('abc', '', 3, 2), substring_index('aaa', "
         "'aa', -1), substring_index('a.b.c', '.', -2)",
         "SELECT instr('abc', 'b', 1, 0)",
+        "SELECT 'a''b', '''', \"x\"\"y\", 'a' 'b', 'a''b' 'c', 'x\"\"y', length('it''s')",
         "SELECT levenshtein('kitten', 'sitting', 3), quote(''), regexp_substr('abc', '(x)?'), "
         "ascii(-1), concat_ws(NULL), collation(NULL)",
     ],
@@ -340,6 +341,14 @@ _CASES: dict[str, list[str]] = {
         "SELECT to_json(named_struct('a', 1, 'b', NULL)), to_json(array(map('k', 1)))",
         "SELECT from_json('{\"a\": 1, \"b\": \"x\"}', 'a INT, b STRING')",
         "SELECT json_tuple('{\"a\": 1, \"b\": 2}', 'a', 'c')",
+        "SELECT json_tuple('{\"a\":1.50, \"b\":{\"x\": 1, \"y\" : [1, 2]}, \"d\":null, \"e\":true, "
+        "\"g\": 1e3, \"h\": -0}', 'a', 'b', 'd', 'e', 'g', 'h', 'zz')",
+        "SELECT x, json_tuple(j, 'a') AS (k) FROM VALUES (1, '{\"a\":\"q\"}'), (2, 'no') AS t(x, j)",
+        "SELECT schema_of_json('{}'), schema_of_json('[null]'), schema_of_json('[[1],[2.0]]'), "
+        "schema_of_json('[1, {\"a\":1}]'), schema_of_json('{\"b\":12345678901234567890, "
+        "\"a b\":[{\"x\":1},{\"y\":\"s\"}]}')",
+        "SELECT to_json(map('a', named_struct('b', 1))), to_json(named_struct('m', map('k', 1))), "
+        "to_json(array(map('k', 1)))",
         "SELECT schema_of_json('[{\"a\": 1.5}]'), json_array_length('[1, [2], {}]')",
         "SELECT json_object_keys('{\"a\": 1, \"b\": {}}'), json_array_length('x')",
     ],
