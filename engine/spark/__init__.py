@@ -37,6 +37,7 @@ from engine.spark import (
     functions,
     generators,
     hashes,
+    intervals,
     jsons,
     kll,
     lambdas,
@@ -49,6 +50,7 @@ from engine.spark import (
     texts,
     typed,
     urls,
+    windows,
 )
 
 Rule = Callable[[exp.Expr], exp.Expr]
@@ -66,6 +68,8 @@ RULES: tuple[Rule, ...] = (
     *datetimes.RULES,
     *bits.RULES,
     *lambdas.RULES,
+    *intervals.RULES,
+    *windows.RULES,
     *library.RULES,
     *typed.RULES,
     *decimals.RULES,
@@ -133,6 +137,7 @@ def install(con: duckdb.DuckDBPyConnection) -> None:
     # Spark's session time zone: Databricks' default is UTC, whatever the machine's is
     con.execute("SET TimeZone = 'UTC'")
     for sql in (*macros.MACROS, *datetimes.MACROS, *bits.MACROS, *lambdas.MACROS,
+                *intervals.MACROS, *windows.MACROS,
                 *decimals.MACROS, *library.MACROS, *texts.MACROS):
         con.execute(sql)
     formats.register(con)

@@ -29,6 +29,7 @@ from engine.spark import (
     formats,
     generators,
     hashes,
+    intervals,
     jsons,
     kll,
     lambdas,
@@ -37,6 +38,7 @@ from engine.spark import (
     strings,
     texts,
     urls,
+    windows,
 )
 from engine.spark.generators import table_function
 from engine.spark.names import SPARK_FUNCTIONS
@@ -91,10 +93,11 @@ _FAMILY_NAMES = (library.NAMES, arrays.NAMES, formats.NAMES, binaries.NAMES, dat
                  hashes.NAMES, aggregates.NAMES, bits.NAMES, generators.NAMES,
                  strings.NAMES, sketches.NAMES,
                  urls.NAMES, lambdas.NAMES, kll.NAMES,
-                 jsons.NAMES)
+                 jsons.NAMES, intervals.NAMES, windows.NAMES)
 _FAMILY_CLASSES = (library.CLASSES, texts.CLASSES, formats.CLASSES, binaries.CLASSES,
                    datetimes.CLASSES, aggregates.CLASSES, generators.CLASSES,
-                   strings.CLASSES)
+                   strings.CLASSES, intervals.CLASSES,
+                   lambdas.CLASSES)
 
 
 def key(node: exp.Func) -> str:

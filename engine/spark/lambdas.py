@@ -1,5 +1,6 @@
 """Spark's higher-order functions DuckDB has no form of: ``array_sort`` with a comparator,
-``map_zip_with``, and a tuple built in a lambda (``(y, x)``: a struct named after them).
+``map_zip_with``, a tuple built in a lambda (``(y, x)``: a struct named after them), and
+``arrays_zip`` (struct fields named after the argument columns, as Spark names them).
 
 ``array_sort(a, (l, r) -> c)`` is a stable sort (Java's TimSort): element i ends at the
 count of elements the comparator puts before it, ties broken by position. That is the
@@ -135,5 +136,36 @@ def _tuples(tree: exp.Expr) -> exp.Expr:
     return tree
 
 
+def _arrays_zip(tree: exp.Expr) -> exp.Expr:
+    """``arrays_zip(a, b, ...)``: structs of the i-th elements (NULL past a shorter array),
+    their fields named after the arguments that are columns, by position the others; a NULL
+    array gives NULL."""
+
+    def fix(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.ArraysZip) or not node.expressions:
+            return node
+        arrays = list(node.expressions)
+        index = exp.Add(this=exp.column("sg_i"), expression=exp.Literal.number(1))
+        fields = [exp.PropertyEQ(
+            this=exp.to_identifier(a.name if isinstance(a, exp.Column) else str(i)),
+            expression=_call("list_extract", a.copy(), index.copy()))
+            for i, a in enumerate(arrays)]
+        if len({f.this.name for f in fields}) != len(fields):
+            raise Unsupported("[UNSUPPORTED_FEATURE] arrays_zip of two arrays of the same name. "
+                              "SQLSTATE: 0A000")
+        size = _call("greatest", *(_call("len", a.copy()) for a in arrays))
+        zipped = _call("list_transform", _call("range", size),
+                       _lambda(exp.Struct(expressions=fields), "sg_i"))
+        nulls = [exp.Is(this=a.copy(), expression=exp.null()) for a in arrays]
+        any_null: exp.Expr = nulls[0]
+        for other in nulls[1:]:
+            any_null = exp.Or(this=any_null, expression=other)
+        return exp.If(this=any_null, true=exp.null(), false=zipped)
+
+    return tree.transform(fix, copy=False)
+
+
 NAMES: frozenset[str] = frozenset({"map_zip_with"})
-RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (_tuples, _array_sort, _map_zip_with)
+CLASSES: frozenset[str] = frozenset({"ArraysZip"})
+RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (_tuples, _array_sort, _map_zip_with,
+                                                     _arrays_zip)

@@ -94,7 +94,8 @@ _CASES: dict[str, list[str]] = {
         "SELECT datediff(DATE'2024-03-01', DATE'2024-02-01'), months_between(DATE'2024-03-31', "
         "DATE'2024-02-29')",
         "SELECT last_day(DATE'2024-02-10'), last_day(DATE'2023-02-10')",
-        "SELECT dayofweek(DATE'2024-06-02'), weekday(DATE'2024-06-02'), dayofyear(DATE'2024-12-31')",
+        "SELECT dayofweek(DATE'2024-06-02'), weekday(DATE'2024-06-02'), "
+        "dayofyear(DATE'2024-12-31')",
         "SELECT year(DATE'2024-02-29'), month(DATE'2024-02-29'), day(DATE'2024-02-29')",
         "SELECT weekofyear(DATE'2024-12-30'), quarter(DATE'2024-11-01')",
         "SELECT TIMESTAMP'2024-03-10 01:30:00', TIMESTAMP_NTZ'2024-03-10 01:30:00'",
@@ -102,7 +103,8 @@ _CASES: dict[str, list[str]] = {
         "SELECT second(TIMESTAMP'2024-01-01 23:59:59.999')",
         "SELECT extract(SECOND FROM TIMESTAMP'2024-01-01 10:00:05.123456')",
         "SELECT extract(DOW FROM DATE'2024-06-02'), extract(DOY FROM DATE'2024-02-29')",
-        "SELECT date_trunc('MONTH', TIMESTAMP'2024-02-29 12:00:00'), trunc(DATE'2024-02-29', 'YEAR')",
+        "SELECT date_trunc('MONTH', TIMESTAMP'2024-02-29 12:00:00'), trunc(DATE'2024-02-29', "
+        "'YEAR')",
         "SELECT to_date('2024-02-29'), to_date('29/02/2024', 'dd/MM/yyyy')",
         "SELECT to_timestamp('2024-02-29 12:34:56'), to_timestamp('2024-02-29', 'yyyy-MM-dd')",
         "SELECT date_format(TIMESTAMP'2024-02-29 13:04:05', 'yyyy-MM-dd HH:mm:ss EEE')",
@@ -115,6 +117,11 @@ _CASES: dict[str, list[str]] = {
         "SELECT next_day(DATE'2024-02-28', 'MO'), dayname(DATE'2024-02-29')",
         "SELECT CAST('2024-02-29' AS DATE), CAST('2024-02-29 10:00:00' AS TIMESTAMP)",
         "SELECT DATE'2024-02-29' < TIMESTAMP'2024-02-29 00:00:01'",
+        "SELECT k, window.start, window.end, count(*) FROM VALUES ('k', '2024-02-29 23:59:59'), "
+        "('k', '2024-03-01 00:00:00'), ('k', '2024-03-01 06:00:00') AS t(k, ts) GROUP BY k, "
+        "window(ts, '1 day') ORDER BY 2",
+        "SELECT window_time(window(ts, '90 seconds')) FROM VALUES (TIMESTAMP'2024-02-29 "
+        "10:59:59.5') AS t(ts)",
         "SELECT months_between(TIMESTAMP'2024-03-31 10:00:00', TIMESTAMP'2024-02-29 23:00:00'), "
         "months_between(DATE'2024-01-15', DATE'2024-03-20', false), months_between(NULL, "
         "DATE'2024-01-01')",
@@ -162,6 +169,23 @@ _CASES: dict[str, list[str]] = {
         "SELECT make_dt_interval(1, 2, 3, 4.5), make_ym_interval(1, 2)",
         "SELECT make_interval(1, 2, 0, 3)",
         "SELECT -INTERVAL '1' DAY, INTERVAL '0' SECOND",
+        "SELECT make_interval(100, 11, 1, 1, 12, 30, 01.001001), make_interval(0, 1, 0, 1, 0, "
+        "0, 100.000001), make_interval(), make_interval(-1, -2, 0, -3, -4, -5, -6.5)",
+        "SELECT make_interval(1, 2, 0, 3), make_interval(0,0,0,0,0,0,10), "
+        "make_interval(0,0,0,0,25,61,0), make_interval(0,-14), "
+        "make_interval(0,0,0,0,0,0,-0.5)",
+        "SELECT make_interval(2147483647)",
+        "SELECT try_make_interval(2147483647), try_make_interval(100, null, 3), "
+        "make_interval(0, 0, 0, 0, 0, 0, 1.2345678)",
+        "SELECT TIMESTAMP'2024-01-31 10:00:00' + make_interval(0, 1, 0, 1, 2, 0, 0.5), "
+        "TIMESTAMP_NTZ'2024-02-29 00:00:00' - make_interval(1)",
+        "SELECT abs(INTERVAL -'1-1' YEAR TO MONTH), abs(INTERVAL '-3 04:00:00' DAY TO SECOND), "
+        "sign(INTERVAL -'100' YEAR), signum(INTERVAL '0' DAY), sign(INTERVAL '1' SECOND)",
+        "SELECT INTERVAL '1-1' YEAR TO MONTH div INTERVAL '-1' MONTH, "
+        "INTERVAL '7' DAY div INTERVAL '2' DAY, INTERVAL -'7' HOUR div INTERVAL '2' HOUR",
+        "SELECT INTERVAL '1' DAY div INTERVAL '0' DAY",
+        "SELECT width_bucket(INTERVAL '1' YEAR, INTERVAL '0' YEAR, INTERVAL '10' YEAR, 10), "
+        "width_bucket(INTERVAL '36' HOUR, INTERVAL '0' DAY, INTERVAL '10' DAY, 10)",
     ],
     "conditional": [
         "SELECT if(NULL, 1, 2), if(1 < 2, 'a', 'b')",
@@ -273,6 +297,11 @@ _CASES: dict[str, list[str]] = {
         "OVER (ORDER BY x) FROM VALUES (1), (2), (3) AS t(x)",
         "SELECT x, first_value(x) OVER (ORDER BY x), last_value(x) OVER (ORDER BY x), "
         "nth_value(x, 2) OVER (ORDER BY x) FROM VALUES (1), (2), (3) AS t(x)",
+        "SELECT t, c, counter_diff(c) OVER (ORDER BY t) FROM VALUES (1, 10), (2, NULL), (3, 15), "
+        "(4, 5), (5, 7) AS x(t, c) ORDER BY t",
+        "SELECT t, counter_diff(c) OVER (ORDER BY t) FROM VALUES (1, 10), (2, -1) AS x(t, c)",
+        "SELECT t, counter_diff(c, s) OVER (ORDER BY t) FROM VALUES (1, 10, 5), (2, 20, NULL), "
+        "(3, 30, 4) AS x(t, c, s) ORDER BY t",
     ],
     "array": [
         "SELECT array(1, NULL), size(array(1)), size(NULL)",
@@ -298,6 +327,9 @@ _CASES: dict[str, list[str]] = {
         "SELECT explode(array(1, NULL))",
         "SELECT posexplode(array('a', 'b'))",
         "SELECT array_insert(array(1, 2), 1, 0), array_size(array(1, 2))",
+        "SELECT arrays_zip(a, b) FROM VALUES (array(1, 2), array('x')) AS t(a, b)",
+        "SELECT arrays_zip(a, array(9)), arrays_zip(array(), array()), arrays_zip(a, NULL) FROM "
+        "VALUES (array(1, 2)) AS t(a)",
     ],
     "lambda": [
         "SELECT transform(array(1, 2, 3), (x, i) -> x + i)",

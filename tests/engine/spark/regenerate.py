@@ -171,11 +171,14 @@ def run_case(spark: Any, jsonrows: Any, sql: str) -> dict[str, Any]:
 
 def _rows(df: Any, types: list[str], jsonrows: Any) -> list[list[str | None]]:
     """The rows through Arrow; intervals (which Spark's Arrow export lacks) as integers of
-    months or microseconds computed by Spark, then printed by jsonrows."""
+    months or microseconds computed by Spark, then printed by jsonrows; a CalendarInterval
+    as Spark's text of it (what Databricks shows for make_interval)."""
     names = [f"c{i}" for i in range(len(types))]
     exprs = []
     for name, typ in zip(names, types, strict=True):
-        if typ in ("INTERVAL YEAR", "INTERVAL YEAR TO MONTH"):
+        if typ == "INTERVAL":  # a CalendarInterval (make_interval): its own text
+            exprs.append(f"CAST({name} AS STRING)")
+        elif typ in ("INTERVAL YEAR", "INTERVAL YEAR TO MONTH"):
             month = "" if typ == "INTERVAL YEAR" else f" + extract(MONTH FROM {name})"
             exprs.append(f"extract(YEAR FROM {name}) * 12{month}")
         elif typ == "INTERVAL MONTH":
@@ -189,7 +192,7 @@ def _rows(df: Any, types: list[str], jsonrows: Any) -> list[list[str | None]]:
     rows = jsonrows.rows_as_strings(df.toDF(*names).selectExpr(*exprs).toArrow())
     for row in rows:
         for i, typ in enumerate(types):
-            if row[i] is None or not typ.startswith("INTERVAL"):
+            if row[i] is None or not typ.startswith("INTERVAL") or typ == "INTERVAL":
                 continue
             if "YEAR" in typ or "MONTH" in typ:
                 row[i] = jsonrows.year_month_text(int(row[i]))
