@@ -1,11 +1,13 @@
 """Spark string functions DuckDB lacks or answers differently: luhn_check, soundex,
 levenshtein with a threshold, quote, split with a limit, regexp_substr, instr with an
-occurrence, substring_index, collation, ascii of a number, concat_ws of a separator alone.
+occurrence, substring_index, collation, ascii of a number, concat_ws of a separator alone,
+sentences of plain ASCII text.
 
 The character-by-character ones are Python UDFs over Arrow batches (`register`), each
 following Spark's definition (UTF8String's soundex, subStringIndex and split; the Luhn
-algorithm over ASCII digits); the rest are plain SQL. ``sentences`` stays refused: Java's
-BreakIterator rules (``'p.m.'``, ``'3.5'``) have no faithful equivalent here.
+algorithm over ASCII digits); the rest are plain SQL. ``sentences`` answers only text on
+which Java's BreakIterator rules reduce to a simple reading (``'p.m.'``, ``'3.5'``, a period
+before a lower-case word are refused).
 
 >>> import sqlglot
 >>> _rewrite(sqlglot.parse_one("SELECT regexp_substr(s, 'a+')", read="databricks")).sql("duckdb")
@@ -181,6 +183,50 @@ def _substring_index(texts: pa.Array, delims: pa.Array, counts: pa.Array) -> pa.
     return pa.array(out, pa.string())
 
 
+_SENTENCE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                             "0123456789 ,.!?")
+_WORD = re.compile(r"[A-Za-z0-9]+|[.!?]")
+
+
+def _sentences_one(text: str) -> list[list[str]]:
+    """Java's sentence and word BreakIterators on the text they agree with a simple reading
+    of: ASCII words, spaces, and ``, . ! ?`` each ending a word before a space or the end;
+    a ``.`` ends a sentence only before an upper-case word. Other text is refused."""
+    for i, char in enumerate(text):
+        if char not in _SENTENCE_CHARS:
+            raise _sentences_refused()
+        if char in ",.!?" and not (i + 1 == len(text) or text[i + 1] == " "):
+            raise _sentences_refused()
+        if char in ".!?" and not (i and text[i - 1].isalnum()):
+            raise _sentences_refused()
+        if char == ".":
+            rest = text[i + 1:].lstrip(" ")
+            if rest and not ("A" <= rest[0] <= "Z"):
+                raise _sentences_refused()
+    out: list[list[str]] = []
+    current: list[str] = []
+    for token in _WORD.findall(text):
+        if token in ".!?":
+            out.append(current)
+            current = []
+        else:
+            current.append(token)
+    if current:
+        out.append(current)
+    return out
+
+
+def _sentences_refused() -> Unsupported:
+    return Unsupported("[UNSUPPORTED_FEATURE] sentences of text beyond ASCII words, spaces and "
+                       "sentence-ending punctuation is not supported by this warehouse (Java's "
+                       "BreakIterator rules). SQLSTATE: 0A000")
+
+
+def _sentences(values: pa.Array) -> pa.Array:
+    return pa.array([None if v is None else _sentences_one(v) for v in values.to_pylist()],
+                    pa.list_(pa.list_(pa.string())))
+
+
 MACROS: tuple[str, ...] = (
     # levenshtein(a, b, threshold): -1 past the threshold
     "CREATE MACRO sg_levenshtein(a, b, t) AS CASE WHEN t < 0 THEN -1 "
@@ -198,6 +244,7 @@ def register(con: duckdb.DuckDBPyConnection) -> None:
         ("sg_split", _split, [VARCHAR, VARCHAR, INTEGER], duckdb.list_type(VARCHAR)),
         ("sg_instr", _instr, [VARCHAR, VARCHAR, BIGINT, BIGINT], INTEGER),
         ("sg_substring_index", _substring_index, [VARCHAR, VARCHAR, BIGINT], VARCHAR),
+        ("sg_sentences", _sentences, [VARCHAR], duckdb.list_type(duckdb.list_type(VARCHAR))),
     )
     for name, fn, params, result in udfs:
         con.create_function(name, fn, params, result, type=ARROW, null_handling=SPECIAL,
@@ -277,12 +324,16 @@ def _rewrite(tree: exp.Expr) -> exp.Expr:
                 return _call("sg_luhn_check", *node.expressions)
             if name == "quote" and len(node.expressions) == 1:
                 return _call("sg_quote", *node.expressions)
+            if name == "sentences" and 1 <= len(node.expressions) <= 3:
+                # the locale only picks Java's BreakIterator rules, the same for the text
+                # accepted here in every locale
+                return _call("sg_sentences", node.expressions[0])
         return node
 
     return tree.transform(fix, copy=False)
 
 
-NAMES = frozenset({"luhn_check", "quote"})
+NAMES = frozenset({"luhn_check", "quote", "sentences"})
 # Collate: only inside collation(), which this module answers from the type alone
 CLASSES = frozenset({"Collation", "Collate", "Soundex", "SubstringIndex", "RegexpSubstr"})
 RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (_rewrite,)

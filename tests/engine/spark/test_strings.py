@@ -9,8 +9,14 @@ from pathlib import Path
 import pytest
 
 from engine import Engine
-from engine.errors import EngineError
-from engine.spark.strings import _instr_one, _soundex_one, _split_one, _substring_index_one
+from engine.errors import EngineError, Unsupported
+from engine.spark.strings import (
+    _instr_one,
+    _sentences_one,
+    _soundex_one,
+    _split_one,
+    _substring_index_one,
+)
 from fetch.jsonrows import rows_as_strings
 from sqlgate.types import StatementTask
 from tests.engine.spark.differential import open_engine
@@ -83,3 +89,18 @@ def test_refusals(engine: Engine) -> None:
         _row(engine, "SELECT instr('abcabc', 'b', 1, 0)")
     with pytest.raises(EngineError, match="COLLATE is not supported"):
         _row(engine, "SELECT 'a' COLLATE NOCASE = 'A'")
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("Mr. Smith went home. He slept", [["Mr"], ["Smith", "went", "home"], ["He", "slept"]]),
+    ("  Hi   there ,  you!", [["Hi", "there", "you"]]), ("abc123 def", [["abc123", "def"]]),
+    ("", []), ("Hello, world! How are you?", [["Hello", "world"], ["How", "are", "you"]]),
+])
+def test_sentences(text: str, want: list[list[str]]) -> None:
+    assert _sentences_one(text) == want
+
+
+@pytest.mark.parametrize("text", ["one.two three. Four", "It's 3.5 p.m. now", "a. b", "é"])
+def test_sentences_beyond_plain_text_are_refused(text: str) -> None:
+    with pytest.raises(Unsupported, match="BreakIterator"):
+        _sentences_one(text)
