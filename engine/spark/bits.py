@@ -1,4 +1,4 @@
-"""Spark's shifts, ``conv`` and ``bin``: Java's two's-complement integers on DuckDB.
+"""Spark's shifts, ``conv``, ``bin`` and ``reverse`` of BINARY: Java's bits and bytes on DuckDB.
 
 Java masks a shift distance to the operand's width (``x << 33`` of an INT is ``x << 1``)
 and wraps on overflow; DuckDB refuses to shift a negative number left and shifts an INT
@@ -26,6 +26,7 @@ from duckdb.sqltypes import INTEGER, VARCHAR
 from sqlglot import exp
 
 from engine.errors import Unsupported
+from engine.spark.annotation import spark_type
 
 T = exp.DType
 
@@ -45,6 +46,9 @@ MACROS: tuple[str, ...] = (
     "CREATE MACRO sg_shr64(a, n) AS CAST(a AS BIGINT) >> (n & 63)",
     f"CREATE MACRO sg_ushr32(a, n) AS CAST({_signed(32, f'((CAST(a AS BIGINT) & {_U32}) >> (n & 31))')} AS INTEGER)",  # noqa: E501
     f"CREATE MACRO sg_ushr64(a, n) AS CAST({_signed(64, f'((CAST(a AS HUGEINT) & {_U64}) >> (n & 63))')} AS BIGINT)",  # noqa: E501
+    # reverse of a BINARY: its bytes in reverse order (DuckDB's reverse reads text)
+    "CREATE MACRO sg_reverse_bytes(b) AS unhex(array_to_string(list_reverse("
+    "regexp_extract_all(hex(b), '..')), ''))",
     # bin(x): the two's-complement bits of x as a BIGINT (a fraction is dropped)
     "CREATE MACRO sg_bin(x) AS bin(CAST(trunc(x) AS BIGINT))",
 )
@@ -83,6 +87,9 @@ def _shifts(tree: exp.Expr) -> exp.Expr:
                                   "operand of a known INT or BIGINT type; CAST it. "
                                   "SQLSTATE: 0A000")
             return _call(f"sg_ushr{width}", *node.expressions)
+        if isinstance(node, exp.Reverse) and (typ := spark_type(node.this)) is not None and (
+                typ.this in (T.BINARY, T.VARBINARY, T.BLOB)):
+            return _call("sg_reverse_bytes", node.this)
         if isinstance(node, exp.BitwiseCount):  # Java's Long.bitCount of the widened value
             node.set("this", exp.Cast(this=node.this, to=exp.DataType.build("BIGINT")))
             return node
