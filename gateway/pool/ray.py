@@ -213,16 +213,20 @@ class RayProvider:
         """A ready worker: a warm standby when there is one, else a new actor (bounded).
 
         A standby that does not answer its first ping (its node was lost since it became
-        ready) is dropped and the next one, or a new actor, is taken instead.
+        ready) is dropped and the next one, or a new actor, is taken instead; a new actor
+        that does not answer fails the start (bounded: standbys are few).
         """
         self._connect()
         try:
             while True:
-                pending = self._take_ready() or self._launch()
+                standby = self._take_ready()
                 try:
-                    return self._ready(pending, self._ps.worker_start_timeout_s)
+                    return self._ready(standby or self._launch(),
+                                       self._ps.worker_start_timeout_s)
                 except _Silent:
-                    continue  # its node is a suspect now: the next pick avoids it
+                    if standby is None:
+                        raise
+                    # its node is a suspect now: the next pick avoids it
         finally:
             threading.Thread(target=self._refill, name="ray-standby", daemon=True).start()
 
@@ -353,9 +357,11 @@ class RayProvider:
         try:  # a standby readied long ago may have lost its node since: ~1 ms when fine
             worker.ping(_LOST_PING_S)
         except (flight.FlightError, pa.ArrowException, OSError) as exc:
-            handle.mark_lost(f"Ray actor {name} did not answer: {_first_line(exc)}")
+            cause = f"Ray actor {name} at {info['location']} did not answer a Flight ping"
+            handle.mark_lost(f"{cause}: {_first_line(exc)}")
             worker.kill()  # lets Ray forget it at once, before its node is declared dead
-            raise _Silent(f"Ray actor {name} did not answer") from exc
+            raise _Silent(f"{cause} (can the gateway reach the Ray nodes?): "
+                          f"{_first_line(exc)}") from exc
         with self._lock:
             self._handed.append(handle)
             if self._watcher is None:
