@@ -48,6 +48,7 @@ from engine.spark import (
     sketches,
     strings,
     texts,
+    topk,
     typed,
     urls,
     windows,
@@ -82,6 +83,7 @@ RULES: tuple[Rule, ...] = (
     *aggregates.RULES,
     *sketches.RULES,
     *kll.RULES,
+    *topk.RULES,
 )
 
 
@@ -149,6 +151,7 @@ def install(con: duckdb.DuckDBPyConnection) -> None:
     sketches.register(con)
     urls.register(con)
     kll.register(con)
+    topk.register(con)
     jsons.register(con)
 
 

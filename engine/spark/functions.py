@@ -37,6 +37,7 @@ from engine.spark import (
     sketches,
     strings,
     texts,
+    topk,
     urls,
     windows,
 )
@@ -97,7 +98,7 @@ _FAMILY_NAMES = (library.NAMES, arrays.NAMES, formats.NAMES, binaries.NAMES, dat
 _FAMILY_CLASSES = (library.CLASSES, texts.CLASSES, formats.CLASSES, binaries.CLASSES,
                    datetimes.CLASSES, aggregates.CLASSES, generators.CLASSES,
                    strings.CLASSES, intervals.CLASSES,
-                   lambdas.CLASSES)
+                   lambdas.CLASSES, topk.CLASSES)
 
 
 def key(node: exp.Func) -> str:

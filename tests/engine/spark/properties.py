@@ -285,6 +285,20 @@ _CASES: dict[str, list[str]] = {
         "(CAST(NULL AS BIGINT)) AS t(x)",
         "SELECT g, kll_sketch_get_quantile_bigint(kll_sketch_agg_bigint(v), 0.5) FROM VALUES "
         "(1, 10), (1, 20), (1, 30), (2, -5) AS t(g, v) GROUP BY g ORDER BY g",
+        # approx_top_k: equal counts in the order of Spark's sketch table (hash of the item)
+        "SELECT approx_top_k(x, 20) FROM VALUES ('b'), ('a'), ('c'), ('a'), (NULL), (NULL), "
+        "(NULL), ('é'), ('dd'), ('') AS t(x)",
+        "SELECT approx_top_k(x, 30) FROM range(0, 40) AS t(x)",
+        "SELECT approx_top_k(CAST(x % 17 AS INT), 20) FROM range(0, 40) AS t(x)",
+        "SELECT approx_top_k(CAST(x AS STRING), 30) FROM range(0, 25) AS t(x)",
+        "SELECT approx_top_k(x) FROM VALUES (1.5D), (-0.0D), (0.0D), (CAST('NaN' AS DOUBLE)), "
+        "(2.5D), (1.5D) AS t(x)",
+        "SELECT approx_top_k(x) FROM VALUES (true), (false), (NULL), (false) AS t(x)",
+        "SELECT approx_top_k(x) FROM VALUES (TIMESTAMP'2024-01-01 00:00:00'), "
+        "(TIMESTAMP'2024-01-02 00:00:00'), (TIMESTAMP'2023-01-01 00:00:00') AS t(x)",
+        "SELECT approx_top_k(x, 0) FROM VALUES (1) AS t(x)",
+        "SELECT approx_top_k(x, 5, 3) FROM VALUES (1) AS t(x)",
+        "SELECT approx_top_k(x, 2, 3) FROM range(0, 10) AS t(x)",
     ],
     "window": [
         "SELECT x, row_number() OVER (ORDER BY x), rank() OVER (ORDER BY x), dense_rank() OVER "
