@@ -31,6 +31,7 @@ from engine.spark import (
     arrays,
     binaries,
     bits,
+    casts,
     datetimes,
     decimals,
     formats,
@@ -63,6 +64,7 @@ Rule = Callable[[exp.Expr], exp.Expr]
 RULES: tuple[Rule, ...] = (
     *formats.RULES,
     *binaries.RULES,
+    *casts.RULES,
     *strings.RULES,
     *urls.RULES,
     *jsons.RULES,
