@@ -34,6 +34,7 @@ from engine.spark import (
     casts,
     datetimes,
     decimals,
+    doubles,
     formats,
     functions,
     generators,
@@ -62,6 +63,7 @@ Rule = Callable[[exp.Expr], exp.Expr]
 # extract the scalar rules then fix); the typed rules read sqlglot's annotation of the tree
 # as parsed, before other rules change types (TIMESTAMP -> TIMESTAMPTZ) or wrap operands.
 RULES: tuple[Rule, ...] = (
+    *doubles.RULES,  # before library rewrites concat and ||: it reads their operands' types
     *formats.RULES,
     *binaries.RULES,
     *casts.RULES,
@@ -142,7 +144,7 @@ def install(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET TimeZone = 'UTC'")
     for sql in (*macros.MACROS, *datetimes.MACROS, *bits.MACROS, *lambdas.MACROS,
                 *intervals.MACROS, *windows.MACROS,
-                *decimals.MACROS, *library.MACROS, *texts.MACROS):
+                *decimals.MACROS, *doubles.MACROS, *library.MACROS, *texts.MACROS):
         con.execute(sql)
     formats.register(con)
     binaries.register(con)

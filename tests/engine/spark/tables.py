@@ -132,6 +132,13 @@ CASES: list[str] = [
     "SELECT id, dec div dec2, try_divide(dec, 4), try_divide(dec, dec - dec), -dec div 2, "
     "big div dec, dec % dec2 FROM nums",
     "SELECT dec div 0 FROM nums",
+    # doubles as Spark prints them: scientific notation outside [0.001, 10^7)
+    "SELECT id, CAST(d * 1e9 AS STRING), CAST(d / 1e6 AS STRING), CAST(d AS STRING), "
+    "CAST(-d * 1e12 AS STRING), CAST(CAST(d AS FLOAT) AS STRING) FROM nums",
+    "SELECT CAST(x AS STRING) FROM VALUES (CAST('NaN' AS DOUBLE)), (CAST('-Infinity' AS DOUBLE)), "
+    "(-0.0D), (1e-20D), (123456789012345.6D) AS v(x)",
+    "SELECT CAST(d * 1e300 AS STRING) FROM nums WHERE id = 1",
+    "SELECT id, concat('x', d * 1e9), 'y' || d / 1e6, concat_ws('-', d, i) FROM nums",
     # string columns in arithmetic, overflow, more date arithmetic
     "SELECT id, s + 1, i + s FROM nums WHERE id <> 3",
     "SELECT id, CAST(dec AS STRING), CAST(d AS STRING), CAST(i AS STRING) FROM nums",
