@@ -55,6 +55,8 @@ log = logging.getLogger("sqlgate.gateway")
 
 # Seconds the write-behind gathers writes when no other gateway reads the store.
 _LINGER_S = 0.01
+# Longest an answer waits for its statement's record to be written (shared store).
+_SETTLE_S = 2.0
 # Beats a gateway may miss before the others call it dead.
 _MISSED_BEATS = 3
 # A statement id unknown here may have been accepted by another gateway a moment ago, its
@@ -132,7 +134,10 @@ class ControlPlane:
         finds it there as shown here — submitted, or finished. One write-behind batch (and
         nothing when it is already written); nothing to wait for alone on the store."""
         if self.shared and stmt.owner is None:
-            await self.journal.written(stmt.journaled)
+            # Bounded: with the store down the journal retries for a while; the answer
+            # then goes out as it is rather than hang.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.journal.written(stmt.journaled), _SETTLE_S)
 
     # -- answering any statement ----------------------------------------------------------
 

@@ -90,9 +90,8 @@ class SessionBook:
             return None
         try:
             record = await asyncio.to_thread(self.store.get_session, session_id)
-        except Exception as exc:  # the store is down: the session is unknown, not a 5xx
-            log.warning("state store: reading session %s failed: %s", session_id, exc)
-            return None
+        except Exception as exc:  # the store is down: retry later, not "no such session"
+            raise _unavailable(exc) from exc
         if record is None or record.workspace != workspace:
             return None
         try:
@@ -133,7 +132,7 @@ class SessionBook:
 
 
 def _unavailable(exc: Exception) -> TemporarilyUnavailable:
-    log.warning("state store: writing a session failed: %s", exc)
+    log.warning("state store: a session read or write failed: %s", exc)
     return TemporarilyUnavailable("The session store is unavailable; retry shortly.",
                                   retry_after=5)
 

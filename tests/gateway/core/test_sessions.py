@@ -81,6 +81,9 @@ def test_without_a_store_nothing_is_kept_and_a_failing_store_is_a_503(
         store.put_session = _fail  # type: ignore[method-assign]
         with pytest.raises(TemporarilyUnavailable):
             await broken.save(Saved("s", "rest", "ws", "ann"))
+        store.get_session = _fail  # type: ignore[method-assign]
+        with pytest.raises(TemporarilyUnavailable):  # "retry", never "no such session"
+            await broken.load("s", "rest", "ws")
 
     asyncio.run(scenario())
 
