@@ -70,6 +70,13 @@ MACROS: tuple[str, ...] = (
     # time_bucket: the origin defaults to 1970-01-01 of ts's own type (ts minus its distance
     # from the epoch keeps TIMESTAMP or TIMESTAMP_NTZ); month buckets count whole months
     # from the origin, keeping its day and time (DuckDB's month buckets ignore them)
+    # time_bucket buckets TIMESTAMP and TIMESTAMP_NTZ only (a DATE is a type error in Spark)
+    "CREATE MACRO sg_timestamp_only(ts) AS CASE WHEN starts_with(typeof(ts), 'TIMESTAMP') "
+    "THEN ts ELSE error('[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] time_bucket needs a "
+    "TIMESTAMP or TIMESTAMP_NTZ. SQLSTATE: 42K09') END",
+    "CREATE MACRO sg_same_type(o, ts) AS CASE WHEN typeof(o) = typeof(ts) THEN o ELSE "
+    "error('[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] time_bucket''s origin must have the type "
+    "of its timestamp. SQLSTATE: 42K09') END",
     "CREATE MACRO sg_epoch_of(ts) AS ts - (ts - TIMESTAMP '1970-01-01 00:00:00')",
     "CREATE MACRO sg_bucket_months(n, ts, o) AS CASE WHEN o + to_months(CAST(floor(("
     "(year(ts) * 12 + month(ts)) - (year(o) * 12 + month(o))) / n) * n AS INTEGER)) <= ts "
@@ -173,8 +180,12 @@ def _time_bucket(node: exp.Anonymous) -> exp.Expr:
     if len(args) not in (2, 3):
         raise Unsupported("[WRONG_NUM_ARGS] time_bucket takes 2 or 3 arguments. "
                           "SQLSTATE: 42605")
-    width, ts = args[0], args[1]
-    origin = args[2] if len(args) == 3 else _call("sg_epoch_of", ts.copy())
+    width, ts = args[0], _call("sg_timestamp_only", args[1])
+    if len(args) == 3 and args[2].find(exp.Column) is not None:
+        raise Unsupported("[DATATYPE_MISMATCH.NON_FOLDABLE_INPUT] time_bucket's origin must be "
+                          "a constant. SQLSTATE: 42K09")
+    origin = (_call("sg_same_type", args[2], ts.copy()) if len(args) == 3
+              else _call("sg_epoch_of", ts.copy()))
     unit = width.args.get("unit") if isinstance(width, exp.Interval) else None
     if unit is None or not isinstance(width.this, exp.Literal):
         raise Unsupported("[UNSUPPORTED_FEATURE] time_bucket needs a literal interval width. "

@@ -49,3 +49,13 @@ def test_overlapping_wall_clock_takes_the_earlier_instant(engine: Engine) -> Non
 def test_bad_day_of_week_raises_spark_error_class(engine: Engine) -> None:
     with pytest.raises(EngineError, match="ILLEGAL_DAY_OF_WEEK"):
         _rows(engine, "SELECT next_day(DATE'2024-01-01', 'xx')")
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT time_bucket(INTERVAL '1' DAY, DATE'2024-01-05')",
+    "SELECT time_bucket(INTERVAL '1' DAY, TIMESTAMP_NTZ'2024-01-05 00:00:00', "
+    "TIMESTAMP'2024-01-01 00:00:00')",
+])
+def test_time_bucket_types_are_checked_as_spark_does(engine: Engine, sql: str) -> None:
+    with pytest.raises(EngineError, match="DATATYPE_MISMATCH"):
+        _rows(engine, sql)
