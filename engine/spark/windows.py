@@ -3,9 +3,10 @@
 ``window(ts, '5 minutes'[, slide[, start]])`` is the struct ``{start, end}`` of the tumbling
 window a timestamp falls in, aligned to 1970-01-01 plus ``start``; in a GROUP BY it groups
 by that struct, and ``window.start``/``window.end`` in the same SELECT read its fields.
-``window_time(w)`` is ``w.end`` less a microsecond. Sliding windows (a slide other than the
-duration, which put a row in several windows), ``session_window`` and timestamps before the
-origin are refused.
+``window_time(w)`` is ``w.end`` less a microsecond. A sliding window (a slide shorter than
+the duration) puts a row in several windows: as a GROUP BY key the windows are unnested in
+FROM (one row per window) and grouped by. Sliding windows elsewhere, ``session_window`` and
+tumbling windows of timestamps before the origin are refused.
 
 ``counter_diff(value[, start_time]) OVER (PARTITION BY ... ORDER BY ...)`` turns a
 cumulative counter into deltas: NULL on the first row, on a reset (the value falls, or the
@@ -32,6 +33,17 @@ from engine.spark.annotation import spark_type
 MACROS: tuple[str, ...] = (
     # the start of the tumbling window of ts (Spark's arithmetic is not floored before the
     # origin: refused there)
+    # the sliding windows of ts (Spark's TimeWindowing: the window ids from ceil((ts - o) /
+    # slide) back over ceil(width / slide) + 1 candidates, those holding ts kept), in micros
+    "CREATE MACRO sg_window_list(x, d, s, o) AS list_filter(list_transform(range(0, "
+    "-((-d) // s) + 1), lambda sg_n: {'start': o + to_microseconds((-((-x) // s)) * s "
+    "+ (sg_n - -((-d) // s)) * s), 'end': o + to_microseconds((-((-x) // s)) * s "
+    "+ (sg_n - -((-d) // s)) * s + d)}), lambda sg_w: sg_w.start <= o + to_microseconds(x) "
+    "AND o + to_microseconds(x) < sg_w.end)",
+    "CREATE MACRO sg_sliding_windows(ts, w, s, o) AS CASE WHEN epoch_us(s) <= 0 OR "
+    "epoch_us(s) > epoch_us(w) THEN error('[INVALID_PARAMETER_VALUE] window: the slide must be "
+    "positive and at most the duration. SQLSTATE: 22023') ELSE sg_window_list(epoch_us(ts) "
+    "- epoch_us(o), epoch_us(w), epoch_us(s), o) END",
     "CREATE MACRO sg_window_start(w, ts, o) AS CASE WHEN ts < o THEN error('[UNSUPPORTED_"
     "FEATURE] window of a timestamp before its origin (1970-01-01) is not supported. "
     "SQLSTATE: 0A000') ELSE time_bucket(w, ts, o) END",
@@ -72,15 +84,17 @@ def _named(name: str) -> bool:
     return name.lower() in ("window", "window_time", "session_window")
 
 
-def _window_struct(fn: exp.Anonymous) -> exp.Expr:
-    """``window(ts, duration[, slide[, start]])`` of a tumbling window as a struct."""
+def _window_struct(fn: exp.Anonymous, sliding_ok: bool = False) -> exp.Expr:
+    """``window(ts, duration[, slide[, start]])``: the struct of a tumbling window, or (with
+    `sliding_ok`) the list of the sliding windows a row falls in."""
     args = list(fn.expressions)
     if not 2 <= len(args) <= 4:
         raise Unsupported("[WRONG_NUM_ARGS] window takes 2 to 4 arguments. SQLSTATE: 42605")
     duration = _literal(args[1], "duration")
-    if len(args) >= 3 and _literal(args[2], "slide").strip() != duration.strip():
+    slide = _literal(args[2], "slide") if len(args) >= 3 else duration
+    if slide.strip() != duration.strip() and not sliding_ok:
         raise Unsupported("[UNSUPPORTED_FEATURE] sliding windows (a slide other than the "
-                          "duration) are not supported. SQLSTATE: 0A000")
+                          "duration) are supported as a GROUP BY key only. SQLSTATE: 0A000")
     width = exp.Cast(this=exp.Literal.string(duration), to=exp.DataType.build("INTERVAL"))
     typ = spark_type(args[0])
     zone = exp.DType.TIMESTAMPNTZ if typ is not None and typ.this == exp.DType.TIMESTAMPNTZ \
@@ -92,11 +106,19 @@ def _window_struct(fn: exp.Anonymous) -> exp.Expr:
         offset = exp.Cast(this=exp.Literal.string(_literal(args[3], "start time")),
                           to=exp.DataType.build("INTERVAL"))
         origin = exp.Add(this=origin, expression=offset)
+    if slide.strip() != duration.strip():
+        step = exp.Cast(this=exp.Literal.string(slide), to=exp.DataType.build("INTERVAL"))
+        return _call("sg_sliding_windows", ts, width, step, origin)
     start = _call("sg_window_start", width, ts, origin)
     return exp.Struct(expressions=[
         exp.PropertyEQ(this=exp.to_identifier("start"), expression=start),
         exp.PropertyEQ(this=exp.to_identifier("end"),
                        expression=exp.Add(this=start.copy(), expression=width.copy()))])
+
+
+def _grouped(call: exp.Expr, select: exp.Select) -> bool:
+    group = select.args.get("group")
+    return group is not None and call.parent is group and select.args.get("from_") is not None
 
 
 def _field(struct: exp.Expr, name: str) -> exp.Expr:
@@ -122,7 +144,14 @@ def _time_windows(tree: exp.Expr) -> exp.Expr:
         if len(calls) > 1:
             raise Unsupported("[UNSUPPORTED_FEATURE] one window(...) per SELECT. "
                               "SQLSTATE: 0A000")
-        struct = _window_struct(calls[0]) if calls else None
+        struct = _window_struct(calls[0], sliding_ok=_grouped(calls[0], select)) if calls \
+            else None
+        if isinstance(struct, exp.Anonymous):  # sliding: one row per window it falls in
+            select.append("joins", exp.Join(this=exp.Unnest(
+                expressions=[struct], alias=exp.TableAlias(
+                    this=exp.to_identifier("sg_windows"),
+                    columns=[exp.to_identifier("sg_window")]))))
+            struct = exp.column("sg_window")
         sources = {str(t.alias_or_name).lower() for t in select.find_all(exp.Table, exp.Subquery)
                    if t.find_ancestor(exp.Select) is select}
         if "window" in sources:  # window.x is a real table's column there

@@ -122,6 +122,9 @@ _CASES: dict[str, list[str]] = {
         "window(ts, '1 day') ORDER BY 2",
         "SELECT window_time(window(ts, '90 seconds')) FROM VALUES (TIMESTAMP'2024-02-29 "
         "10:59:59.5') AS t(ts)",
+        "SELECT k, window.start, window.end, count(*) FROM VALUES ('k', '1969-12-31 23:50:00'), "
+        "('k', '1970-01-01 00:25:00'), ('k', '1970-01-01 00:40:00') AS t(k, ts) GROUP BY k, "
+        "window(ts, '1 hour', '20 minutes') ORDER BY 2",
         "SELECT months_between(TIMESTAMP'2024-03-31 10:00:00', TIMESTAMP'2024-02-29 23:00:00'), "
         "months_between(DATE'2024-01-15', DATE'2024-03-20', false), months_between(NULL, "
         "DATE'2024-01-01')",
