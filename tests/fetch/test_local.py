@@ -87,6 +87,19 @@ def test_keys_cannot_escape_the_store(local_store: LocalStore) -> None:
         local_store.get("ws/none/0.json")
 
 
+def test_copy_links_the_chunk_stamped_now(local_store: LocalStore) -> None:
+    src, dst = result_prefix("ws", "s1") + "0.arrow", result_prefix("ws", "s2") + "0.arrow"
+    local_store.put(src, b"chunk")
+    old = time.time() - 7200
+    os.utime(local_store.path(src), (old, old))
+    local_store.copy(src, dst)
+    assert local_store.path(dst).stat().st_mtime > old + 3600  # the age sweep counts anew
+    local_store.delete_prefix(src.rsplit("/", 1)[0] + "/")
+    assert local_store.get(dst) == b"chunk"
+    with pytest.raises(ObjectNotFound):
+        local_store.copy(src, result_prefix("ws", "s3") + "0.arrow")
+
+
 def test_delete_prefix_removes_only_that_statement(local_store: LocalStore) -> None:
     a = result_prefix("ws", "a")
     b = result_prefix("ws", "b")

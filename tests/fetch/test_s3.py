@@ -53,6 +53,16 @@ def test_put_get_and_presigned_get_without_auth(s3_store: S3Store) -> None:
         s3_store.get(result_prefix("ws", "s1") + "9.arrow")
 
 
+def test_copy_is_server_side_and_a_missing_source_is_not_found(s3_store: S3Store) -> None:
+    src, dst = result_prefix("ws", "s1") + "0.arrow", result_prefix("ws", "s2") + "0.arrow"
+    s3_store.put(src, b"chunk-bytes")
+    s3_store.copy(src, dst)
+    s3_store.delete_prefix(src.rsplit("/", 1)[0] + "/")
+    assert s3_store.get(dst) == b"chunk-bytes"  # a copy of its own, not a reference
+    with pytest.raises(ObjectNotFound):
+        s3_store.copy(src, result_prefix("ws", "s3") + "0.arrow")
+
+
 def test_delete_prefix_and_list(s3_store: S3Store) -> None:
     a, b = result_prefix("ws", "a"), result_prefix("ws", "b")
     for i in range(5):
