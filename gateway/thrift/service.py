@@ -264,14 +264,14 @@ class ThriftService:
 
     async def GetOperationStatus(self, req: ttypes.TGetOperationStatusReq, ws: str) -> Any:
         """Long-poll: hold until the state changes or `poll_hold_s` passes."""
-        op = self._op(req.operationHandle, ws)
+        op = await self._op(req.operationHandle, ws)
         if op.statement is not None and not op.state.terminal:
             await self.registry.wait_change(op.statement, self.poll_hold_s)
         return operation_status(op)
 
     async def GetResultSetMetadata(self, req: ttypes.TGetResultSetMetadataReq, ws: str) -> Any:
         """The schema and format; failed operations answer their error."""
-        op = self._op(req.operationHandle, ws)
+        op = await self._op(req.operationHandle, ws)
         return results.metadata(op, await self._result(op))
 
     async def FetchResults(self, req: ttypes.TFetchResultsReq, ws: str) -> Any:
@@ -280,14 +280,14 @@ class ThriftService:
             rowset, meta = results.log_page()
             return ttypes.TFetchResultsResp(status=results.OK, hasMoreRows=False,
                                             results=rowset, resultSetMetadata=meta)
-        op = self._op(req.operationHandle, ws)
+        op = await self._op(req.operationHandle, ws)
         result = await self._result(op)
         return await self._fetch(op, result, req.maxRows, req.maxBytes,
                                  restart=req.orientation == ttypes.TFetchOrientation.FETCH_FIRST)
 
     async def CancelOperation(self, req: ttypes.TCancelOperationReq, ws: str) -> Any:
         """Cancel the statement (a finished one stays as it is)."""
-        op = self._op(req.operationHandle, ws)
+        op = await self._op(req.operationHandle, ws)
         if op.statement is not None:
             # Already forgotten by the registry: nothing is left to stop.
             with contextlib.suppress(NotFound):
@@ -296,7 +296,7 @@ class ThriftService:
 
     async def CloseOperation(self, req: ttypes.TCloseOperationReq, ws: str) -> Any:
         """Forget the operation and close its statement (result and chunks dropped)."""
-        op = self._op(req.operationHandle, ws)
+        op = await self._op(req.operationHandle, ws)
         await self._close_op(op)
         return ttypes.TCloseOperationResp(status=results.OK)
 
@@ -334,10 +334,18 @@ class ThriftService:
         return self.book.durable and not any(
             op.session is session for op in self.operations.values())
 
-    def _op(self, handle: ttypes.TOperationHandle | None, ws: str) -> Operation:
+    async def _op(self, handle: ttypes.TOperationHandle | None, ws: str) -> Operation:
         op = self.operations.find(handle.operationId if handle else None, ws)
         if op is None:
             raise InvalidHandle("Invalid OperationHandle: unknown or closed operation")
+        if self.book.shared and await self.book.load(op.session.stored_id, "thrift",
+                                                     ws) is None:
+            # Its session was closed on another gateway: so are its operations here.
+            self.sessions.pop(op.session.key)
+            for other in self.operations.values():
+                if other.session is op.session:
+                    await self._close_op(other)
+            raise InvalidHandle("Invalid OperationHandle: its session was closed")
         return op
 
     def _task(self, session: Session, sql: str, caps: ClientCaps, params: tuple[Any, ...],

@@ -5,8 +5,8 @@
   keep working, defaults kept, after the gateway restarts under them.
 - Two gateways on one PostgreSQL store: a REST session opened on A runs statements on B with
   its catalog, schema and confs; closing it on B closes it on A. A Thrift session opened on A
-  (the TCLIService wire protocol the connector speaks) takes a ``USE`` and a ``SET`` on B, and
-  a CloseSession on B makes its handle invalid on A.
+  (the TCLIService wire protocol the connector speaks) takes a ``USE`` on B, and a
+  CloseSession on B makes its handle, and its operations, invalid on A.
 """
 
 from __future__ import annotations
@@ -127,10 +127,16 @@ def test_a_thrift_session_spans_gateways_and_closes_everywhere(
         for client in (on_a, on_b):
             bad = _execute(client, forged, "SELECT 1")
             assert bad.status.statusCode == ttypes.TStatusCode.INVALID_HANDLE_STATUS
+        running = on_a.ExecuteStatement(ttypes.TExecuteStatementReq(
+            sessionHandle=handle, statement="SELECT 1 AS one", runAsync=True))
         assert on_b.CloseSession(ttypes.TCloseSessionReq(sessionHandle=handle)).status \
             .statusCode == 0
         after = _execute(on_a, handle, "SELECT 1")
         assert after.status.statusCode == ttypes.TStatusCode.INVALID_HANDLE_STATUS
+        # the operations it had open on A went with it
+        fetched = on_a.FetchResults(ttypes.TFetchResultsReq(
+            operationHandle=running.operationHandle, orientation=0, maxRows=10))
+        assert fetched.status.statusCode == ttypes.TStatusCode.INVALID_HANDLE_STATUS
     finally:
         ta.close()
         tb.close()
