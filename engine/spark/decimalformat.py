@@ -19,7 +19,8 @@ would show more than 15 significant digits is refused rather than risk such a di
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from collections.abc import Callable
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 
 from engine.errors import InvalidParameter, Unsupported
 
@@ -27,6 +28,8 @@ _NUMBER = "#0,."
 _UNSUPPORTED = "%\u2030\u00a4';E-"
 # doubles: past 15 significant digits Java 17's digits may differ from the shortest ones
 _DOUBLE_DIGITS = 15
+# enough digits for any double's integer part and the fraction a pattern asks for
+_CONTEXT = Context(prec=1000, rounding=ROUND_HALF_EVEN, Emax=10**6, Emin=-10**6)
 
 
 class Pattern:
@@ -78,24 +81,30 @@ class Pattern:
         self.max_fraction = total - point if point >= 0 else 0
         self.min_fraction = left + zeros - point if point >= 0 else 0
         self.grouping = grouping if grouping > 0 else 0
+        # format_number(x, d)'s own pattern: Python's "{:,.df}" prints it (HALF_EVEN)
+        self.decimals: int | None = None
 
     @classmethod
     def of_decimals(cls, d: int) -> Pattern:
         """format_number(x, d)'s pattern."""
-        return cls("#,###,###,###,###,###,##0" + ("." + "0" * d if d > 0 else ""))
+        pattern = cls("#,###,###,###,###,###,##0" + ("." + "0" * d if d > 0 else ""))
+        pattern.decimals = d
+        return pattern
 
-    def format(self, value: Decimal, exact: Decimal | None = None) -> str:
-        """`value` rounded HALF_EVEN to the pattern; a tie is decided by `exact` when given
+    def format(self, value: Decimal, exact: Callable[[], Decimal] | None = None) -> str:
+        """`value` rounded HALF_EVEN to the pattern; a tie is decided by `exact()` when given
         (a double's binary value behind its shortest digits `value`)."""
         if not value.is_finite():
             return "NaN" if value.is_nan() else ("-" if value < 0 else "") + "\u221e"
         negative = value.is_signed()
+        tie = exact is not None and _tie(value, self.max_fraction)
+        if self.decimals is not None:
+            text = format(abs(exact() if tie and exact is not None else value),
+                          f",.{self.decimals}f")
+            return ("-" if negative else "") + text
         step = Decimal(1).scaleb(-self.max_fraction)
-        with localcontext() as ctx:
-            ctx.prec = max(len(value.as_tuple().digits) + 2, 50)
-            rounded = abs(value).quantize(step, rounding=ROUND_HALF_EVEN)
-            if exact is not None and abs(abs(value) - rounded) == step / 2:
-                rounded = abs(exact).quantize(step, rounding=ROUND_HALF_EVEN)
+        source = exact() if tie and exact is not None else value
+        rounded = abs(source).quantize(step, context=_CONTEXT)
         whole, _, fraction = format(rounded, "f").partition(".")
         whole = whole.lstrip("0")
         fraction = fraction.rstrip("0").ljust(self.min_fraction, "0")
@@ -109,6 +118,13 @@ class Pattern:
             whole = "0"
         body = whole + ("." + fraction if fraction else "")
         return ("-" if negative else "") + self.prefix + body + self.suffix
+
+
+def _tie(value: Decimal, places: int) -> bool:
+    """Whether rounding `value` to `places` fraction digits is a tie (its digits end in a 5
+    just past them)."""
+    _, digits, exponent = value.as_tuple()
+    return isinstance(exponent, int) and exponent == -(places + 1) and digits[-1] == 5
 
 
 def _illegal(message: str) -> InvalidParameter:
@@ -125,7 +141,7 @@ def format_double(value: float, pattern: Pattern) -> str:
             raise Unsupported("[UNSUPPORTED_FEATURE] format_number of a DOUBLE with more than "
                               f"{_DOUBLE_DIGITS} significant digits shown is not supported by "
                               "this warehouse; cast it to DECIMAL first. SQLSTATE: 0A000")
-    return pattern.format(shortest, Decimal(value) if shortest.is_finite() else None)
+    return pattern.format(shortest, (lambda: Decimal(value)) if shortest.is_finite() else None)
 
 
 __all__ = ["Pattern", "format_double"]
