@@ -15,10 +15,10 @@ import logging
 import os
 import threading
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 import duckdb
 import pyarrow as pa
+from sqlglot import exp
 
 from engine import commands, grants, spark, translate, views
 from engine.cachekey import cache_text
@@ -43,7 +43,7 @@ _cache_texts: dict[str, str | None] = {}
 _CACHE_TEXTS = 1024
 
 
-def _cache_text(sql: str, tree: Any) -> str | None:
+def _cache_text(sql: str, tree: exp.Expr) -> str | None:
     # Keyed on the view definitions spliced in as well: after CREATE OR REPLACE VIEW (or
     # another session's temporary view of that name) the same text is another query.
     memo = f"{sql}\0{tree.meta.get(views.EXPANDED)}"
@@ -139,7 +139,8 @@ class Engine:
             rows=rows,
             kind="write" if analysis.kind in ("ctas", "insert") else "scan",
             versions=tuple(sorted({(str(s.name), s.snapshot.version) for s in analysis.scans})),
-            cache_text=_cache_text(task.sql, analysis.tree) if query else None,
+            cache_text=(_cache_text(task.sql, analysis.tree)
+                        if query and analysis.tree is not None else None),
             # the privilege checks just made for this caller: no key without them
             privileges=grants.fingerprint(cmd) if query else "",
             fingerprint=shape,

@@ -23,7 +23,7 @@ import re
 import secrets
 import time
 from collections.abc import AsyncIterator
-from typing import Any, cast
+from typing import cast
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -31,7 +31,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from fetch import LocalStore, open_store
+from fetch import LocalStore, ResultStore, open_store
 from fetch.linkserver import LinkServer, listener_url
 from gateway import thrift
 from gateway.auth import DEFAULT_WORKSPACE, Authenticator
@@ -144,7 +144,7 @@ def build_app(
     *,
     backend: Backend | None = None,
     backend_factory: BackendFactory | None = None,
-    store: Any = None,
+    store: ResultStore | None = None,
     authenticator: Authenticator | None = None,
     external_results: bool | None = None,
 ) -> Starlette:

@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 import time
-from typing import Any
+from types import FrameType
 
 from engine.worker.server import WorkerEngine, WorkerServer
 from sqlgate.settings import Settings
@@ -52,7 +52,7 @@ def run_worker(
     parent = os.getppid()
     threading.Thread(target=_watch_parent, args=(server, parent), daemon=True).start()
 
-    def _on_term(signum: int, frame: Any) -> None:
+    def _on_term(signum: int, frame: FrameType | None) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     if threading.current_thread() is threading.main_thread():

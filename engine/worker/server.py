@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import Protocol
 
 import pyarrow as pa
 import pyarrow.flight as flight
@@ -80,7 +80,9 @@ class WorkerServer(flight.FlightServerBase):
 
     # -- statements
 
-    def do_get(self, context: Any, ticket: flight.Ticket) -> flight.FlightDataStream:
+    def do_get(
+        self, context: flight.ServerCallContext, ticket: flight.Ticket
+    ) -> flight.FlightDataStream:
         try:
             task = decode_task(ticket.ticket)
         except (ValueError, TypeError, KeyError) as exc:
@@ -130,7 +132,9 @@ class WorkerServer(flight.FlightServerBase):
 
     # -- control
 
-    def do_action(self, context: Any, action: flight.Action) -> Iterator[flight.Result]:
+    def do_action(
+        self, context: flight.ServerCallContext, action: flight.Action
+    ) -> Iterator[flight.Result]:
         body = action.body.to_pybytes() if action.body is not None else b""
         try:
             kind = Action(action.type)
@@ -170,7 +174,7 @@ class WorkerServer(flight.FlightServerBase):
         threading.Thread(target=self.shutdown, daemon=True).start()
         return b"{}"
 
-    def list_actions(self, context: Any) -> list[tuple[str, str]]:
+    def list_actions(self, context: flight.ServerCallContext) -> list[tuple[str, str]]:
         return [(a.value, a.name.lower()) for a in Action]
 
 

@@ -15,7 +15,6 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any
 
 from gateway.core.backend import StatementFailed, StatementResult
 from gateway.pool.placement import Member
@@ -59,9 +58,8 @@ async def execute(executor: Executor, member: Member, task: StatementTask,
         call.reason = call.reason or "statement cancelled"
         call.hang_up()
         cancel = loop.run_in_executor(executor, member.worker.cancel, task.statement_id)
-        pending: list[asyncio.Future[Any]] = [fut, cancel]
         with contextlib.suppress(BaseException):
-            await asyncio.wait(pending, timeout=_CANCEL_WAIT_S)
+            await asyncio.wait((fut, cancel), timeout=_CANCEL_WAIT_S)
         raise
     # The response's ``sqlgate.worker``: which worker ran it, on which host (or Ray node).
     result.manifest.extra["worker"] = {"id": member.worker.name, "node": member.worker.node}

@@ -29,8 +29,11 @@ _THREAD_CELLS = 20_000
 class LinkLike(Protocol):
     """What `ResultStore.link` answers (fetch.store.Link)."""
 
-    url: str
-    headers: dict[str, str]
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def headers(self) -> dict[str, str]: ...
 
     def expiration_text(self) -> str: ...
 
@@ -38,7 +41,7 @@ class LinkLike(Protocol):
 class LinkSigner(Protocol):
     """The part of the result store the gateway uses: signing a link for a chunk key."""
 
-    def link(self, key: str, ttl_s: int | None = None) -> Any: ...
+    def link(self, key: str, ttl_s: int | None = None) -> LinkLike: ...
 
 
 @dataclass(frozen=True)
