@@ -43,11 +43,15 @@ RAYLET_LOST_EXIT = 75
 def _raylet_pid() -> int | None:
     """The PID of this node's raylet when running as a Ray worker, else None.
 
-    Ray starts worker processes as children of the raylet and names it in RAY_RAYLET_PID;
-    this is Ray's own environment for the process, not a setting of ours.
+    Ray's raylet starts the worker processes that host actors as its own children, so the
+    parent is the raylet when its process name says so (the engine reads no environment).
     """
-    text = os.environ.get("RAY_RAYLET_PID", "")
-    return int(text) if text.isdigit() else None
+    parent = os.getppid()
+    try:
+        name = Path(f"/proc/{parent}/comm").read_text().strip()
+    except OSError:  # no /proc: no way to tell the raylet from another parent
+        return None
+    return parent if name == "raylet" else None
 
 
 def _gone(pid: int) -> bool:
