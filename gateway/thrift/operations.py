@@ -26,11 +26,26 @@ import pyarrow as pa
 from databricks.sql.thrift_api.TCLIService import ttypes
 
 from gateway.core.backend import StatementResult
-from gateway.core.registry import Statement
+from gateway.core.registry import Statement, new_statement_id
 from gateway.core.sessions import Saved
-from gateway.errors import ResourceExhausted
+from gateway.errors import GatewayError, ResourceExhausted
 from gateway.thrift.schema import NativeTypes
-from sqlgate.types import StatementError, StatementState
+from sqlgate.settings import Settings
+from sqlgate.types import (
+    Disposition,
+    Parameter,
+    ResultFormat,
+    StatementError,
+    StatementState,
+    StatementTask,
+)
+
+
+class InvalidHandle(GatewayError):
+    """A session or operation handle that is unknown to (or not owned by) this workspace."""
+
+    error_code = "INVALID_STATE"
+    http_status = 400
 
 
 class RowFormat(enum.Enum):
@@ -182,6 +197,8 @@ class Operation:
     chunk: StoredChunk | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_used: float = field(default_factory=time.monotonic)
+    # Rebuilt from the shared state store for this request (run on another gateway).
+    remote: bool = False
 
     @property
     def key(self) -> bytes:
@@ -220,6 +237,32 @@ class Operation:
         return ttypes.TOperationHandle(
             operationId=self.handle, operationType=self.kind, hasResultSet=self.has_result_set
         )
+
+
+def statement_task(settings: Settings, stored: bool, session: Session, sql: str,
+                   caps: ClientCaps, params: tuple[Parameter, ...], row_limit: int | None = None,
+                   timeout: int | None = None) -> StatementTask:
+    """The registry task for a statement of `session`.
+
+    With a result store (`stored`) every result may go external: Cloud Fetch clients
+    download the chunks, every other client pages through them (no INLINE byte cap for
+    Thrift).
+    """
+    return StatementTask(
+        statement_id=uuid_statement_id(new_statement_id()), sql=sql,
+        workspace=session.workspace, user=session.user,
+        session_id=bytes(session.handle.guid).hex(),
+        catalog=session.catalog, schema=session.schema, parameters=params,
+        row_limit=row_limit or None,
+        use_cached_result=session.configuration.get("use_cached_result", "true").lower()
+        not in ("false", "0", "no", "off"),
+        disposition=Disposition.HYBRID if stored else Disposition.INLINE,
+        format=ResultFormat.ARROW_STREAM if stored else ResultFormat.JSON_ARRAY,
+        compression="LZ4_FRAME" if stored and caps.links and caps.lz4 else None,
+        # a client's timeout only shortens the operator's limit (huge ones included)
+        timeout_s=settings.engine.time_limit(float(timeout)) if timeout else None,
+        inline_byte_limit=settings.gateway.inline_byte_limit,
+    )
 
 
 T = TypeVar("T", Session, Operation)
@@ -280,10 +323,12 @@ class HandleTable(Generic[T]):
 __all__ = [
     "ClientCaps",
     "HandleTable",
+    "InvalidHandle",
     "Operation",
     "RowFormat",
     "Session",
     "StoredChunk",
     "new_handle",
+    "statement_task",
     "uuid_statement_id",
 ]

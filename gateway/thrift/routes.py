@@ -135,7 +135,8 @@ def thrift_routes(gateway: Any) -> list[Route]:
     """
     store = gateway.store if getattr(gateway, "external_results", False) else None
     service = ThriftService(gateway.registry, gateway.settings, store,
-                            book=getattr(gateway, "sessions", None))
+                            book=getattr(gateway, "sessions", None),
+                            control=getattr(gateway, "control", None))
     front = ThriftFront(service, gateway)
     return [
         Route("/sql/1.0/warehouses/{warehouse_id}", front.post, methods=["POST"]),

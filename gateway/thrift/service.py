@@ -22,7 +22,8 @@ from databricks.sql.thrift_api.TCLIService import ttypes
 
 from fetch.store import ResultStore
 from gateway.core.backend import StatementResult
-from gateway.core.registry import StatementRegistry, new_statement_id
+from gateway.core.control import ControlPlane
+from gateway.core.registry import StatementRegistry
 from gateway.core.sessions import SessionBook
 from gateway.errors import GatewayError, NotFound, ResourceExhausted
 from gateway.thrift import jdbcmeta, results
@@ -30,15 +31,17 @@ from gateway.thrift import metadata as md
 from gateway.thrift.operations import (
     ClientCaps,
     HandleTable,
+    InvalidHandle,
     Operation,
     Session,
     new_handle,
-    uuid_statement_id,
+    statement_task,
 )
 from gateway.thrift.params import bind_parameters
+from gateway.thrift.shared import SharedOperations
 from gateway.thrift.status import error_status, operation_status
 from sqlgate.settings import Settings
-from sqlgate.types import Disposition, ResultFormat, StatementState, StatementTask
+from sqlgate.types import StatementState, StatementTask
 
 P = ttypes.TProtocolVersion
 OpType = ttypes.TOperationType
@@ -47,13 +50,6 @@ DEFAULT_FETCH_ROWS = 10_000
 # A FetchResults page stays under this many (Arrow) bytes: pyhive and impyla keep thrift's
 # default ~16 MiB limit on one string/container when they decode a reply.
 MAX_PAGE_BYTES = 8 * 1024 * 1024
-
-
-class InvalidHandle(GatewayError):
-    """A session or operation handle that is unknown to (or not owned by) this workspace."""
-
-    error_code = "INVALID_STATE"
-    http_status = 400
 
 
 class ThriftService:
@@ -75,6 +71,7 @@ class ThriftService:
         direct_wait_s: float = 5.0,
         poll_hold_s: float = 3.0,
         book: SessionBook | None = None,
+        control: ControlPlane | None = None,
     ) -> None:
         self.registry = registry
         self.settings = settings
@@ -82,6 +79,9 @@ class ThriftService:
         # Sessions in the state store: they outlive a restart and span gateways.
         self.book = book or SessionBook(None, shared=False,
                                         idle_s=settings.gateway.session_idle_s)
+        # Operations other gateways on a shared store answer too.
+        self.shared = SharedOperations(self.book, control,
+                                       store.delete_prefix if store is not None else None)
         self.direct_wait_s = direct_wait_s
         # The Python client polls GetOperationStatus with no sleep: hold each poll this long.
         self.poll_hold_s = poll_hold_s
@@ -265,7 +265,9 @@ class ThriftService:
     async def GetOperationStatus(self, req: ttypes.TGetOperationStatusReq, ws: str) -> Any:
         """Long-poll: hold until the state changes or `poll_hold_s` passes."""
         op = await self._op(req.operationHandle, ws)
-        if op.statement is not None and not op.state.terminal:
+        if op.remote:
+            await self.shared.wait(op, self.poll_hold_s, change=True)
+        elif op.statement is not None and not op.state.terminal:
             await self.registry.wait_change(op.statement, self.poll_hold_s)
         return operation_status(op)
 
@@ -288,7 +290,9 @@ class ThriftService:
     async def CancelOperation(self, req: ttypes.TCancelOperationReq, ws: str) -> Any:
         """Cancel the statement (a finished one stays as it is)."""
         op = await self._op(req.operationHandle, ws)
-        if op.statement is not None:
+        if op.statement is not None and self.shared.active:
+            await self.shared.cancel(op)  # wherever it runs
+        elif op.statement is not None:
             # Already forgotten by the registry: nothing is left to stop.
             with contextlib.suppress(NotFound):
                 self.registry.cancel(op.statement.id, ws)
@@ -336,7 +340,10 @@ class ThriftService:
 
     async def _op(self, handle: ttypes.TOperationHandle | None, ws: str) -> Operation:
         op = self.operations.find(handle.operationId if handle else None, ws)
-        if op is None:
+        if op is None:  # another gateway's, with a shared store?
+            op = await self.shared.rebuild(handle.operationId if handle else None, ws)
+            if op is not None:
+                return op
             raise InvalidHandle("Invalid OperationHandle: unknown or closed operation")
         if self.book.shared and await self.book.load(op.session.stored_id, "thrift",
                                                      ws) is None:
@@ -348,26 +355,8 @@ class ThriftService:
             raise InvalidHandle("Invalid OperationHandle: its session was closed")
         return op
 
-    def _task(self, session: Session, sql: str, caps: ClientCaps, params: tuple[Any, ...],
-              row_limit: int | None = None, timeout: int | None = None) -> StatementTask:
-        # With a result store every result may go external: Cloud Fetch clients download
-        # the chunks, every other client pages through them (no INLINE byte cap for Thrift).
-        stored = self.store is not None
-        return StatementTask(
-            statement_id=uuid_statement_id(new_statement_id()), sql=sql,
-            workspace=session.workspace, user=session.user,
-            session_id=bytes(session.handle.guid).hex(),
-            catalog=session.catalog, schema=session.schema, parameters=params,
-            row_limit=row_limit or None,
-            use_cached_result=session.configuration.get("use_cached_result", "true").lower()
-            not in ("false", "0", "no", "off"),
-            disposition=Disposition.HYBRID if stored else Disposition.INLINE,
-            format=ResultFormat.ARROW_STREAM if stored else ResultFormat.JSON_ARRAY,
-            compression="LZ4_FRAME" if stored and caps.links and caps.lz4 else None,
-            # a client's timeout only shortens the operator's limit (huge ones included)
-            timeout_s=self.settings.engine.time_limit(float(timeout)) if timeout else None,
-            inline_byte_limit=self.settings.gateway.inline_byte_limit,
-        )
+    def _task(self, session: Session, sql: str, caps: ClientCaps, *args: Any) -> StatementTask:
+        return statement_task(self.settings, self.store is not None, session, sql, caps, *args)
 
     def _statement_timeout(self, task: StatementTask) -> float:
         return (task.timeout_s or self.settings.engine.statement_timeout_s) + 5.0
@@ -382,6 +371,7 @@ class ThriftService:
         except GatewayError:
             self.operations.pop(op.key)
             raise
+        await self.shared.save(op)
         return op
 
     def _local(self, session: Session, kind: int, caps: ClientCaps, result: Any) -> Operation:
@@ -390,7 +380,9 @@ class ThriftService:
         return op
 
     async def _result(self, op: Operation) -> Any:
-        if op.statement is not None and not op.state.terminal:
+        if op.remote:
+            await self.shared.wait(op, self.poll_hold_s)
+        elif op.statement is not None and not op.state.terminal:
             await self.registry.wait(op.statement, self.poll_hold_s)
         state, err, result = op.state, op.error, op.result
         if state is StatementState.FAILED and err is not None:
@@ -408,12 +400,14 @@ class ThriftService:
         """The next page as a TFetchResultsResp; the offset moves under the operation's lock."""
         cap = min(self.settings.fetch.chunk_target_bytes, MAX_PAGE_BYTES)
         async with op.lock:
+            await self.shared.sync_cursor(op)  # a page may have been served elsewhere
             if restart:
                 op.offset = 0
             fetched = await asyncio.to_thread(
                 results.next_page, op, result, max_rows or DEFAULT_FETCH_ROWS,
                 min(max_bytes or cap, cap), self.store)
             op.offset += fetched.rows
+            await self.shared.save(op)
         return ttypes.TFetchResultsResp(
             status=results.OK, hasMoreRows=fetched.has_more, results=fetched.rowset,
             resultSetMetadata=results.metadata(op, result))
@@ -438,7 +432,10 @@ class ThriftService:
 
     async def _close_op(self, op: Operation) -> None:
         self.operations.pop(op.key)
-        if op.statement is not None and not op.closed:
+        if op.statement is not None and not op.closed and self.shared.active:
+            op.closed = True
+            await self.shared.close(op)
+        elif op.statement is not None and not op.closed:
             op.closed = True
             # Already forgotten by the registry: nothing is left to free.
             with contextlib.suppress(NotFound):
