@@ -80,8 +80,7 @@ class ThriftService:
         self.book = book or SessionBook(None, shared=False,
                                         idle_s=settings.gateway.session_idle_s)
         # Operations other gateways on a shared store answer too.
-        self.shared = SharedOperations(self.book, control,
-                                       store.delete_prefix if store is not None else None)
+        self.shared = SharedOperations(self.book, control, store)
         self.direct_wait_s = direct_wait_s
         # The Python client polls GetOperationStatus with no sleep: hold each poll this long.
         self.poll_hold_s = poll_hold_s

@@ -24,15 +24,20 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+import pyarrow as pa
 from databricks.sql.thrift_api.TCLIService import ttypes
 
+from fetch.serialize import decompress_chunk
+from fetch.store import ResultStore
 from gateway.core.control import ControlPlane
 from gateway.core.sessions import Saved, SessionBook
-from gateway.errors import NotFound
+from gateway.errors import GatewayError, NotFound
 from gateway.thrift.operations import ClientCaps, InvalidHandle, Operation, Session
 from gateway.thrift.schema import NativeTypes
 
 KIND = "thrift-op"
+# Arrow schemas of other gateways' external results, read from their first chunk.
+_SCHEMAS_KEPT = 256
 
 
 def record_id(guid: bytes) -> str:
@@ -58,10 +63,13 @@ class SharedOperations:
     """Operations written to, and rebuilt from, a shared state store."""
 
     def __init__(self, book: SessionBook, control: ControlPlane | None,
-                 delete_prefix: Callable[[str], Any] | None = None) -> None:
+                 store: ResultStore | None = None) -> None:
         self.book = book
         self.control = control
-        self.delete_prefix = delete_prefix
+        self.store = store
+        self.delete_prefix: Callable[[str], Any] | None = (
+            store.delete_prefix if store is not None else None)
+        self._schemas: dict[str, pa.Schema] = {}
 
     @property
     def active(self) -> bool:
@@ -120,9 +128,36 @@ class SharedOperations:
             stmt = await self.control.find(statement_id(guid), workspace)
         except NotFound:
             return None
-        return Operation(handle=ttypes.THandleIdentifier(guid=guid, secret=bytes(ident.secret)),
-                         session=session, kind=kind, caps=caps, statement=stmt,
-                         offset=offset, remote=True)
+        op = Operation(handle=ttypes.THandleIdentifier(guid=guid, secret=bytes(ident.secret)),
+                       session=session, kind=kind, caps=caps, statement=stmt, offset=offset,
+                       remote=True)
+        await self._with_schema(op)
+        return op
+
+    async def _with_schema(self, op: Operation) -> None:
+        """A stored external result keeps no Arrow schema (its manifest only the column
+        names and SQL types); Thrift answers need it: read it from the first chunk."""
+        result = op.statement.result if op.statement is not None else None
+        if (result is None or not result.manifest.external or len(result.schema) > 0
+                or self.store is None):
+            return
+        sid = op.statement.id if op.statement is not None else ""
+        schema = self._schemas.get(sid)
+        key = next((c.key for c in result.manifest.chunks if c.key is not None), None)
+        if schema is None and key is not None:
+            store, compression = self.store, result.manifest.compression
+            try:
+                data = await asyncio.to_thread(
+                    lambda: decompress_chunk(store.get(key), compression))
+                schema = pa.ipc.open_stream(data).schema
+            except (OSError, ValueError, pa.ArrowException) as exc:
+                raise GatewayError(f"The operation's result cannot be read: {exc}",
+                                   error_code="INVALID_STATE") from exc
+            if len(self._schemas) >= _SCHEMAS_KEPT:
+                self._schemas.pop(next(iter(self._schemas)))
+            self._schemas[sid] = schema
+        if schema is not None:
+            result.schema = schema
 
     async def wait(self, op: Operation, timeout: float, *, change: bool = False) -> None:
         """A rebuilt operation's statement read again every ``state_poll_s`` until it
@@ -138,6 +173,7 @@ class SharedOperations:
             await asyncio.sleep(min(poll, left))
             with contextlib.suppress(NotFound):
                 op.statement = await self.control.find(op.statement.id, op.workspace)
+                await self._with_schema(op)
 
     async def cancel(self, op: Operation) -> None:
         """Cancel wherever the statement runs (its owner is asked through the store)."""

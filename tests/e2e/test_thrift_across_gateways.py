@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pyarrow as pa
 import pytest
 from databricks.sql.thrift_api.TCLIService import TCLIService, ttypes
 from thrift.protocol import TBinaryProtocol
@@ -38,7 +39,7 @@ State = ttypes.TOperationState
 def pair(tpch_lake: tuple[Path, Path], tmp_path: Path,
          postgres_url: str) -> Iterator[tuple[Served, Served]]:
     common = {"state_store": postgres_url, "state_poll_s": 0.1,
-              "chunk_target_bytes": 256 << 10}
+              "chunk_target_bytes": 256 << 10, "inline_byte_limit": 64 << 10}
     with serve(tmp_path, tpch_lake[0], name="a", token=TOKEN,
                settings={**common, "gateway_id": "gw-a"}) as a, \
             serve(tmp_path, tpch_lake[0], name="b", token=TOKEN,
@@ -152,6 +153,40 @@ def test_a_cancel_sent_to_another_gateway_stops_the_statement(
         assert on_b.status(op).operationState == State.CANCELED_STATE
         # the worker is free again: a new statement runs at once on A
         assert _scalar(a, "SELECT 1") == 1
+    finally:
+        on_a.transport.close()
+        on_b.transport.close()
+
+
+def test_cloud_fetch_links_of_an_operation_come_from_another_gateway(
+        pair: tuple[Served, Served]) -> None:
+    a, b = pair
+    on_a, on_b = Client(a), Client(b)
+    try:
+        session = _open(on_a)
+        resp = on_a.rpc.ExecuteStatement(ttypes.TExecuteStatementReq(
+            sessionHandle=session, statement=ROWS, runAsync=True, canReadArrowResult=True,
+            canDownloadResult=True))
+        op = resp.operationHandle
+        deadline = time.monotonic() + 120
+        while on_b.status(op).operationState != State.FINISHED_STATE:
+            assert time.monotonic() < deadline
+        offsets, more = [], True
+        while more:  # the client asked for links on A: B hands out links too
+            page = on_b.fetch(op, 100_000)
+            assert page.status.statusCode == 0, page.status
+            links = page.results.resultLinks or []
+            assert links, page.results
+            offsets += [(link.startRowOffset, link.rowCount) for link in links]
+            for link in links:
+                data = httpx.get(link.fileLink, timeout=60).content
+                assert pa.ipc.open_stream(data).read_all().num_rows == link.rowCount
+            more = page.hasMoreRows
+        assert len(offsets) > 1
+        assert [o for o, _ in offsets] == [sum(n for _, n in offsets[:i])
+                                           for i in range(len(offsets))]
+        assert sum(n for _, n in offsets) == _scalar(
+            a, "SELECT count(*) FROM main.tpch.lineitem")
     finally:
         on_a.transport.close()
         on_b.transport.close()
