@@ -84,8 +84,9 @@ def _quantified(tree: exp.Expr) -> exp.Expr:
     return tree.transform(fix, copy=False)
 
 
-def _substitute(body: exp.Expr, values: dict[str, exp.Expr]) -> exp.Expr:
-    """A lambda body with its parameters replaced by expressions."""
+def substitute(body: exp.Expr, values: dict[str, exp.Expr]) -> exp.Expr:
+    """A lambda body with its parameters replaced by expressions (struct keys and
+    qualified columns of the same name stay)."""
 
     def put(n: exp.Expr) -> exp.Expr:
         key = isinstance(n.parent, exp.PropertyEQ) and n.arg_key == "this"  # a struct key
@@ -128,14 +129,14 @@ def _map_lambdas(tree: exp.Expr) -> exp.Expr:
         if name == "zip_with" and len(args) == 3 and (names := _params(args[2], 2)):
             a, b = args[0], args[1]
             index = exp.Add(this=exp.column("sg_i"), expression=exp.Literal.number(1))
-            body = _substitute(args[2].this, {names[0]: _call("list_extract", a, index),
+            body = substitute(args[2].this, {names[0]: _call("list_extract", a, index),
                                               names[1]: _call("list_extract", b, index)})
             size = _call("greatest", _call("len", a.copy()), _call("len", b.copy()))
             return _call("list_transform", _call("range", size), _lambda(body, "sg_i"))
         if name in ("transform_keys", "transform_values", "map_filter") and len(
                 args) == 2 and (names := _params(args[1], 2)):
             values = {names[0]: _entry("sg_e", "key"), names[1]: _entry("sg_e", "value")}
-            body = _substitute(args[1].this, values)
+            body = substitute(args[1].this, values)
             entries = _call("map_entries", args[0])
             if name == "map_filter":
                 kept = _call("list_filter", entries, _lambda(body, "sg_e"))

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from sqlglot import exp
 
 from engine.errors import Unsupported
+from engine.spark.arrays import substitute
 
 MACROS: tuple[str, ...] = (
     # does element j sort before element i, given the comparator's answer c for (a[j], a[i])
@@ -43,20 +44,6 @@ def _params(fn: exp.Expr | None, count: int) -> list[str] | None:
     return None
 
 
-def _substitute(body: exp.Expr, values: dict[str, exp.Expr]) -> exp.Expr:
-    """A lambda body with its parameters replaced by expressions."""
-
-    def put(n: exp.Expr) -> exp.Expr:
-        key = isinstance(n.parent, exp.PropertyEQ) and n.arg_key == "this"  # a struct key
-        if isinstance(n, exp.Identifier | exp.Column) and n.name in values and not (
-                isinstance(n, exp.Column) and n.table) and not isinstance(
-                n.parent, exp.Column) and not key:
-            return exp.Paren(this=values[n.name].copy())
-        return n
-
-    return body.copy().transform(put)
-
-
 def _element(array: exp.Expr, index: str) -> exp.Expr:
     return _call("list_extract", array.copy(), exp.column(index))
 
@@ -66,7 +53,7 @@ def _sorted(array: exp.Expr, fn: exp.Lambda, names: list[str]) -> exp.Expr:
     size = _call("len", array.copy())
     positions = _call("range", exp.Literal.number(1), exp.Add(this=size,
                                                               expression=exp.Literal.number(1)))
-    answer = _substitute(fn.this, {names[0]: _element(array, "sg_j"),
+    answer = substitute(fn.this, {names[0]: _element(array, "sg_j"),
                                    names[1]: _element(array, "sg_i")})
     before = _call("sg_sorts_before", answer, exp.column("sg_j"), exp.column("sg_i"))
     rank = _call("len", _call("list_filter", positions.copy(), _lambda(before, "sg_j")))
@@ -108,7 +95,7 @@ def _map_zip_with(tree: exp.Expr) -> exp.Expr:
         keys = _call("sg_array_distinct", _call("list_concat", _call("map_keys", first.copy()),
                                                 _call("map_keys", second.copy())))
         key = exp.column("sg_k")
-        value = _substitute(args[2].this, {
+        value = substitute(args[2].this, {
             names[0]: key, names[1]: _call("map_extract_value", first.copy(), key.copy()),
             names[2]: _call("map_extract_value", second.copy(), key.copy())})
         entry = exp.Struct(expressions=[
