@@ -77,8 +77,11 @@ def serve_template() -> int:
     (CODE negative for a signal) for every child that ends. EOF on stdin (the gateway is
     gone) kills the children and ends the template.
     """
-    import engine  # noqa: F401  (the point: pay for the imports once, before any fork)
+    # The point of the template: pay for the imports once, before any fork. `engine` loads
+    # its heavy names lazily (PEP 562), so name the Engine itself: that loads duckdb,
+    # deltalake, sqlglot and the Spark rules (with their libraries) here, not in each worker.
     import fetch  # noqa: F401
+    from engine import Engine  # noqa: F401
 
     out_lock = threading.Lock()
     children: set[int] = set()
