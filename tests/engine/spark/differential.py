@@ -93,12 +93,11 @@ def run(engine: Engine, case: dict[str, Any]) -> Outcome:
         return Outcome(case, "wrong", f"crash: {type(exc).__name__}: {exc}")
     if "error" in case:
         return Outcome(case, "wrong", rows)
-    ordered = _ordered(case["sql"])
-    same = _same_rows(rows, case["rows"], ordered)
+    same = same_rows(rows, case["rows"], ordered(case["sql"]))
     return Outcome(case, "pass" if same else "wrong", rows)
 
 
-def _ordered(sql: str) -> bool:
+def ordered(sql: str) -> bool:
     """Whether the statement orders its rows (an ORDER BY of the outermost query)."""
     try:
         return sqlglot.parse_one(sql, read="databricks").args.get("order") is not None
@@ -106,10 +105,11 @@ def _ordered(sql: str) -> bool:
         return False
 
 
-def _same_rows(got: list[list[str | None]], want: list[list[str | None]], ordered: bool) -> bool:
+def same_rows(got: list[list[str | None]], want: list[list[str | None]], in_order: bool) -> bool:
+    """Whether `got` holds Spark's rows (in order when the statement orders them)."""
     if len(got) != len(want) or any(len(g) != len(w) for g, w in zip(got, want, strict=True)):
         return False
-    if not ordered:
+    if not in_order:
         got, want = _sorted(got), _sorted(want)
     return all(_same(g, w) for gr, wr in zip(got, want, strict=True)
                for g, w in zip(gr, wr, strict=True))
