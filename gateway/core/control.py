@@ -53,8 +53,10 @@ from sqlgate.types import ChunkInfo, StatementTask
 
 log = logging.getLogger("sqlgate.gateway")
 
-# Seconds the write-behind gathers writes when no other gateway reads the store.
-_LINGER_S = 0.01
+# Seconds the write-behind gathers writes when no other gateway reads the store: a crash
+# loses at most this much of the record (the statements ran; their clients were answered),
+# and a sequential client's statements (a few ms each) share one commit rather than one each.
+_LINGER_S = 0.05
 # Longest an answer waits for its statement's record to be written (shared store).
 _SETTLE_S = 2.0
 # Beats a gateway may miss before the others call it dead.

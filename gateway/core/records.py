@@ -48,9 +48,13 @@ HISTORY_STATUS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Snapshot:
-    """A statement's fields at one moment, taken on the loop (references, no copies)."""
+    """A statement's fields at one moment, taken on the loop (references, no copies).
+
+    Not frozen: a frozen dataclass's __init__ sets each field through object.__setattr__,
+    and one is made at every step of every statement; nothing changes one once queued.
+    """
 
     task: StatementTask
     owner: str
@@ -72,7 +76,8 @@ def snapshot(stmt: Statement, owner: str, warehouse_id: str,
     if stmt.lane is not None:
         info["lane"] = stmt.lane
     if stmt.estimate is not None:
-        info["estimate"] = plain(stmt.estimate)
+        # the (frozen) estimate itself: made plain in the journal's thread, not on the loop
+        info["estimate"] = stmt.estimate
     if stmt.queue_ms is not None:
         info["queue_ms"] = stmt.queue_ms
     if stmt.result is not None and stmt.result.cache is not None:
@@ -96,27 +101,44 @@ def to_record(snap: Snapshot) -> StatementRecord:
     return StatementRecord(
         statement_id=snap.task.statement_id, workspace=snap.task.workspace, owner=snap.owner,
         state=snap.state.value,
-        # (attachments are the caller's history, sent to the worker: not worth keeping)
-        task=json.dumps({**plain(snap.task), "attachments": []}, default=str),
+        task=task_json(snap.task),
         submitted_at=snap.submitted_at, started_at=snap.started_at, ended_at=snap.ended_at,
         error=None if snap.error is None else json.dumps(plain(snap.error)),
         manifest=manifest, result=result, info=_info_json(snap.info),
     )
 
 
+def task_json(task: StatementTask) -> str:
+    """A task's JSON for its record (`task_from_dict` reads it back).
+
+    Built from the fields directly, as `sqlgate.protocol.encode_task` does: every field but
+    the parameters is already JSON (tuples become lists, the StrEnums their values), and the
+    journal does this for every statement (the generic `plain` walk was most of its CPU).
+    """
+    fields = dict(vars(task))
+    # (attachments are the caller's history, sent to the worker: not worth keeping)
+    fields["attachments"] = []
+    if task.parameters:
+        fields["parameters"] = [plain(p) for p in task.parameters]
+    return json.dumps(fields, default=str)
+
+
 def _info_json(info: dict[str, Any]) -> str | None:
     if not info:
         return None
+    info = dict(info)
+    if "estimate" in info:
+        info["estimate"] = plain(info["estimate"])
     if "chunks" in info:
         # (list, n): the first n chunks stored of a running statement (see ControlPlane.note)
         chunks, n = info["chunks"]
-        info = {**info, "chunks": [plain(c) for c in chunks[:n]]}
+        info["chunks"] = [plain(c) for c in chunks[:n]]
     return json.dumps(info)
 
 
 def to_history(snap: Snapshot) -> HistoryRecord:
     """The query-history row of a snapshot."""
-    est = snap.info.get("estimate") or {}
+    est: CostEstimate | None = snap.info.get("estimate")
     manifest = snap.result.manifest if snap.result is not None else None
     return HistoryRecord(
         statement_id=snap.task.statement_id, workspace=snap.task.workspace,
@@ -127,7 +149,8 @@ def to_history(snap: Snapshot) -> HistoryRecord:
         end_time=snap.ended_at if snap.state.terminal else None,
         error_message=None if snap.error is None else snap.error.message,
         rows_produced=None if manifest is None else manifest.total_row_count,
-        read_bytes=est.get("bytes"), read_files=est.get("files"),
+        read_bytes=None if est is None else est.bytes,
+        read_files=None if est is None else est.files,
         result_bytes=None if manifest is None else manifest.total_byte_count,
         queue_ms=snap.info.get("queue_ms"), from_cache=snap.info.get("cache") == "hit",
     )
