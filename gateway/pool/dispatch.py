@@ -13,10 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from gateway.core.backend import StatementFailed, StatementResult
+from gateway.pool.callthreads import CallThreads
 from gateway.pool.placement import Member
 from gateway.pool.provider import Call, WorkerUnreachable
 from sqlgate.types import StatementError, StatementTask
@@ -45,19 +45,18 @@ class Placed:
         self.member.long.discard(self.call.statement_id)
 
 
-async def execute(executor: Executor, member: Member, task: StatementTask,
+async def execute(calls: CallThreads, member: Member, task: StatementTask,
                   call: Call) -> StatementResult:
-    """Run `task` on `member`'s worker in `executor`; on cancellation hang up, ask the
-    worker to interrupt, and wait (bounded) for the call to unwind, so the slot is not
-    handed out while the statement still runs."""
-    loop = asyncio.get_running_loop()
-    fut = loop.run_in_executor(executor, member.worker.run, task, call)
+    """Run `task` on `member`'s worker in one of `calls`' threads; on cancellation hang up,
+    ask the worker to interrupt, and wait (bounded) for the call to unwind, so the slot is
+    not handed out while the statement still runs."""
+    fut = calls.call(member.worker.run, task, call)
     try:
         result = await asyncio.shield(fut)
     except asyncio.CancelledError:
         call.reason = call.reason or "statement cancelled"
         call.hang_up()
-        cancel = loop.run_in_executor(executor, member.worker.cancel, task.statement_id)
+        cancel = calls.call(member.worker.cancel, task.statement_id)
         with contextlib.suppress(BaseException):
             await asyncio.wait((fut, cancel), timeout=_CANCEL_WAIT_S)
         raise
@@ -67,7 +66,7 @@ async def execute(executor: Executor, member: Member, task: StatementTask,
 
 
 async def run_placed(
-    placed: Placed, task: StatementTask, executor: Executor, *,
+    placed: Placed, task: StatementTask, calls: CallThreads, *,
     lose: Callable[[Member, str], None],
     another: Callable[[StatementFailed], Awaitable[Member]],
 ) -> StatementResult:
@@ -77,7 +76,7 @@ async def run_placed(
             if not placed.member.worker.alive():  # its exit is known: do not even try
                 raise WorkerUnreachable(StatementError(
                     "ABORTED", f"worker {placed.member.worker.name} is gone"))
-            return await execute(executor, placed.member, task, placed.call)
+            return await execute(calls, placed.member, task, placed.call)
         except WorkerUnreachable as exc:
             placed.detach()
             worker = placed.member.worker

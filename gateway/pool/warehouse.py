@@ -13,15 +13,14 @@
   decides (grow while statements wait, shrink after a calm cool-down, stop when idle);
   pool/heartbeat.py kills a live worker that misses three pings in a row.
 - A worker that dies fails only the statements running on it, with the cause; one sent
-  after its death was known runs on another worker (gateway/pool/dispatch.py). A forked
-  worker's exit is reported by its template at once; the template's exit ends its workers.
+  after its death was known runs on another worker (gateway/pool/dispatch.py).
 - Dual mode keeps whole workers for short statements (pool/placement.py) and runs the
   other workers, where the long scans go, at a lower CPU priority (`long_worker_nice`),
   so on a machine with fewer cores than threads a short statement still gets the cores
   first. FIFO mode does neither: same pool, same slots, one lane.
-- A long statement that has to wait may have its first data files fetched meanwhile
-  (`prefetch_queued`, gateway/pool/queued.py).
-- Every blocking call (process start, Flight) runs in the pool's own thread pool.
+- A long statement that waits may have its first files fetched (gateway/pool/queued.py).
+- Blocking calls run in the pool's own threads: statements in `CallThreads`, the rest
+  (process starts, pings, prefetch) in a thread pool.
 """
 
 from __future__ import annotations
@@ -39,6 +38,7 @@ from gateway.core.cache import ResultCache
 from gateway.errors import TemporarilyUnavailable
 from gateway.pool import placement
 from gateway.pool.autoscale import Autoscaler
+from gateway.pool.callthreads import CallThreads
 from gateway.pool.dispatch import Placed, run_placed
 from gateway.pool.estimate import Estimates, Estimator
 from gateway.pool.heartbeat import heartbeat
@@ -89,6 +89,7 @@ class WarehousePool:
         self._tasks: list[asyncio.Task[None]] = []
         threads = self._ps.max_workers * (self._ps.worker_concurrency + 2) + 8
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="sqlgate-pool")
+        self._calls = CallThreads(threads)  # statements' worker calls: the hot path
         self._early = QueuedPrefetch(settings, self._executor)
         # Set whenever a worker joins or a start fails: statements waiting for their estimate
         # (`_first_ready`) look again.
@@ -110,10 +111,7 @@ class WarehousePool:
         """Start the warehouse; the state is STARTING when this returns (unless running)."""
         if self._closing:
             raise TemporarilyUnavailable("The gateway is shutting down.")
-        if self._state == STOPPING:
-            self._restart_after_stop = True
-            return
-        self._ensure_started()
+        self._wake()
 
     async def stop(self) -> None:
         """Stop: fail queued statements, let running ones finish within `stop_grace_s`,
@@ -158,7 +156,7 @@ class WarehousePool:
 
     async def _prepare_provider(self, prepare: Callable[[], None]) -> None:
         try:
-            await asyncio.get_running_loop().run_in_executor(self._executor, prepare)
+            await self._calls.call(prepare)
         except Exception as exc:  # workers still start, only slower: say so
             log.warning("worker provider could not prepare: %s", exc)
 
@@ -187,6 +185,7 @@ class WarehousePool:
             await asyncio.wait(self._stopping, timeout=15.0)
         await asyncio.get_running_loop().run_in_executor(self._executor, self._provider.close)
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self._calls.close()
 
     # -- Backend
 
@@ -207,10 +206,7 @@ class WarehousePool:
         slot = self.scheduler.admit(lane, fp)  # QueueFull (429) before anything runs
         self._scaler.note_active(self.clock())
         try:
-            if self._state == STOPPING:
-                self._restart_after_stop = True
-            else:
-                self._ensure_started()
+            self._wake()
             events.queued(estimate, task.lane or lane.value)
         except BaseException:
             self.scheduler.leave(slot)
@@ -246,7 +242,7 @@ class WarehousePool:
                                          member, task.statement_id)
             began = self.clock()
             result = await run_placed(
-                placed, task, self._executor, lose=self._lose,
+                placed, task, self._calls, lose=self._lose,
                 another=lambda cause: self._another(slot.lane, cause))
             self.scheduler.observe(fp, self.clock() - began)
             if key is not None and results is not None:
@@ -310,10 +306,7 @@ class WarehousePool:
                 raise StatementFailed(StatementError("TEMPORARILY_UNAVAILABLE", (
                     "The warehouse could not start." if left > 0
                     else "No worker was ready to take the statement.")))
-            if self._state == STOPPING:
-                self._restart_after_stop = True
-            else:
-                self._ensure_started()
+            self._wake()
             self._joined.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._joined.wait(), timeout=min(left, 1.0))
@@ -328,6 +321,13 @@ class WarehousePool:
             self.scheduler.set_capacity(0)
             return
         self.scheduler.set_capacity(*placement.layout(self._members, self._ps))
+
+    def _wake(self) -> None:
+        """Start the warehouse, or have it start again right after the stop in progress."""
+        if self._state == STOPPING:
+            self._restart_after_stop = True
+        else:
+            self._ensure_started()
 
     def _ensure_started(self) -> None:
         if self._closing or self._state in (RUNNING, STARTING, STOPPING):
