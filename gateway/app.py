@@ -29,7 +29,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fetch import LocalStore, ResultStore, open_store
 from fetch.linkserver import LinkServer, listener_url
@@ -43,7 +43,7 @@ from gateway.core.registry import Statement, StatementRegistry
 from gateway.core.sessions import SessionBook
 from gateway.core.store import default_state_url
 from gateway.core.stores import open_state_store
-from gateway.errors import EXCEPTION_HANDLERS, CatchAllMiddleware, GatewayError, error_response
+from gateway.errors import handle_exception
 from gateway.metrics import Metrics
 from gateway.policy import StatementPolicy
 from gateway.pool.router import BackendFactory, Warehouses, warehouse_id_for
@@ -60,8 +60,18 @@ _PUBLIC = ("/.well-known/", "/healthz", "/metrics", "/openapi.json", "/_results/
            "/sql/1.0/", "/cliservice", "/api/2.0/connector-service/")
 
 
-class _AuthAndTiming:
-    """Bearer auth for API paths, and the request-latency histogram."""
+class _Front:
+    """Every HTTP request's one middleware: bearer auth for API paths, the request-latency
+    histogram, and the one error handler for whatever a route raises (a `GatewayError`,
+    Starlette's HTTPException for an unknown route or method, or a bug: the 500 body, never
+    a stack trace). An exception after the response started is re-raised (uvicorn then
+    closes the connection: there is no way left to answer).
+
+    `_App` serves the router through this alone, instead of Starlette's ServerErrorMiddleware
+    and ExceptionMiddleware around middlewares of our own: each layer is another coroutine
+    and another `send` wrapper on every request, and the REST statement path is measured
+    against a bare endpoint (`sqlgate bench select1`).
+    """
 
     def __init__(self, app: ASGIApp, gateway: Gateway) -> None:
         self.app = app
@@ -73,23 +83,38 @@ class _AuthAndTiming:
             return
         path: str = scope["path"]
         start = time.perf_counter()
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
         try:
             if not path.startswith(_PUBLIC):
-                headers = dict(scope.get("headers") or [])
-                raw = headers.get(b"authorization")
-                try:
-                    principal = self.gateway.auth.authenticate(
-                        raw.decode("latin-1") if raw else None
-                    )
-                except GatewayError as exc:
-                    await error_response(exc)(scope, receive, send)
-                    return
+                raw = dict(scope["headers"]).get(b"authorization")
+                principal = self.gateway.auth.authenticate(
+                    raw.decode("latin-1") if raw else None)
                 scope.setdefault("state", {})["principal"] = principal
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:
+                raise
+            response = await handle_exception(Request(scope), exc)
+            await response(scope, receive, send)
         finally:
             self.gateway.metrics.http.observe(
                 time.perf_counter() - start, route=_route_label(scope["method"], path)
             )
+
+
+class _App(Starlette):
+    """Starlette with `_Front` as its whole middleware stack (see there why)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """The router behind `_Front`: nothing else."""
+        return _Front(self.router, self.state.gateway)
 
 
 _ID = re.compile(r"^(/api/2\.0/sql/(?:statements|warehouses|sessions))/[^/]+(/.*)?$")
@@ -279,11 +304,9 @@ def build_app(
                 await asyncio.to_thread(link_server.stop)
             await _shutdown(gw)
 
-    app = Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    app = _App(routes=routes, lifespan=lifespan)
     app.state.gateway = gw
     app.state.link_server = link_server
-    app.add_middleware(_AuthAndTiming, gateway=gw)
-    app.add_middleware(CatchAllMiddleware)
     return app
 
 

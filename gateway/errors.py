@@ -5,8 +5,9 @@ Every error a client sees, from any route, has the Databricks body
 tree is drawn in `sqlgate.errors`; `GatewayError` is its root under the gateway's name).
 
 Starlette's own ``HTTPException`` (unknown route, wrong method) and any unexpected exception
-go through the same handler; the latter becomes a 500 whose message carries no stack trace
-(and deliberately not the words "Unexpected error", which would make the SDK retry).
+go through the same handler, called by the app's one middleware (`gateway.app._Front`); the
+latter becomes a 500 whose message carries no stack trace (and deliberately not the words
+"Unexpected error", which would make the SDK retry).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import logging
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sqlgate.errors import (
     BadRequest,
@@ -66,45 +66,8 @@ async def handle_exception(request: Request, exc: Exception) -> Response:
     return error_response(err)
 
 
-# Registered on the app's ExceptionMiddleware (inside the user middleware stack).
-EXCEPTION_HANDLERS = {GatewayError: handle_exception, HTTPException: handle_exception}
-
-
-class CatchAllMiddleware:
-    """Turn any exception that escaped the routes into the 500 body, never a stack trace.
-
-    Starlette sends `Exception` handlers through ServerErrorMiddleware, which re-raises
-    after answering; this pure ASGI middleware answers and swallows instead (it logs).
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except Exception as exc:
-            if started:
-                raise
-            response = await handle_exception(Request(scope), exc)
-            await response(scope, receive, send)
-
-
 __all__ = [
-    "EXCEPTION_HANDLERS",
     "BadRequest",
-    "CatchAllMiddleware",
     "EndpointNotFound",
     "GatewayError",
     "InvalidParameter",

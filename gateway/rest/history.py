@@ -163,7 +163,7 @@ def list_page(store: StateStore, flt: HistoryFilter, metrics: bool) -> dict[str,
 async def list_queries(request: Request) -> Response:
     """GET /api/2.0/sql/history/queries."""
     gw = gateway_of(request)
-    store: StateStore | None = getattr(gw, "state", None)
+    store: StateStore | None = gw.state
     if store is None:
         raise GatewayError(
             "Query history needs a state store; this gateway runs with state_store = none",
@@ -175,10 +175,9 @@ async def list_queries(request: Request) -> Response:
         flt, metrics = decode_token(token, workspace)
     else:
         flt, metrics = parse_filter(params, workspace)
-    journal = getattr(gw, "journal", None)
-    if journal is not None:
+    if gw.control is not None:
         # Read your own writes: what this gateway already answered is in the history.
-        await journal.flush()
+        await gw.control.journal.flush()
     return JSONResponse(await run_in_threadpool(list_page, store, flt, metrics))
 
 
