@@ -204,7 +204,7 @@ def sessions_of(gw: Any) -> SqlSessions:
     table = getattr(gw, "sql_sessions", None)
     if table is None:
         g = gw.settings.gateway
-        table = SqlSessions(g.max_sessions, g.session_idle_s, getattr(gw, "sessions", None))
+        table = SqlSessions(g.max_sessions, g.session_idle_s, gw.sessions)
         gw.sql_sessions = table
     return table
 

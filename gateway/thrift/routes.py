@@ -17,7 +17,6 @@ import asyncio
 import base64
 import binascii
 import logging
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -32,6 +31,7 @@ from gateway.errors import (
     error_response,
 )
 from gateway.rest.validation import read_body
+from gateway.state import Gateway
 from gateway.thrift import wire
 from gateway.thrift.service import ThriftService
 
@@ -67,7 +67,7 @@ def bearer_header(header: str | None) -> str | None:
 class ThriftFront:
     """The POST handler: auth, bounded body, decode, RPC, encode."""
 
-    def __init__(self, service: ThriftService, gateway: Any) -> None:
+    def __init__(self, service: ThriftService, gateway: Gateway) -> None:
         self.service = service
         self.gateway = gateway
         self.max_body = gateway.settings.gateway.max_body_bytes
@@ -127,16 +127,15 @@ async def feature_flags(request: Request) -> Response:
     return JSONResponse({"flags": [], "ttl_seconds": 900})
 
 
-def thrift_routes(gateway: Any) -> list[Route]:
+def thrift_routes(gateway: Gateway) -> list[Route]:
     """The routes, sharing `gateway`'s registry, auth, warehouses and result store.
 
     `gateway` is the app's `gateway.app.Gateway`; its store is used for Cloud Fetch links
     only when the backend writes external results (`gateway.external_results`).
     """
-    store = gateway.store if getattr(gateway, "external_results", False) else None
+    store = gateway.store if gateway.external_results else None
     service = ThriftService(gateway.registry, gateway.settings, store,
-                            book=getattr(gateway, "sessions", None),
-                            control=getattr(gateway, "control", None))
+                            book=gateway.sessions, control=gateway.control)
     front = ThriftFront(service, gateway)
     return [
         Route("/sql/1.0/warehouses/{warehouse_id}", front.post, methods=["POST"]),
