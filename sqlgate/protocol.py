@@ -28,7 +28,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlgate.types import (
     ChunkInfo,
@@ -41,6 +41,9 @@ from sqlgate.types import (
     StatementError,
     StatementTask,
 )
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 # EXTERNAL_LINKS results are cut (truncated) here when the client set no byte_limit.
 EXTERNAL_DEFAULT_BYTE_LIMIT = 100 * 1024**3
@@ -160,7 +163,7 @@ _LEAVES = frozenset({str, int, float, bool, type(None)})
 
 
 def _json(obj: Any) -> bytes:
-    return json.dumps(plain(obj), default=_enum_value).encode()
+    return _encode(plain(obj)).encode()
 
 
 def _enum_value(obj: object) -> object:
@@ -168,6 +171,11 @@ def _enum_value(obj: object) -> object:
     if value is None:
         raise TypeError(f"not JSON serializable: {obj!r}")
     return value
+
+
+# `json.dumps(obj, default=...)` builds a new JSONEncoder on every call; this one is built once
+# (the same output: only `default` differs from json's own cached encoder).
+_encode = json.JSONEncoder(default=_enum_value).encode
 
 
 T = TypeVar("T")
@@ -194,19 +202,36 @@ def encode_task(task: StatementTask) -> bytes:
     fields = dict(vars(task))
     if task.parameters:
         fields["parameters"] = [plain(p) for p in task.parameters]
-    return json.dumps(fields, default=_enum_value).encode()
+    return _encode(fields).encode()
 
 
 def decode_task(data: bytes) -> StatementTask:
-    """A ticket back into its task (ValueError, TypeError or KeyError when malformed)."""
-    kwargs = _known(StatementTask, json.loads(data))
-    kwargs["parameters"] = tuple(Parameter(**p) for p in kwargs.get("parameters") or ())
+    """A ticket back into its task (ValueError, TypeError or KeyError when malformed).
+
+    Runs for every statement on the worker, so it converts only what JSON cannot carry (the
+    parameters, the two enums, tuples) instead of reconstructing field by field.
+    """
+    raw = json.loads(data)
+    if not isinstance(raw, dict):
+        raise TypeError(f"a task is a JSON object, not {type(raw).__name__}")
+    kwargs = {k: v for k, v in raw.items() if k in _TASK_FIELDS}
+    params = kwargs.get("parameters")
+    kwargs["parameters"] = tuple(Parameter(**p) for p in params) if params else ()
     kwargs["disposition"] = Disposition(kwargs.get("disposition", Disposition.INLINE))
     kwargs["format"] = ResultFormat(kwargs.get("format", ResultFormat.JSON_ARRAY))
-    for name, value in kwargs.items():  # tuples (and tuples of pairs) travel as JSON lists
+    for name in _TASK_TUPLES:  # tuples (and tuples of pairs) travel as JSON lists
+        value = kwargs.get(name)
         if isinstance(value, list):
             kwargs[name] = _tuples(value)
     return StatementTask(**kwargs)
+
+
+_TASK_FIELDS = frozenset(f.name for f in dataclasses.fields(StatementTask))
+# The task's tuple-typed fields but `parameters` (a tuple of Parameter, converted above).
+_TASK_TUPLES = tuple(
+    f.name for f in dataclasses.fields(StatementTask)
+    if f.name != "parameters" and "tuple[" in str(f.type)
+)
 
 
 def _tuples(value: Any) -> Any:
@@ -243,22 +268,70 @@ def decode_error(data: bytes | None) -> StatementError | None:
 
 
 def encode_message(message: ChunkStored | ResultEnd) -> bytes:
-    """A result-stream message as app-metadata."""
+    """A result-stream message as app-metadata.
+
+    A `ResultEnd` leaves out every field at its default (decoders fill those in, as for a
+    field an older peer does not know): the message goes with every statement, and the
+    shorter JSON is cheaper to build on the worker and to parse on the gateway.
+    """
     if isinstance(message, ChunkStored):
-        return json.dumps({"chunk": plain(message.chunk)}).encode()
-    return json.dumps({"end": plain(message)}, default=_enum_value).encode()
+        return _encode({"chunk": plain(message.chunk)}).encode()
+    end: dict[str, Any] = {}
+    if message.columns:
+        end["columns"] = [_column(c) for c in message.columns]
+    for name, default in _END_SCALARS:
+        value = getattr(message, name)
+        if value != default:
+            end[name] = value
+    if message.chunks:
+        end["chunks"] = [plain(c) for c in message.chunks]
+    return _encode({"end": end}).encode()
+
+
+def is_chunk_message(data: ReadableBuffer) -> bool:
+    """Whether app-metadata is a `ChunkStored` (without decoding it): more follows it.
+
+    >>> is_chunk_message(encode_message(ChunkStored(ChunkInfo(0, 0, 1, 8))))
+    True
+    """
+    return bytes(memoryview(data)[:len(_CHUNK_PREFIX)]) == _CHUNK_PREFIX
+
+
+_CHUNK_PREFIX = b'{"chunk"'
+
+
+def _column(col: ColumnInfo) -> dict[str, Any]:
+    out = {"name": col.name, "position": col.position, "type_name": col.type_name,
+           "type_text": col.type_text}
+    for name in _COLUMN_OPTIONAL:
+        value = getattr(col, name)
+        if value is not None:
+            out[name] = value
+    return out
+
+
+# ResultEnd's plain fields with their defaults, and ColumnInfo's fields that default to None.
+_END_SCALARS = tuple(
+    (f.name, f.default) for f in dataclasses.fields(ResultEnd)
+    if f.name not in ("columns", "chunks")
+)
+_COLUMN_OPTIONAL = ("type_precision", "type_scale", "type_interval_type")
 
 
 def decode_message(data: bytes) -> ChunkStored | ResultEnd:
     """App-metadata back into its message (ValueError when it is neither)."""
     raw = json.loads(data)
+    if not isinstance(raw, dict):
+        raise ValueError("result stream message is not a JSON object")
     if "chunk" in raw:
         return ChunkStored(ChunkInfo(**_known(ChunkInfo, raw["chunk"])))
     if "end" not in raw:
         raise ValueError("result stream message is neither a chunk nor the end")
     end = _known(ResultEnd, raw["end"])
-    end["columns"] = tuple(ColumnInfo(**_known(ColumnInfo, c)) for c in end.get("columns") or ())
-    end["chunks"] = tuple(ChunkInfo(**_known(ChunkInfo, c)) for c in end.get("chunks") or ())
+    columns = end.get("columns")
+    end["columns"] = tuple(ColumnInfo(**_known(ColumnInfo, c)) for c in columns) if columns else ()
+    chunks = end.get("chunks")
+    end["chunks"] = tuple(ChunkInfo(**_known(ChunkInfo, c)) for c in chunks) if chunks else ()
     return ResultEnd(**end)
 
 
@@ -295,4 +368,5 @@ __all__ = [
     "encode_reply",
     "encode_task",
     "inline_limit_message",
+    "is_chunk_message",
 ]

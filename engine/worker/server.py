@@ -8,8 +8,8 @@ The messages and their wire form are `sqlgate.protocol`; the gateway's side is
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
+import itertools
 import os
 import socket
 import threading
@@ -34,10 +34,13 @@ from sqlgate.protocol import (
     encode_error,
     encode_estimate,
     encode_reply,
+    is_chunk_message,
 )
 from sqlgate.settings import Settings
-from sqlgate.types import CostEstimate, StatementError, StatementTask
+from sqlgate.types import CostEstimate, Disposition, StatementError, StatementTask
 
+# A result this small is produced whole before do_get returns (`_first_burst`).
+_BURST_BYTES = 1024 * 1024
 # How long do_get waits for a free slot before refusing (the gateway never oversubscribes;
 # this only covers a cancelled statement still unwinding on the worker).
 _SLOT_WAIT_S = 30.0
@@ -89,32 +92,59 @@ class WorkerServer(flight.FlightServerBase):
             raise flight_error(StatementError("BAD_REQUEST", f"malformed task: {exc}")) from exc
         if not self._slots.acquire(timeout=_SLOT_WAIT_S):
             raise flight_error(StatementError("RESOURCE_EXHAUSTED", "worker has no free slot"))
-        stack = contextlib.ExitStack()
-        stack.callback(self._slots.release)
-        stack.callback(self._forget, task.statement_id)
         with self._lock:
             self._running[task.statement_id] = time.monotonic()
             self._served += 1
         try:
-            stream = stack.enter_context(self._engine.execute(task))
+            source = self._engine.execute(task)
+        except BaseException as exc:
+            self._done(task.statement_id)
+            raise translate(exc) from exc
+        try:
+            stream = source.__enter__()
             schema = stream.schema
         except BaseException as exc:
-            stack.close()
+            self._leave(task, source, exc)
             raise translate(exc) from exc
-        return flight.GeneratorStream(schema, self._results(task, stream, stack))
+        items = self._results(task, source, stream)
+        if task.disposition is Disposition.EXTERNAL_LINKS:
+            return flight.GeneratorStream(schema, items)
+        return flight.GeneratorStream(schema, _first_burst(items))
 
     def _results(
-        self, task: StatementTask, stream: ResultSource, stack: contextlib.ExitStack
+        self, task: StatementTask, source: AbstractContextManager[ResultSource],
+        stream: ResultSource,
     ) -> Iterator[StreamItem]:
-        # The ExitStack leaves the engine context when the stream ends, fails or the gateway
-        # hangs up (the generator is closed), so the slot is always given back.
-        with stack:
-            try:
-                yield from produce(task, stream, lambda: self._chunk_writer(task, stream.schema))
-            except GeneratorExit:
-                raise
-            except BaseException as exc:
-                raise translate(exc) from exc
+        # The engine's context is left when the stream ends, fails or the gateway hangs up
+        # (the generator is closed), and the slot is always given back. By hand, not with an
+        # ExitStack: this runs for every statement and the stack's callbacks cost more than
+        # the two calls they make.
+        try:
+            yield from produce(task, stream, lambda: self._chunk_writer(task, stream.schema))
+        except GeneratorExit as exc:
+            self._leave(task, source, exc)
+            raise
+        except BaseException as exc:
+            error = translate(exc)
+            self._leave(task, source, error)
+            raise error from exc
+        self._leave(task, source, None)
+
+    def _leave(self, task: StatementTask, source: AbstractContextManager[ResultSource],
+               exc: BaseException | None) -> None:
+        """Leave the engine's context (told of `exc`, as `with` would), then free the slot."""
+        try:
+            if exc is None:
+                source.__exit__(None, None, None)
+            else:
+                source.__exit__(type(exc), exc, exc.__traceback__)
+        finally:
+            self._done(task.statement_id)
+
+    def _done(self, statement_id: str) -> None:
+        with self._lock:
+            self._running.pop(statement_id, None)
+        self._slots.release()
 
     def _chunk_writer(self, task: StatementTask, schema: pa.Schema) -> ChunkWriter:
         fs = self._settings.fetch
@@ -125,10 +155,6 @@ class WorkerServer(flight.FlightServerBase):
             self._store, fs, result_prefix(task.workspace, task.statement_id), task.format,
             schema, task.compression,
         )
-
-    def _forget(self, statement_id: str) -> None:
-        with self._lock:
-            self._running.pop(statement_id, None)
 
     # -- control
 
@@ -176,6 +202,33 @@ class WorkerServer(flight.FlightServerBase):
 
     def list_actions(self, context: flight.ServerCallContext) -> list[tuple[str, str]]:
         return [(a.value, a.name.lower()) for a in Action]
+
+
+def _first_burst(items: Iterator[StreamItem]) -> Iterator[StreamItem]:
+    """`items`, run here up to the end of a small result, streamed lazily past it.
+
+    A result that ends within `_BURST_BYTES` is produced (and its engine context left)
+    before do_get returns, so Flight sends the schema, the rows and the end back to back and
+    the gateway wakes once for all of them: on a `SELECT 1` that is ~0.05 ms of a ~1 ms round
+    trip, against handing each message over as the generator yields it. A larger result, or
+    one that turns external (its chunk announcements must go out while it still runs), goes
+    on streaming from where the burst stopped. Errors raised here fail do_get itself, which
+    the gateway reads the same way as a failing stream.
+    """
+    burst: list[StreamItem] = []
+    size = 0
+    for item in items:
+        burst.append(item)
+        if isinstance(item, tuple):
+            batch, meta = item
+            if is_chunk_message(meta):
+                return itertools.chain(burst, items)
+        else:
+            batch = item
+        size += batch.nbytes
+        if size > _BURST_BYTES:
+            return itertools.chain(burst, items)
+    return iter(burst)
 
 
 def flight_error(err: StatementError) -> flight.FlightServerError:

@@ -1,22 +1,28 @@
-"""A real `sqlgate worker` process over the session's TPC-H lake, driven over Flight."""
+"""The worker server: a real `sqlgate worker` process over the TPC-H lake, driven over Flight,
+and the stream's shape against an in-process server with an engine of our own."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.flight as flight
 import pytest
 
+from engine.errors import EngineError
+from engine.worker.server import WorkerServer
 from gateway.core.backend import StatementFailed
 from gateway.pool.client import FlightWorker
 from gateway.pool.local import LocalProcessProvider
 from gateway.pool.provider import Call
+from sqlgate.protocol import Action, PingReply, decode_reply, inline_limit_message
 from sqlgate.protocol import decode_task as task_from_json
 from sqlgate.protocol import encode_task as task_to_json
-from sqlgate.protocol import inline_limit_message
 from sqlgate.settings import EngineSettings, Settings
-from sqlgate.types import Disposition, Parameter, ResultFormat, StatementTask
+from sqlgate.types import ColumnInfo, Disposition, Parameter, ResultFormat, StatementTask
 
 
 @pytest.fixture(scope="module")
@@ -163,3 +169,131 @@ def test_task_encoding_is_the_plain_json_of_every_field() -> None:
     )
     assert task_to_json(t) == _json(t)
     assert task_from_json(task_to_json(t)) == t
+
+
+# -- the stream's shape, against an engine of our own in this process
+
+class FakeSource:
+    """A result of `batches` numbers; `wait` runs before each batch after the first."""
+
+    def __init__(self, batches: int, rows: int, wait: Callable[[int], None] | None = None,
+                 fail_at: int | None = None) -> None:
+        self.schema = pa.schema([pa.field("n", pa.int64())])
+        self.columns = (ColumnInfo("n", 0, "LONG", "BIGINT"),)
+        self.truncated = False
+        self.num_modified_rows = None
+        self.batches, self.rows, self.wait, self.fail_at = batches, rows, wait, fail_at
+        self.produced = 0
+        self.left = False
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        for i in range(self.batches):
+            if i and self.wait is not None:
+                self.wait(i)
+            if i == self.fail_at:
+                raise EngineError("[DIVIDE_BY_ZERO] boom", error_code="BAD_REQUEST")
+            self.produced += 1
+            yield pa.record_batch({"n": list(range(i * self.rows, (i + 1) * self.rows))},
+                                  schema=self.schema)
+
+    def __enter__(self) -> FakeSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.left = True
+
+
+class FakeEngine:
+    """Hands out the next source for each statement."""
+
+    def __init__(self) -> None:
+        self.sources: list[FakeSource] = []
+
+    def execute(self, task: StatementTask) -> FakeSource:
+        return self.sources.pop(0)
+
+
+@pytest.fixture
+def inproc(tmp_path: Path) -> Iterator[tuple[WorkerServer, FakeEngine, FlightWorker]]:
+    settings = Settings().replace(results=str(tmp_path), chunk_target_bytes=1024)
+    engine = FakeEngine()
+    server = WorkerServer(settings, "grpc://127.0.0.1:0", engine)  # type: ignore[arg-type]
+    client = FlightWorker("w", f"grpc://127.0.0.1:{server.port}")
+    try:
+        yield server, engine, client
+    finally:
+        client.stop(0.5)
+        server.shutdown()
+
+
+def test_a_small_result_is_produced_before_do_get_returns(
+    inproc: tuple[WorkerServer, FakeEngine, FlightWorker],
+) -> None:
+    server, engine, _ = inproc
+    engine.sources.append(small := FakeSource(2, 10))
+    server.do_get(None, flight.Ticket(task_to_json(task("SELECT n"))))  # type: ignore[arg-type]
+    assert small.produced == 2 and small.left  # rows, end and the engine's exit: all done
+    assert _running(server) == 0
+
+
+def test_a_large_inline_result_streams_whole_and_in_order(
+    inproc: tuple[WorkerServer, FakeEngine, FlightWorker],
+) -> None:
+    server, engine, client = inproc
+    engine.sources.append(big := FakeSource(6, 50_000))  # 400 kB a batch: past the burst
+    ticket = flight.Ticket(task_to_json(task("SELECT n")))
+    stream = server.do_get(None, ticket)  # type: ignore[arg-type]
+    assert 0 < big.produced < 6 and not big.left  # the rest streams as the gateway reads
+    del stream  # never read: dropping it leaves the engine's context and frees the slot
+    assert big.left and _running(server) == 0
+    engine.sources.append(FakeSource(6, 50_000))
+    result = client.run(task("SELECT n"), Call("x"))
+    assert pa.Table.from_batches(result.batches).column("n").to_pylist() == list(
+        range(300_000))
+    assert result.manifest.total_row_count == 300_000 and not result.manifest.external
+
+
+def test_external_links_stream_from_the_start(
+    inproc: tuple[WorkerServer, FakeEngine, FlightWorker],
+) -> None:
+    server, engine, _ = inproc
+    engine.sources.append(source := FakeSource(2, 10))
+    t = task("SELECT n", disposition=Disposition.EXTERNAL_LINKS)
+    stream = server.do_get(None, flight.Ticket(task_to_json(t)))  # type: ignore[arg-type]
+    assert source.produced == 0 and not source.left
+    del stream
+
+
+def test_a_hybrid_result_gone_external_announces_chunks_while_it_runs(
+    inproc: tuple[WorkerServer, FakeEngine, FlightWorker],
+) -> None:
+    _, engine, client = inproc
+    announced = threading.Event()
+    seen_at: list[int] = []
+
+    def wait(i: int) -> None:  # the statement goes on until the first link is out
+        if announced.wait(0.05) and not seen_at:
+            seen_at.append(i)
+
+    engine.sources.append(FakeSource(40, 200, wait))
+    t = task("SELECT n", disposition=Disposition.HYBRID, inline_byte_limit=2_000,
+             format=ResultFormat.ARROW_STREAM)
+    result = client.run(t, Call("x", on_chunk=lambda info: announced.set()))
+    assert result.manifest.external and result.manifest.total_row_count == 8_000
+    assert seen_at and seen_at[0] < 39, "no chunk was announced while the statement ran"
+
+
+def test_a_failure_in_the_burst_crosses_with_its_code_and_frees_the_slot(
+    inproc: tuple[WorkerServer, FakeEngine, FlightWorker],
+) -> None:
+    server, engine, client = inproc
+    engine.sources.append(failing := FakeSource(3, 10, fail_at=1))
+    with pytest.raises(StatementFailed) as info:
+        client.run(task("SELECT n"), Call("x"))
+    assert info.value.error.error_code == "BAD_REQUEST"
+    assert "DIVIDE_BY_ZERO" in info.value.error.message
+    assert failing.left and _running(server) == 0
+
+
+def _running(server: WorkerServer) -> int:
+    return decode_reply(PingReply, server._answer(Action.PING, b"")).running
