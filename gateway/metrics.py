@@ -47,7 +47,10 @@ class Histogram:
     def observe(self, seconds: float, **labels: str) -> None:
         """Record one observation."""
         key = tuple(sorted(labels.items()))
-        counts, total = self._series.setdefault(key, ([0] * len(self.buckets), [0.0, 0.0]))
+        series = self._series.get(key)
+        if series is None:  # (not setdefault: that builds the empty series on every call)
+            series = self._series[key] = ([0] * len(self.buckets), [0.0, 0.0])
+        counts, total = series
         i = bisect.bisect_left(self.buckets, seconds)
         if i < len(counts):
             counts[i] += 1

@@ -98,6 +98,9 @@ class ControlPlane:
         self.remote_cancels = 0
         # Chunks stored so far of this gateway's running external results (shared store).
         self._chunks: dict[str, list[ChunkInfo]] = {}
+        # Statements noted while admitted or running, not yet written (local store only).
+        self._open: dict[str, Statement] = {}
+        self._open_timer: asyncio.TimerHandle | None = None
 
     def bind(self, registry: StatementRegistry) -> None:
         """The registry whose statements this gateway runs."""
@@ -124,11 +127,39 @@ class ControlPlane:
             chunks.append(next(reversed(stmt.early_chunks.values())))
         elif stmt.id in self._chunks:
             del self._chunks[stmt.id]  # ended: the manifest lists them all
+        elif not self.shared and not stmt.state.terminal:
+            # Admitted or running, with nobody else reading the store: the record is only
+            # due within the linger, and most statements end before then. Their end is
+            # written (below, at once); the ones still open then are written as they are
+            # (`note_open`). A short statement is then one snapshot, not three.
+            self._open[stmt.id] = stmt
+            if self._open_timer is None:
+                self._open_timer = asyncio.get_running_loop().call_later(
+                    _LINGER_S, self.note_open)
+            return
+        self._write(stmt, chunks)
+
+    def note_open(self) -> None:
+        """Write behind the statements noted while open that are still open now."""
+        if self._open_timer is not None:
+            self._open_timer.cancel()
+            self._open_timer = None
+        noted, self._open = self._open, {}
+        for stmt in noted.values():
+            if not stmt.state.terminal:  # else its end was written when it came
+                self._write(stmt, None)
+
+    def _write(self, stmt: Statement, chunks: list[ChunkInfo] | None) -> None:
         snap = snapshot(stmt, stmt.owner or self.id, self._warehouse_of(stmt.workspace),
                         self.clock)
         if chunks is not None:
             snap.info["chunks"] = (chunks, len(chunks))
         stmt.journaled = self.journal.note(snap)
+
+    async def flush(self) -> None:
+        """Wait until everything noted so far is stored (read your own writes)."""
+        self.note_open()
+        await self.journal.flush()
 
     async def settled(self, stmt: Statement) -> None:
         """Before showing a statement: with a shared store, wait until its latest record
@@ -206,7 +237,7 @@ class ControlPlane:
         """The task with what the worker cannot fetch itself: system.query.history rows."""
         if not wants_history(task):
             return task
-        await self.journal.flush()  # read your own writes
+        await self.flush()  # read your own writes
         return await asyncio.to_thread(attach_history, task, self.store,
                                        self.settings.gateway.history_sql_max_rows)
 
@@ -233,6 +264,7 @@ class ControlPlane:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.note_open()
         await self.journal.aclose()
         with contextlib.suppress(Exception):
             await asyncio.to_thread(self.store.forget_gateway, self.id)

@@ -177,7 +177,7 @@ async def list_queries(request: Request) -> Response:
         flt, metrics = parse_filter(params, workspace)
     if gw.control is not None:
         # Read your own writes: what this gateway already answered is in the history.
-        await gw.control.journal.flush()
+        await gw.control.flush()
     return JSONResponse(await run_in_threadpool(list_page, store, flt, metrics))
 
 

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway.core.registry import Statement
+from gateway.core.statement import new_statement_id
 from gateway.errors import InvalidParameter
 from gateway.rest.render import render
 from gateway.rest.sessions import sessions_of
@@ -81,7 +82,7 @@ async def execute_statement(request: Request) -> Response:
         timeout_s = min(timeout_s, session.timeout_s or timeout_s)
         use_cached = session.confs.get("USE_CACHED_RESULT", "true").lower() != "false"
     task = StatementTask(
-        statement_id="",
+        statement_id=new_statement_id(),  # here, not in submit: one dataclasses.replace less
         sql=req.statement,
         workspace=workspace,
         user=request.state.principal.user,

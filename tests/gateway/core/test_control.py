@@ -210,3 +210,56 @@ def test_retention_over_the_store_leaves_no_orphan_chunks(tmp_path: Path) -> Non
     assert state.get_statement("ancient") is None
     fresh = state.get_statement("fresh")
     assert fresh is not None and fresh.state == "SUCCEEDED"
+
+
+def test_open_statements_are_written_after_the_linger_ended_ones_at_once(
+        tmp_path: Path) -> None:
+    """Alone on a local store: a statement that ends within the linger is written as it
+    ended (one snapshot, no record of it as running); one still open then is written open,
+    by the timer or by a flush; shutdown writes what is still open too."""
+    import asyncio
+
+    from gateway.core.control import ControlPlane
+    from gateway.core.registry import Statement
+    from sqlgate.types import StatementState, StatementTask
+
+    settings = _settings(tmp_path)
+    state = open_state_store(f"sqlite:///{tmp_path / 'state.db'}")
+
+    def stmt(sid: str) -> Statement:
+        return Statement(task=StatementTask(sid, "SELECT 1"), submitted_at=time.monotonic())
+
+    async def main() -> None:
+        control = ControlPlane(state, settings, lambda ws: "wh")
+        assert not control.shared
+        control.journal.start()
+        quick, slow, late = stmt("quick"), stmt("slow"), stmt("late")
+        control.note(quick)
+        control.note(slow)
+        assert control.journal.noted_seq == 0  # admitted: nothing snapshotted yet
+        quick.state, quick.ended_at = StatementState.FAILED, time.monotonic()
+        control.note(quick)
+        assert control.journal.noted_seq == 1  # its end: at once
+        slow.state = StatementState.RUNNING
+        control.note(slow)
+        await control.flush()
+        got = state.get_statement("quick")
+        assert got is not None and got.state == "FAILED"
+        got = state.get_statement("slow")
+        assert got is not None and got.state == "RUNNING"
+        assert control.journal.noted_seq == 2  # quick was not written as open first
+        control.note(late)  # nobody flushes: the linger's timer writes it
+        for _ in range(100):
+            if state.get_statement("late") is not None:
+                break
+            await asyncio.sleep(0.05)
+        got = state.get_statement("late")
+        assert got is not None and got.state == "PENDING"
+        control.note(stmt("still"))
+        await control.aclose()  # a clean stop writes what is still open
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+    reopened = open_state_store(f"sqlite:///{tmp_path / 'state.db'}")
+    got = reopened.get_statement("still")
+    assert got is not None and got.state == "PENDING"
+    reopened.close()
