@@ -41,6 +41,9 @@ from sqlgate.types import CostEstimate, Disposition, StatementError, StatementTa
 
 # A result this small is produced whole before do_get returns (`_first_burst`).
 _BURST_BYTES = 1024 * 1024
+# Given, so that GeneratorStream does not build default options (and read the environment
+# for their legacy format flag) on every statement.
+_IPC_OPTIONS = pa.ipc.IpcWriteOptions()
 # How long do_get waits for a free slot before refusing (the gateway never oversubscribes;
 # this only covers a cancelled statement still unwinding on the worker).
 _SLOT_WAIT_S = 30.0
@@ -107,9 +110,9 @@ class WorkerServer(flight.FlightServerBase):
             self._leave(task, source, exc)
             raise translate(exc) from exc
         items = self._results(task, source, stream)
-        if task.disposition is Disposition.EXTERNAL_LINKS:
-            return flight.GeneratorStream(schema, items)
-        return flight.GeneratorStream(schema, _first_burst(items))
+        if task.disposition is not Disposition.EXTERNAL_LINKS:
+            items = _first_burst(items)
+        return flight.GeneratorStream(schema, items, options=_IPC_OPTIONS)
 
     def _results(
         self, task: StatementTask, source: AbstractContextManager[ResultSource],
