@@ -264,11 +264,12 @@ def build_app(
     )
 
     routes: list[BaseRoute] = [
+        # The statement routes first: the router tries each route in turn, on every request.
+        *statements.routes,
         Route("/.well-known/databricks-config", _well_known, methods=["GET"]),
         Route("/healthz", _healthz, methods=["GET"]),
         Route("/metrics", _metrics, methods=["GET"]),
         Route("/openapi.json", openapi.openapi_endpoint, methods=["GET"]),
-        *statements.routes,
         *sessions.routes,
         *warehouses.routes,
         *history.routes,
