@@ -37,7 +37,7 @@ from sqlgate.protocol import (
     is_chunk_message,
 )
 from sqlgate.settings import Settings
-from sqlgate.types import CostEstimate, Disposition, StatementError, StatementTask
+from sqlgate.types import CostEstimate, StatementError, StatementTask
 
 # A result this small is produced whole before do_get returns (`_first_burst`).
 _BURST_BYTES = 1024 * 1024
@@ -109,9 +109,7 @@ class WorkerServer(flight.FlightServerBase):
         except BaseException as exc:
             self._leave(task, source, exc)
             raise translate(exc) from exc
-        items = self._results(task, source, stream)
-        if task.disposition is not Disposition.EXTERNAL_LINKS:
-            items = _first_burst(items)
+        items = _first_burst(self._results(task, source, stream))
         return flight.GeneratorStream(schema, items, options=_IPC_OPTIONS)
 
     def _results(
@@ -214,9 +212,9 @@ def _first_burst(items: Iterator[StreamItem]) -> Iterator[StreamItem]:
     before do_get returns, so Flight sends the schema, the rows and the end back to back and
     the gateway wakes once for all of them: on a `SELECT 1` that is ~0.05 ms of a ~1 ms round
     trip, against handing each message over as the generator yields it. A larger result, or
-    one that turns external (its chunk announcements must go out while it still runs), goes
-    on streaming from where the burst stopped. Errors raised here fail do_get itself, which
-    the gateway reads the same way as a failing stream.
+    an external one that announces a chunk before its end (the announcement must go out
+    while the statement still runs), goes on streaming from where the burst stopped. Errors
+    raised here fail do_get itself, which the gateway reads the same way as a failing stream.
     """
     burst: list[StreamItem] = []
     size = 0

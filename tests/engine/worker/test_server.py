@@ -253,19 +253,23 @@ def test_a_large_inline_result_streams_whole_and_in_order(
     assert result.manifest.total_row_count == 300_000 and not result.manifest.external
 
 
-def test_external_links_stream_from_the_start(
-    inproc: tuple[WorkerServer, FakeEngine, FlightWorker],
+def test_a_small_external_result_is_stored_before_do_get_returns(
+    inproc: tuple[WorkerServer, FakeEngine, FlightWorker], tmp_path: Path,
 ) -> None:
-    server, engine, _ = inproc
+    server, engine, client = inproc
     engine.sources.append(source := FakeSource(2, 10))
-    t = task("SELECT n", disposition=Disposition.EXTERNAL_LINKS)
-    stream = server.do_get(None, flight.Ticket(task_to_json(t)))  # type: ignore[arg-type]
-    assert source.produced == 0 and not source.left
-    del stream
+    t = task("SELECT n", disposition=Disposition.EXTERNAL_LINKS, format=ResultFormat.ARROW_STREAM)
+    server.do_get(None, flight.Ticket(task_to_json(t)))  # type: ignore[arg-type]
+    assert source.produced == 2 and source.left
+    engine.sources.append(FakeSource(2, 10))
+    result = client.run(dataclasses.replace(t, statement_id="again"), Call("x"))
+    assert result.manifest.external and result.batches == []
+    assert result.manifest.total_row_count == 20 and result.manifest.chunks
 
 
-def test_a_hybrid_result_gone_external_announces_chunks_while_it_runs(
-    inproc: tuple[WorkerServer, FakeEngine, FlightWorker],
+@pytest.mark.parametrize("disposition", [Disposition.EXTERNAL_LINKS, Disposition.HYBRID])
+def test_an_external_result_announces_chunks_while_it_runs(
+    inproc: tuple[WorkerServer, FakeEngine, FlightWorker], disposition: Disposition,
 ) -> None:
     _, engine, client = inproc
     announced = threading.Event()
@@ -276,7 +280,7 @@ def test_a_hybrid_result_gone_external_announces_chunks_while_it_runs(
             seen_at.append(i)
 
     engine.sources.append(FakeSource(40, 200, wait))
-    t = task("SELECT n", disposition=Disposition.HYBRID, inline_byte_limit=2_000,
+    t = task("SELECT n", disposition=disposition, inline_byte_limit=2_000,
              format=ResultFormat.ARROW_STREAM)
     result = client.run(t, Call("x", on_chunk=lambda info: announced.set()))
     assert result.manifest.external and result.manifest.total_row_count == 8_000
