@@ -113,7 +113,10 @@ class FlightWorker:
                     end = message
                 data = chunk.data
                 if data is not None and data.num_rows:
-                    inline_bytes += data.nbytes
+                    # Not `nbytes`: it lets go of the GIL (a thread switch when another thread
+                    # waits for it, as Flight's own do in-process), and a bound needs no more
+                    # than the buffers' sizes.
+                    inline_bytes += data.get_total_buffer_size()
                     # The worker enforces the inline limit; this bounds the gateway regardless.
                     if inline_bytes > task.inline_byte_limit * 2:
                         reader.cancel()
