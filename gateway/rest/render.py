@@ -46,11 +46,26 @@ class LinkSigner(Protocol):
 
 @dataclass(frozen=True)
 class InlineLayout:
-    """An inline result cut into row ranges: the table and (row_offset, row_count) per chunk."""
+    """An inline result cut into row ranges: its rows and (row_offset, row_count) per chunk.
 
-    table: pa.Table
+    `batch` holds the rows when they are one batch (a small result: no Table is built, each
+    pyarrow call on this path is measured against a bare endpoint in `bench select1`);
+    `table` otherwise.
+    """
+
+    table: pa.Table | None
+    batch: pa.RecordBatch | None
+    num_rows: int
     chunks: tuple[tuple[int, int], ...]
     truncated: bool
+
+    def rows(self, offset: int, count: int) -> pa.RecordBatch | pa.Table:
+        """The rows of one chunk."""
+        if self.batch is not None:
+            return self.batch if (offset, count) == (0, self.num_rows) else (
+                self.batch.slice(offset, count))
+        assert self.table is not None
+        return self.table.slice(offset, count)
 
 
 def inline_layout(stmt: Statement, chunk_bytes: int = INLINE_CHUNK_BYTES) -> InlineLayout:
@@ -61,14 +76,22 @@ def inline_layout(stmt: Statement, chunk_bytes: int = INLINE_CHUNK_BYTES) -> Inl
     result = stmt.result
     if result is None:
         raise NotFound(f"The result of statement {stmt.id} is no longer available")
-    table = pa.Table.from_batches(result.batches, schema=result.schema)
     truncated = result.manifest.truncated
+    row_limit, byte_limit = stmt.task.row_limit, stmt.task.byte_limit
+    batches = [b for b in result.batches if b.num_rows] or result.batches[:1]
+    if len(batches) == 1 and row_limit is None and byte_limit is None and (
+            batches[0].nbytes <= chunk_bytes):
+        # One batch, no limit to apply again, one chunk: the common small result.
+        batch = batches[0]
+        layout = InlineLayout(table=None, batch=batch, num_rows=batch.num_rows,
+                              chunks=((0, batch.num_rows),), truncated=truncated)
+        stmt.cache["inline_layout"] = layout
+        return layout
+    table = pa.Table.from_batches(result.batches, schema=result.schema)
     # The engine applies the limits; applying them again here is cheap and keeps the API's
     # promise even if a backend ignores them.
-    row_limit = stmt.task.row_limit
     if row_limit is not None and table.num_rows > row_limit:
         table, truncated = table.slice(0, row_limit), True
-    byte_limit = stmt.task.byte_limit
     if byte_limit is not None and table.num_rows and table.nbytes > byte_limit:
         keep = int(table.num_rows * byte_limit / table.nbytes)
         table, truncated = table.slice(0, keep), True
@@ -76,7 +99,8 @@ def inline_layout(stmt: Statement, chunk_bytes: int = INLINE_CHUNK_BYTES) -> Inl
     per_row = max(1.0, table.nbytes / rows) if rows else 1.0
     step = max(1, int(chunk_bytes / per_row))
     chunks = tuple((off, min(step, rows - off)) for off in range(0, rows, step)) or ((0, 0),)
-    layout = InlineLayout(table=table, chunks=chunks, truncated=truncated)
+    layout = InlineLayout(table=table, batch=None, num_rows=rows, chunks=chunks,
+                          truncated=truncated)
     stmt.cache["inline_layout"] = layout
     return layout
 
@@ -122,7 +146,7 @@ def manifest_json(stmt: Statement) -> dict[str, Any]:
             {"chunk_index": i, "row_offset": off, "row_count": n}
             for i, (off, n) in enumerate(layout.chunks)
         ]
-        out["total_row_count"] = layout.table.num_rows
+        out["total_row_count"] = layout.num_rows
         out["truncated"] = layout.truncated
     return out
 
@@ -149,7 +173,7 @@ def _inline_chunk(stmt: Statement, index: int) -> dict[str, Any]:
     layout = inline_layout(stmt)
     _check_index(stmt, index, len(layout.chunks))
     off, n = layout.chunks[index]
-    data = rows_as_strings(layout.table.slice(off, n)) if n else []
+    data = rows_as_strings(layout.rows(off, n)) if n else []
     out: dict[str, Any] = {"chunk_index": index, "row_offset": off, "row_count": n}
     if data:
         out["data_array"] = data
@@ -251,7 +275,7 @@ def statement_json(stmt: Statement, store: LinkSigner | None) -> dict[str, Any]:
 def _size_hint(stmt: Statement) -> int:
     layout = stmt.cache.get("inline_layout")
     if isinstance(layout, InlineLayout) and layout.chunks:
-        return layout.chunks[0][1] * max(1, layout.table.num_columns)
+        return layout.chunks[0][1] * max(1, len(stmt.result.schema) if stmt.result else 1)
     if stmt.result is None or stmt.result.manifest.external:
         return 0
     return sum(b.num_rows for b in stmt.result.batches) * max(1, len(stmt.result.schema))
