@@ -81,7 +81,10 @@ class Autoscaler:
         self._cold_since = now
 
     def note_running(self, now: float) -> None:
-        """The first worker is ready: the cold start under way (if any) ends at `now`."""
+        """The first worker is ready: the cold start under way (if any) ends at `now`, and the
+        idle stop counts from `now` at the earliest (a start slower than `auto_stop_s`, or a
+        start long after the last statement, must not stop the warehouse at once)."""
+        self._last_active = max(self._last_active, now)
         if self._cold_since is not None:
             self._cold_starts.append(now - self._cold_since)
             self._cold_since = None

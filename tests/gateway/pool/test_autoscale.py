@@ -84,6 +84,29 @@ def test_idle_stop_after_auto_stop_seconds() -> None:
     assert scaler.metrics(clock())["idle_s"] == scaler.idle_for(clock())
 
 
+def test_idle_stop_counts_from_running_not_from_before_the_start() -> None:
+    # A start slower than auto_stop_s (a loaded machine), or a start long after the last
+    # statement: the warehouse that just became RUNNING is not idle yet.
+    ps = PoolSettings(min_workers=1, auto_stop_s=5.0)
+    clock = Clock()
+    scaler = Autoscaler(ps, clock)
+    pool = members(ps, 1)
+    for starting_s in (8.0, 600.0):
+        scaler.note_cold_start(clock())
+        clock.now += starting_s
+        scaler.note_running(clock())
+        assert not scaler.decide(clock(), "RUNNING", pool, 0, FakeLoad()).stop
+        clock.now += 4.9
+        assert not scaler.decide(clock(), "RUNNING", pool, 0, FakeLoad()).stop
+        clock.now += 0.2
+        assert scaler.decide(clock(), "RUNNING", pool, 0, FakeLoad()).stop
+    # Activity later than the instant the pool became RUNNING keeps counting from itself.
+    scaler.note_active(clock())
+    scaler.note_running(clock() - 3.0)
+    clock.now += 4.9
+    assert not scaler.decide(clock(), "RUNNING", pool, 0, FakeLoad()).stop
+
+
 def test_zero_auto_stop_never_stops() -> None:
     ps = PoolSettings(min_workers=1, auto_stop_s=0.0)
     clock = Clock()
