@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pyarrow.flight as flight
 import pytest
 
 from gateway.core.backend import StatementFailed, StatementResult
@@ -21,7 +22,7 @@ from gateway.pool.scheduler import QueueFull
 from gateway.pool.warehouse import RUNNING, STARTING, STOPPED, WarehousePool
 from sqlgate.settings import Settings
 from sqlgate.types import CostEstimate, StatementTask
-from tests.fixtures.waiting import until
+from tests.fixtures.waiting import until, until_in_thread
 from tests.gateway.pool.test_warehouse_fakes import fake_estimate
 
 FAKE_WORKER = [sys.executable, "-m", "tests.gateway.pool.test_warehouse_fakes"]
@@ -44,7 +45,7 @@ class Events:
 def settings(**kw: Any) -> Settings:
     base: dict[str, Any] = dict(
         min_workers=1, max_workers=1, worker_concurrency=2, heartbeat_s=0.5,
-        worker_start_timeout_s=20.0, stop_grace_s=5.0, shutdown_grace_s=2.0,
+        worker_start_timeout_s=60.0, stop_grace_s=5.0, shutdown_grace_s=2.0,
         short_max_seconds=5.0, auto_stop_s=0.0,
     )
     base.update(kw)
@@ -97,11 +98,23 @@ def _all_children() -> list[int]:
     return found
 
 
+def running_on(worker: Any) -> int:
+    """Statements a worker process says it runs (its heartbeat answer); -1 if no answer.
+
+    Tests that kill a worker mid-statement wait for this rather than sleep: a worker whose
+    death is known before a statement was sent gets the statement retried elsewhere.
+    """
+    try:
+        return int(worker.ping(timeout=5.0).running)
+    except (flight.FlightError, OSError):
+        return -1
+
+
 def task(sql: str, n: int = 0) -> StatementTask:
     return StatementTask(statement_id=f"s{n}-{time.monotonic_ns()}", sql=sql)
 
 
-def run(fn: Callable[[], Awaitable[Any]], timeout: float = 60.0) -> Any:
+def run(fn: Callable[[], Awaitable[Any]], timeout: float = 150.0) -> Any:
     os.environ.setdefault("PYTHONPATH", ROOT)
     return asyncio.run(asyncio.wait_for(fn(), timeout))
 
@@ -136,7 +149,7 @@ def test_idle_shutdown_then_pending_while_starting() -> None:
             await until(lambda: pool.metrics()["cold_starts"] >= 1)
             await until(lambda: pool.state == STOPPED)
             assert pool.num_workers == 0
-            await until(lambda: children() == [], timeout=5)
+            await until(lambda: children() == [])
             seen: list[tuple[str, bool]] = []
 
             class Watching(Events):
@@ -164,7 +177,9 @@ def test_worker_killed_mid_query_fails_only_its_statement() -> None:
             await until(lambda: pool.state == RUNNING)
             victim = asyncio.ensure_future(pool.run(task("SELECT sleep(30)"), Events()))
             await until(lambda: pool.scheduler.running == 1)
-            await asyncio.sleep(0.3)
+            # once the worker runs it: a worker known dead before the statement was sent
+            # would have it retried elsewhere, not failed
+            await until_in_thread(lambda: running_on(pool._members[0].worker) == 1)
             [pid] = children()
             os.kill(pid, signal.SIGKILL)
             began = time.monotonic()

@@ -14,8 +14,13 @@ from gateway.core.backend import StatementFailed
 from gateway.pool.warehouse import RUNNING, STOPPED, WarehousePool
 from sqlgate.settings import EngineSettings, Settings
 from sqlgate.types import StatementTask
-from tests.fixtures.waiting import until
-from tests.gateway.pool.test_warehouse import Events, _baseline_children, children
+from tests.fixtures.waiting import WAIT_S, until, until_in_thread
+from tests.gateway.pool.test_warehouse import (
+    Events,
+    _baseline_children,
+    children,
+    running_on,
+)
 
 # The same baseline of pre-existing children as test_pool (pytest collects imported fixtures).
 __all__ = ["_baseline_children"]
@@ -23,6 +28,11 @@ __all__ = ["_baseline_children"]
 # A self-join the sandbox allows that runs for many seconds at SF 0.01.
 SLOW_SQL = ("SELECT count(*) FROM main.tpch.lineitem a, main.tpch.lineitem b "
             "WHERE a.l_orderkey < b.l_orderkey AND a.l_partkey < 100000")
+
+
+# Bounds a worker's start (template imports, fork, Engine): a failure only, never how long
+# the test takes. WAIT_S bounds the conditions that take well under a second when idle.
+START_S = 60.0
 
 
 def descendants() -> list[int]:
@@ -49,24 +59,31 @@ def children_of(parent: int) -> list[int]:
 def test_forked_workers_run_fail_on_kill_and_leave_nothing(
     engine_settings: EngineSettings, tmp_path: Any
 ) -> None:
+    # The deadlines are generous on purpose: on a loaded CI machine (2 cores, load 15-28) the
+    # template's imports alone took over 30 s, the default start timeout. None of them is
+    # what this test checks; the idle stop (auto_stop_s) and the kill are.
     settings = Settings(engine=engine_settings).replace(
         results=str(tmp_path / "results"), min_workers=1, max_workers=1, worker_concurrency=2,
         heartbeat_s=0.5, auto_stop_s=1.5, stop_grace_s=2.0, shutdown_grace_s=2.0,
-        signing_secret="x",
+        worker_start_timeout_s=START_S, signing_secret="x",
     )
 
     async def body() -> None:
         pool = WarehousePool(settings)
         await pool.start_background()
         try:
-            await until(lambda: pool.state == RUNNING, timeout=30)
+            await until(lambda: pool.state == RUNNING, timeout=2 * START_S)
             ok = await pool.run(StatementTask("a", "SELECT count(*) AS n FROM main.tpch.nation"),
                                 Events())
             assert ok.batches[0].to_pydict() == {"n": [25]}
             victim = asyncio.ensure_future(pool.run(StatementTask("b", SLOW_SQL), Events()))
-            await until(lambda: pool.scheduler.running == 1)
-            await asyncio.sleep(0.5)
-            worker_pid = pool._members[0].worker.proc.pid  # type: ignore[attr-defined]
+            await until(lambda: pool.scheduler.running == 1, timeout=WAIT_S)
+            # Kill it once the worker itself has the statement (its ping counts it), not after
+            # a fixed sleep: under load the statement may not have left the gateway yet, and a
+            # worker known dead before the statement was sent is retried elsewhere instead.
+            worker = pool._members[0].worker
+            await until_in_thread(lambda: running_on(worker) == 1, timeout=WAIT_S)
+            worker_pid = worker.proc.pid  # type: ignore[attr-defined]
             os.kill(worker_pid, signal.SIGKILL)
             began = time.monotonic()
             with pytest.raises(StatementFailed) as info:
@@ -76,10 +93,10 @@ def test_forked_workers_run_fail_on_kill_and_leave_nothing(
             assert f"worker process {worker_pid} exited with signal 9" in info.value.error.message
             again = await pool.run(StatementTask("c", "SELECT 1 AS x"), Events())
             assert again.batches[0].to_pydict() == {"x": [1]}
-            await until(lambda: pool.state == STOPPED, timeout=15)  # idle shutdown
+            await until(lambda: pool.state == STOPPED, timeout=WAIT_S)  # idle shutdown
             assert pool.metrics()["cold_starts"] >= 1
         finally:
             await pool.aclose()
-        await until(lambda: descendants() == [], timeout=10)
+        await until(lambda: descendants() == [], timeout=WAIT_S)
 
-    asyncio.run(asyncio.wait_for(body(), 90))
+    asyncio.run(asyncio.wait_for(body(), 4 * START_S))
