@@ -276,13 +276,9 @@ def encode_message(message: ChunkStored | ResultEnd) -> bytes:
     """
     if isinstance(message, ChunkStored):
         return _encode({"chunk": plain(message.chunk)}).encode()
-    end: dict[str, Any] = {}
+    end = _sparse(message, _END_SCALARS)
     if message.columns:
-        end["columns"] = [_column(c) for c in message.columns]
-    for name, default in _END_SCALARS:
-        value = getattr(message, name)
-        if value != default:
-            end[name] = value
+        end["columns"] = [_sparse(c, _COLUMN_FIELDS) for c in message.columns]
     if message.chunks:
         end["chunks"] = [plain(c) for c in message.chunks]
     return _encode({"end": end}).encode()
@@ -300,22 +296,25 @@ def is_chunk_message(data: ReadableBuffer) -> bool:
 _CHUNK_PREFIX = b'{"chunk"'
 
 
-def _column(col: ColumnInfo) -> dict[str, Any]:
-    out = {"name": col.name, "position": col.position, "type_name": col.type_name,
-           "type_text": col.type_text}
-    for name in _COLUMN_OPTIONAL:
-        value = getattr(col, name)
-        if value is not None:
+def _sparse(obj: Any, fields: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    """`obj`'s plain `fields` that differ from their defaults (a required field's default is
+    `dataclasses.MISSING`, which no value equals)."""
+    out = {}
+    for name, default in fields:
+        value = getattr(obj, name)
+        if value != default:
             out[name] = value
     return out
 
 
-# ResultEnd's plain fields with their defaults, and ColumnInfo's fields that default to None.
-_END_SCALARS = tuple(
-    (f.name, f.default) for f in dataclasses.fields(ResultEnd)
-    if f.name not in ("columns", "chunks")
-)
-_COLUMN_OPTIONAL = ("type_precision", "type_scale", "type_interval_type")
+def _defaults(cls: type, *, but: tuple[str, ...] = ()) -> tuple[tuple[str, Any], ...]:
+    return tuple((f.name, f.default) for f in dataclasses.fields(cls) if f.name not in but)
+
+
+# The fields `encode_message` writes when they are not at their default: ResultEnd's plain
+# ones (its columns and chunks are lists of their own) and every one of a column.
+_END_SCALARS = _defaults(ResultEnd, but=("columns", "chunks"))
+_COLUMN_FIELDS = _defaults(ColumnInfo)
 
 
 def decode_message(data: bytes) -> ChunkStored | ResultEnd:

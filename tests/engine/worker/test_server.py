@@ -254,7 +254,7 @@ def test_a_large_inline_result_streams_whole_and_in_order(
 
 
 def test_a_small_external_result_is_stored_before_do_get_returns(
-    inproc: tuple[WorkerServer, FakeEngine, FlightWorker], tmp_path: Path,
+    inproc: tuple[WorkerServer, FakeEngine, FlightWorker],
 ) -> None:
     server, engine, client = inproc
     engine.sources.append(source := FakeSource(2, 10))
@@ -276,7 +276,7 @@ def test_an_external_result_announces_chunks_while_it_runs(
     seen_at: list[int] = []
 
     def wait(i: int) -> None:  # the statement goes on until the first link is out
-        if announced.wait(0.05) and not seen_at:
+        if announced.wait(0.1) and not seen_at:
             seen_at.append(i)
 
     engine.sources.append(FakeSource(40, 200, wait))
