@@ -69,9 +69,10 @@ async def _test_a_cancelled_wait_leaves_the_call_to_finish() -> None:
 
 
 async def _test_close_ends_the_threads_and_refuses_new_calls() -> None:
-    calls = CallThreads(3)
+    calls = CallThreads(3, name="test-close-calls")  # (other tests' threads may linger)
     await asyncio.gather(*(calls.call(time.sleep, 0.01) for _ in range(3)))
-    threads = [t for t in threading.enumerate() if t.name.startswith("sqlgate-call")]
+    threads = [t for t in threading.enumerate() if t.name.startswith("test-close-calls")]
+    assert threads
     calls.close()
     with pytest.raises(RuntimeError):
         calls.call(time.sleep, 0)
