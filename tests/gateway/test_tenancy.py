@@ -57,7 +57,7 @@ def tenants(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     }}))
     settings = Settings().replace(
         tokens_file=str(tokens), results=str(tmp_path / "r"), min_workers=1, max_workers=1,
-        worker_concurrency=2, heartbeat_s=0.5, worker_start_timeout_s=20.0, stop_grace_s=1.0,
+        worker_concurrency=2, heartbeat_s=5.0, worker_start_timeout_s=60.0, stop_grace_s=1.0,
         shutdown_grace_s=1.0, auto_stop_s=0.0, queue_limit=5,
     )
     pools: list[WarehousePool] = []

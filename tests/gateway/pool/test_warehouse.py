@@ -44,7 +44,7 @@ class Events:
 
 def settings(**kw: Any) -> Settings:
     base: dict[str, Any] = dict(
-        min_workers=1, max_workers=1, worker_concurrency=2, heartbeat_s=0.5,
+        min_workers=1, max_workers=1, worker_concurrency=2, heartbeat_s=5.0,
         worker_start_timeout_s=60.0, stop_grace_s=5.0, shutdown_grace_s=2.0,
         short_max_seconds=5.0, auto_stop_s=0.0,
     )

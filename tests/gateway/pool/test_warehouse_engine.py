@@ -61,10 +61,12 @@ def test_forked_workers_run_fail_on_kill_and_leave_nothing(
 ) -> None:
     # The deadlines are generous on purpose: on a loaded CI machine (2 cores, load 15-28) the
     # template's imports alone took over 30 s, the default start timeout. None of them is
-    # what this test checks; the idle stop (auto_stop_s) and the kill are.
+    # what this test checks; the idle stop (auto_stop_s) and the kill are. Heartbeats are
+    # slow too (a 0.5 s ping timeout can miss three times under load, and the kill must be
+    # the template's report, not the heartbeat's).
     settings = Settings(engine=engine_settings).replace(
         results=str(tmp_path / "results"), min_workers=1, max_workers=1, worker_concurrency=2,
-        heartbeat_s=0.5, auto_stop_s=1.5, stop_grace_s=2.0, shutdown_grace_s=2.0,
+        heartbeat_s=5.0, auto_stop_s=1.5, stop_grace_s=2.0, shutdown_grace_s=2.0,
         worker_start_timeout_s=START_S, signing_secret="x",
     )
 
