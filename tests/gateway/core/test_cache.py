@@ -22,6 +22,7 @@ from sqlgate.types import (
     ResultManifest,
     StatementTask,
 )
+from tests.fixtures.waiting import until
 
 TASK = StatementTask("s1", "select * from t", workspace="ws", user="ann")
 EST = CostEstimate(tables=("main.s.t",), versions=(("main.s.t", 3),),
@@ -144,10 +145,7 @@ def test_gateways_share_entries_through_the_state_store(tmp_path: Path) -> None:
     async def scenario() -> None:
         assert await b.lookup(key, TASK, EST.versions) is None
         a.put(key, _result(7), EST.versions)
-        for _ in range(100):  # the write runs in a thread
-            if state.get_cached(key) is not None:
-                break
-            await asyncio.sleep(0.02)
+        await until(lambda: state.get_cached(key) is not None)  # the write runs in a thread
         hit = await b.lookup(key, TASK, EST.versions)
         assert hit is not None and hit.cache == "hit" and b.shared_hits == 1
         assert pa.Table.from_batches(hit.batches).column("x").to_pylist() == list(range(7))
@@ -156,11 +154,7 @@ def test_gateways_share_entries_through_the_state_store(tmp_path: Path) -> None:
         newer = dataclasses.replace(EST, versions=(("main.s.t", 4),))
         assert await b.lookup(ResultCache.key(TASK, newer) or "", TASK, newer.versions) is None
         b.discard(key)
-        for _ in range(100):
-            if state.get_cached(key) is None:
-                break
-            await asyncio.sleep(0.02)
-        assert state.get_cached(key) is None
+        await until(lambda: state.get_cached(key) is None)
 
     asyncio.run(scenario())
     state.close()

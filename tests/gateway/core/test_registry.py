@@ -20,6 +20,7 @@ from sqlgate.types import (
     StatementState,
     StatementTask,
 )
+from tests.fixtures.waiting import until
 from tests.gateway.fakes import FakeBackend
 
 
@@ -67,7 +68,8 @@ def test_cancel_running_and_wait_change() -> None:
         reg.cancel(stmt.id, "default")
         await asyncio.wait_for(waiter, 1)
         assert stmt.state is StatementState.CANCELED
-        await asyncio.sleep(0.01)
+        # the statement's task unwinds over a few loop turns: wait for it, not 10 ms
+        await until(lambda: backend.cancelled != [])
         assert backend.cancelled == [stmt.id]
         # Cancelling a finished statement changes nothing.
         done = await reg.submit(task("SELECT 1"))
@@ -158,7 +160,7 @@ def test_statements_nobody_polls_are_cancelled_then_forgotten() -> None:
         assert await reg.sweep() == 0
         assert left.state is StatementState.CANCELED
         assert polled.state is StatementState.RUNNING
-        await asyncio.sleep(0.01)
+        await until(lambda: backend.cancelled != [])
         assert backend.cancelled == [left.id]
         clock.now += 61.0
         await reg.sweep()
@@ -192,10 +194,7 @@ def test_evicted_statement_deletes_its_external_chunks() -> None:
         await reg.wait(first, 10)
         second = await reg.submit(task("SELECT 2"))  # evicts the finished one, chunks too
         await reg.wait(second, 10)
-        for _ in range(100):
-            if closed:
-                break
-            await asyncio.sleep(0.01)
+        await until(lambda: closed != [])
         assert closed == [first.id]
         await reg.aclose(grace_s=0.0)
 
@@ -237,8 +236,8 @@ def test_wait_chunk_wakes_on_the_chunk_or_the_end_and_times_out() -> None:
         assert not stmt.early_chunks and stmt.state is StatementState.RUNNING
         waiter = asyncio.create_task(reg.wait_chunk(stmt, 1, 30))
         backend.release[0].set()
-        await asyncio.sleep(0.01)
-        assert 0 in stmt.early_chunks and not waiter.done()  # chunk 0 is not the one it waits for
+        await until(lambda: 0 in stmt.early_chunks)
+        assert not waiter.done()  # chunk 0 is not the one it waits for
         assert set(stmt.chunk_waiters) == {1}  # and its waiter was not even woken by it
         backend.release[1].set()
         await asyncio.wait_for(waiter, 1)
