@@ -15,6 +15,7 @@ from engine.io import DataFile, LakeIO, ObjectStore, S3Store
 from engine.io import plan as plan_module
 from tests.engine.io.conftest import ROWS_PER_FILE, parquet_bytes, put_files, table_for
 from tests.fixtures.s3 import s3_client, s3_engine_settings
+from tests.fixtures.waiting import WAIT_S, eventually
 
 
 def sandboxed(io: LakeIO) -> duckdb.DuckDBPyConnection:
@@ -212,17 +213,17 @@ def test_release_cancels_inflight_prefetches(s3_bucket: dict[str, str], tmp_path
     reader = threading.Thread(target=scan)
     reader.start()
     try:
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + WAIT_S
         while (store.running < 2 or io.stats.waited_blocks < 1) and time.monotonic() < deadline:
             time.sleep(0.01)
         live = io.prefetcher.scan("st")
         assert live is not None
         io.release("st")
-        reader.join(5)
+        reader.join(WAIT_S)
         assert not reader.is_alive()
         assert errors and "cancelled" in str(errors[0])
         store.gate.set()
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + WAIT_S
         while io.stats.cancelled_fetches < 2 and time.monotonic() < deadline:
             time.sleep(0.01)
         # The two running fetches finish and are dropped; nothing else was started.
@@ -258,7 +259,10 @@ def test_depth_and_concurrency_bound_the_read_ahead(
     io = LakeIO(settings, store=store)
     try:
         io.scan_paths("st", files)
-        time.sleep(0.5)  # nobody reads: the read-ahead stops at depth
+        # nobody reads: the read-ahead reaches its depth (bounded wait: a loaded machine may
+        # take more than a moment), then stops there
+        assert eventually(lambda: store.reads >= 3), store.reads
+        time.sleep(0.5)
         assert store.reads == 3
         assert store.max_running <= 2
     finally:
@@ -276,6 +280,7 @@ def test_memory_budget_bounds_bytes_held(s3_bucket: dict[str, str], tmp_path: Pa
     io = LakeIO(settings, store=store)
     try:
         io.scan_paths("st", files)
+        assert eventually(lambda: store.reads >= 2), store.reads
         time.sleep(0.5)
         assert store.reads == 2  # two blocks fit the budget; the rest wait for a reader
         assert rows(io, "st2", files) == expected_rows(10)
