@@ -320,12 +320,16 @@ def test_long_statements_stay_off_the_reserved_worker(fifo: bool) -> None:
             await until(lambda: pool.num_workers == 2)
             members = list(pool._members)
             reserved = [m for m in members if m.reserved]
-            longs = [asyncio.ensure_future(pool.run(task("SELECT sleep(1.5) AS big", i),
+            # Longs that outlast any load's delays (cancelled at the end, not awaited), so
+            # the checks below see them still holding their slots.
+            longs = [asyncio.ensure_future(pool.run(task("SELECT sleep(60) AS big", i),
                                                     Events())) for i in range(3)]
-            await until(lambda: pool.scheduler.running >= 2)
-            await asyncio.sleep(0.2)
+            # all three placed: running on the 4 fifo slots, or 2 running + 1 queued
+            await until(lambda: (pool.scheduler.running, pool.scheduler.queued)
+                        == ((3, 0) if fifo else (2, 1)))
             short = Events()
-            result = await asyncio.wait_for(pool.run(task("SELECT 9"), short), 5)
+            # it runs beside the longs, not after one of them (60 s)
+            result = await asyncio.wait_for(pool.run(task("SELECT 9"), short), 30)
             assert short.lane == "short" and result.batches[0].to_pydict() == {"n": [9]}
             if fifo:
                 # one lane, no reservation, no priorities: the baseline
@@ -340,6 +344,8 @@ def test_long_statements_stay_off_the_reserved_worker(fifo: bool) -> None:
                 assert len(other.long) == 2
                 assert _nice(reserved[0].worker.pid) == {0}
                 assert _nice(other.worker.pid) == {7}
-            await asyncio.gather(*longs)
+            for long in longs:
+                long.cancel()
+            await asyncio.gather(*longs, return_exceptions=True)
 
     run(body)
