@@ -128,7 +128,7 @@ def link_server(tmp_path: Path) -> Iterator[LinkServer]:
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while not uv.started and time.monotonic() < deadline:
         time.sleep(0.01)
     assert uv.started, "uvicorn did not start"
