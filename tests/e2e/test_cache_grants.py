@@ -41,8 +41,8 @@ def pair(tmp_path: Path, postgres_url: str) -> Iterator[tuple[Served, Served]]:
 
 
 def run(gw: Served, user: str, sql: str) -> dict[str, Any]:
-    r = httpx.post(gw.url + API, headers={"Authorization": f"Bearer tok-{user}"}, timeout=60,
-                   json={"statement": sql, "warehouse_id": WAREHOUSE, "wait_timeout": "30s"})
+    r = httpx.post(gw.url + API, headers={"Authorization": f"Bearer tok-{user}"}, timeout=120,
+                   json={"statement": sql, "warehouse_id": WAREHOUSE, "wait_timeout": "50s"})
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
@@ -94,9 +94,9 @@ def test_an_external_result_cached_on_one_gateway_is_a_hit_on_the_other(
     ok(a, "ada", "CREATE TABLE main.ext.t AS SELECT id FROM (SELECT explode(sequence(1, 500)) "
                  "AS id)")
     body = {"statement": "SELECT id FROM main.ext.t ORDER BY id", "warehouse_id": WAREHOUSE,
-            "wait_timeout": "30s", "disposition": "EXTERNAL_LINKS", "format": "ARROW_STREAM"}
+            "wait_timeout": "50s", "disposition": "EXTERNAL_LINKS", "format": "ARROW_STREAM"}
     auth = {"Authorization": "Bearer tok-ada"}
-    answers = [httpx.post(gw.url + API, headers=auth, json=body, timeout=60).json()
+    answers = [httpx.post(gw.url + API, headers=auth, json=body, timeout=120).json()
                for gw in (a, b)]
     assert [x["sqlgate"]["cache"] for x in answers] == ["miss", "hit"], answers
     tables = [pa.ipc.open_stream(httpx.get(

@@ -13,9 +13,9 @@ API = "/api/2.0/sql/statements"
 
 
 def _run(url: str, token: str, sql: str) -> dict[str, object]:
-    r = httpx.post(f"{url}{API}", headers={"Authorization": f"Bearer {token}"}, timeout=60,
+    r = httpx.post(f"{url}{API}", headers={"Authorization": f"Bearer {token}"}, timeout=120,
                    json={"statement": sql, "warehouse_id": "sqlgate0000000001",
-                         "wait_timeout": "30s"})
+                         "wait_timeout": "50s"})
     assert r.status_code == 200, r.text
     body: dict[str, object] = r.json()
     return body

@@ -32,19 +32,19 @@ def test_restart_keeps_inline_and_external_results_and_links(
     settings = server_settings(engine_settings, tmp_path / "results", port,
                                gateway_id="gw-restart", min_workers=1, max_workers=1)
     with running_gateway(settings, sock=sock) as url, httpx.Client(headers=AUTH,
-                                                                   timeout=60) as http:
+                                                                   timeout=120) as http:
         inline = http.post(f"{url}{API}", json={
             "statement": "SELECT n_name FROM main.tpch.nation ORDER BY n_nationkey LIMIT 3",
-            "warehouse_id": settings.gateway.warehouse_id, "wait_timeout": "30s"}).json()
+            "warehouse_id": settings.gateway.warehouse_id, "wait_timeout": "50s"}).json()
         external = http.post(f"{url}{API}", json={
             "statement": "SELECT l_orderkey, l_comment FROM main.tpch.lineitem",
-            "warehouse_id": settings.gateway.warehouse_id, "wait_timeout": "30s",
+            "warehouse_id": settings.gateway.warehouse_id, "wait_timeout": "50s",
             "disposition": "EXTERNAL_LINKS", "format": "ARROW_STREAM"}).json()
         assert external["status"]["state"] == "SUCCEEDED", external
         link = external["result"]["external_links"][0]["external_link"]
         before = httpx.get(link).content
     with running_gateway(settings, sock=_same_port(port)) as url, httpx.Client(
-            headers=AUTH, timeout=60) as http:
+            headers=AUTH, timeout=120) as http:
         again = http.get(f"{url}{API}/{inline['statement_id']}").json()
         assert again["status"]["state"] == "SUCCEEDED"
         assert again["result"]["data_array"] == inline["result"]["data_array"]

@@ -39,9 +39,9 @@ def cache_server(engine_settings: EngineSettings,
 
 
 def _run(url: str, token: str, sql: str) -> dict[str, Any]:
-    r = httpx.post(f"{url}{API}", headers={"Authorization": f"Bearer {token}"}, timeout=60,
+    r = httpx.post(f"{url}{API}", headers={"Authorization": f"Bearer {token}"}, timeout=120,
                    json={"statement": sql, "warehouse_id": "sqlgate0000000001",
-                         "wait_timeout": "30s"})
+                         "wait_timeout": "50s"})
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     assert body["status"]["state"] == "SUCCEEDED", body
@@ -98,9 +98,9 @@ def test_rest_session_conf_opts_out(cache_server: tuple[str, str, Settings]) -> 
         "session_confs": {"use_cached_result": "false"}}).json()["session_id"]
     answers = []
     for _ in range(2):
-        r = httpx.post(f"{url}{API}", headers=auth, timeout=60, json={
+        r = httpx.post(f"{url}{API}", headers=auth, timeout=120, json={
             "statement": f"SELECT k FROM {table}", "warehouse_id": "sqlgate0000000001",
-            "session_id": session, "wait_timeout": "30s"}).json()
+            "session_id": session, "wait_timeout": "50s"}).json()
         answers.append((r["result"]["data_array"], r["sqlgate"].get("cache")))
     assert answers == [([["3"]], None), ([["3"]], None)]
     bad = httpx.post(f"{url}/api/2.0/sql/sessions/", headers=auth, json={
@@ -109,9 +109,9 @@ def test_rest_session_conf_opts_out(cache_server: tuple[str, str, Settings]) -> 
 
 
 def _external(url: str, token: str, sql: str) -> dict[str, Any]:
-    r = httpx.post(f"{url}{API}", headers={"Authorization": f"Bearer {token}"}, timeout=60,
+    r = httpx.post(f"{url}{API}", headers={"Authorization": f"Bearer {token}"}, timeout=120,
                    json={"statement": sql, "warehouse_id": "sqlgate0000000001",
-                         "wait_timeout": "30s", "disposition": "EXTERNAL_LINKS",
+                         "wait_timeout": "50s", "disposition": "EXTERNAL_LINKS",
                          "format": "ARROW_STREAM"})
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
@@ -143,7 +143,7 @@ def test_external_links_results_are_cached_each_hit_with_its_own_chunks(
     # The SDK reads the cached answer like any other.
     w = WorkspaceClient(host=url, token=token)
     sdk = w.statement_execution.execute_statement(
-        statement=query, warehouse_id="sqlgate0000000001", wait_timeout="30s",
+        statement=query, warehouse_id="sqlgate0000000001", wait_timeout="50s",
         disposition=Disposition.EXTERNAL_LINKS, format=Format.ARROW_STREAM)
     assert sdk.result is not None and sdk.result.external_links
     link = sdk.result.external_links[0].external_link or ""

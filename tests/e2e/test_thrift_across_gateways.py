@@ -74,8 +74,8 @@ def _rows(resp: Any) -> list[tuple[int, int]]:
 
 
 def _scalar(gw: Served, text: str) -> int:
-    body = httpx.post(f"{gw.url}/api/2.0/sql/statements", headers=AUTH, timeout=60, json={
-        "statement": text, "warehouse_id": WAREHOUSE, "wait_timeout": "30s"}).json()
+    body = httpx.post(f"{gw.url}/api/2.0/sql/statements", headers=AUTH, timeout=120, json={
+        "statement": text, "warehouse_id": WAREHOUSE, "wait_timeout": "50s"}).json()
     assert body["status"]["state"] == "SUCCEEDED", body
     return int(body["result"]["data_array"][0][0])
 
@@ -184,7 +184,7 @@ def test_cloud_fetch_links_of_an_operation_come_from_another_gateway(
             assert links, page.results
             offsets += [(link.startRowOffset, link.rowCount) for link in links]
             for link in links:
-                data = httpx.get(link.fileLink, timeout=60).content
+                data = httpx.get(link.fileLink, timeout=120).content
                 assert pa.ipc.open_stream(data).read_all().num_rows == link.rowCount
             more = page.hasMoreRows
         assert len(offsets) > 1

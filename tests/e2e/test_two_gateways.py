@@ -47,10 +47,10 @@ def contextlib_exit():  # type: ignore[no-untyped-def]
 
 def test_any_gateway_serves_the_others_chunks_and_cancels(gateways: tuple[str, str]) -> None:
     a, b = gateways
-    with httpx.Client(headers=AUTH, timeout=60) as http:
+    with httpx.Client(headers=AUTH, timeout=120) as http:
         done = http.post(f"{a}{API}", json={
             "statement": "SELECT l_orderkey, l_comment FROM main.tpch.lineitem",
-            "warehouse_id": "sqlgate0000000001", "wait_timeout": "30s",
+            "warehouse_id": "sqlgate0000000001", "wait_timeout": "50s",
             "disposition": "EXTERNAL_LINKS", "format": "ARROW_STREAM"}).json()
         assert done["status"]["state"] == "SUCCEEDED", done
         sid = done["statement_id"]
@@ -74,7 +74,7 @@ def test_any_gateway_serves_the_others_chunks_and_cancels(gateways: tuple[str, s
         # The worker on A is free again: a new statement there runs at once.
         quick = http.post(f"{a}{API}", json={"statement": "SELECT 1 AS one",
                                              "warehouse_id": "sqlgate0000000001",
-                                             "wait_timeout": "30s"}).json()
+                                             "wait_timeout": "50s"}).json()
         assert quick["status"]["state"] == "SUCCEEDED"
         # B closes A's statement: its chunks go, for both.
         assert http.delete(f"{b}{API}/{sid}").status_code == 200

@@ -77,7 +77,7 @@ def tenants(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 
 def _run(c: TestClient, headers: dict[str, str], wh: str, sql: str) -> dict[str, object]:
     r = c.post(URL, headers=headers,
-               json={"statement": sql, "warehouse_id": wh, "wait_timeout": "30s"})
+               json={"statement": sql, "warehouse_id": wh, "wait_timeout": "50s"})
     assert r.status_code == 200, r.text
     return r.json()
 
