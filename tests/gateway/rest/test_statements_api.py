@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures.waiting import eventually
 from tests.gateway.conftest import TestClient
 from tests.gateway.fakes import FakeBackend
 
@@ -102,14 +103,12 @@ def test_wait_timeout_zero_then_poll(client: TestClient) -> None:
     body = execute(client, "SLEEP 0.3", wait_timeout="0s").json()
     assert body["status"]["state"] in ("PENDING", "RUNNING")
     sid = body["statement_id"]
-    import time
 
-    for _ in range(100):
-        state = client.get(f"{URL}/{sid}").json()["status"]["state"]
-        if state == "SUCCEEDED":
-            break
-        time.sleep(0.02)
-    assert state == "SUCCEEDED"
+    def state() -> str:
+        value: str = client.get(f"{URL}/{sid}").json()["status"]["state"]
+        return value
+
+    assert eventually(lambda: state() == "SUCCEEDED"), state()
 
 
 def test_wait_timeout_cancel(client: TestClient, backend: FakeBackend) -> None:
