@@ -64,12 +64,12 @@ def test_any_gateway_serves_the_others_chunks_and_cancels(gateways: tuple[str, s
         slow = http.post(f"{a}{API}", json={"statement": SLOW, "wait_timeout": "0s",
                                             "warehouse_id": "sqlgate0000000001"}).json()
         slow_id = slow["statement_id"]
-        eventually(lambda: http.get(f"{a}{API}/{slow_id}").json()["status"]["state"]
-                   == "RUNNING", timeout=30)
+        assert eventually(lambda: http.get(f"{a}{API}/{slow_id}").json()["status"]["state"]
+                          == "RUNNING")
         started = time.monotonic()
         assert http.post(f"{b}{API}/{slow_id}/cancel").json() == {}
-        eventually(lambda: http.get(f"{b}{API}/{slow_id}").json()["status"]["state"]
-                   == "CANCELED", timeout=20)
+        assert eventually(lambda: http.get(f"{b}{API}/{slow_id}").json()["status"]["state"]
+                          == "CANCELED", timeout=20)
         assert time.monotonic() - started < 20
         # The worker on A is free again: a new statement there runs at once.
         quick = http.post(f"{a}{API}", json={"statement": "SELECT 1 AS one",
@@ -80,5 +80,5 @@ def test_any_gateway_serves_the_others_chunks_and_cancels(gateways: tuple[str, s
         assert http.delete(f"{b}{API}/{sid}").status_code == 200
         assert http.get(f"{b}{API}/{sid}").json()["status"]["state"] == "CLOSED"
         assert httpx.get(chunk["external_links"][0]["external_link"]).status_code == 403
-        eventually(lambda: http.get(f"{a}{API}/{sid}").json()["status"]["state"] == "CLOSED",
-                   timeout=10)
+        assert eventually(
+            lambda: http.get(f"{a}{API}/{sid}").json()["status"]["state"] == "CLOSED")

@@ -146,9 +146,9 @@ def test_any_gateway_answers_and_cancels_any_statement(
         sid = slow["statement_id"]
         assert http.get(f"{b}{API}/{sid}").json()["status"]["state"] in ("PENDING", "RUNNING")
         assert http.post(f"{b}{API}/{sid}/cancel").json() == {}
-        eventually(lambda: sid in backend_a.cancelled, timeout=10)
-        eventually(lambda: http.get(f"{b}{API}/{sid}").json()["status"]["state"] == "CANCELED",
-                   timeout=10)
+        assert eventually(lambda: sid in backend_a.cancelled), "A never cancelled it"
+        assert eventually(
+            lambda: http.get(f"{b}{API}/{sid}").json()["status"]["state"] == "CANCELED")
         assert http.get(f"{a}{API}/{sid}").json()["status"]["state"] == "CANCELED"
 
 
@@ -168,7 +168,7 @@ def test_a_dead_gateways_running_statements_fail_elsewhere(
             body = http.get(f"{a}{API}/{sid}").json()
             return bool(body["status"]["state"] == "FAILED"
                         and "stopped" in body["status"]["error"]["message"])
-        eventually(failed, timeout=10)
+        assert eventually(failed), http.get(f"{a}{API}/{sid}").json()
         assert http.get(f"{b}{API}/{sid}").json()["status"]["state"] == "FAILED"
 
 
