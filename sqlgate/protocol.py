@@ -199,10 +199,15 @@ def encode_task(task: StatementTask) -> bytes:
     parameters is already JSON (tuples become lists, the StrEnums their values), and this
     runs for every statement.
     """
+    return _encode(task_fields(task)).encode()
+
+
+def task_fields(task: StatementTask) -> dict[str, Any]:
+    """A task's fields as JSON-ready values (the ticket's, and the journal's record's)."""
     fields = dict(vars(task))
     if task.parameters:
         fields["parameters"] = [plain(p) for p in task.parameters]
-    return _encode(fields).encode()
+    return fields
 
 
 def decode_task(data: bytes) -> StatementTask:
@@ -368,4 +373,5 @@ __all__ = [
     "encode_task",
     "inline_limit_message",
     "is_chunk_message",
+    "task_fields",
 ]

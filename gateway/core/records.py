@@ -23,7 +23,7 @@ import pyarrow as pa
 from gateway.core.backend import StatementResult
 from gateway.core.registry import Statement
 from gateway.core.store import HistoryRecord, StatementRecord
-from sqlgate.protocol import plain
+from sqlgate.protocol import plain, task_fields
 from sqlgate.types import (
     ChunkInfo,
     ColumnInfo,
@@ -109,18 +109,10 @@ def to_record(snap: Snapshot) -> StatementRecord:
 
 
 def task_json(task: StatementTask) -> str:
-    """A task's JSON for its record (`task_from_dict` reads it back).
-
-    Built from the fields directly, as `sqlgate.protocol.encode_task` does: every field but
-    the parameters is already JSON (tuples become lists, the StrEnums their values), and the
-    journal does this for every statement (the generic `plain` walk was most of its CPU).
-    """
-    fields = dict(vars(task))
-    # (attachments are the caller's history, sent to the worker: not worth keeping)
-    fields["attachments"] = []
-    if task.parameters:
-        fields["parameters"] = [plain(p) for p in task.parameters]
-    return json.dumps(fields, default=str)
+    """A task's JSON for its record (`task_from_dict` reads it back): the ticket's fields
+    (`sqlgate.protocol.task_fields`; the generic `plain` walk was most of the journal
+    thread's CPU) without the attachments, the caller's history sent to the worker."""
+    return json.dumps({**task_fields(task), "attachments": []}, default=str)
 
 
 def _info_json(info: dict[str, Any]) -> str | None:

@@ -156,7 +156,7 @@ class WarehousePool:
 
     async def _prepare_provider(self, prepare: Callable[[], None]) -> None:
         try:
-            await self._calls.call(prepare)
+            await asyncio.get_running_loop().run_in_executor(self._executor, prepare)
         except Exception as exc:  # workers still start, only slower: say so
             log.warning("worker provider could not prepare: %s", exc)
 
