@@ -95,6 +95,8 @@ def parser() -> argparse.ArgumentParser:
     _common(worker)
     worker.add_argument("--listen", default="grpc://127.0.0.1:0")
     worker.add_argument("--ready-fd", dest="ready_fd", type=int, default=None)
+    worker.add_argument("--stream", default=None,
+                        help="also take statements on this Unix socket (a gateway on this host)")
 
     sub.add_parser("config", help="print the settings reference (deploy/config.md)")
 
@@ -151,7 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "worker":
         from engine.worker.process import run_worker
 
-        return run_worker(settings, listen=args.listen, ready_fd=args.ready_fd)
+        return run_worker(settings, listen=args.listen, ready_fd=args.ready_fd,
+                          stream=args.stream)
     return 2
 
 

@@ -13,6 +13,13 @@ starlette: read this module and you know everything that crosses the boundary.
 - A failure is a ``FlightServerError`` whose ``extra_info`` is `encode_error(StatementError)`.
 - `Action` lists the control calls; each answers one JSON body (`PingReply`, `CancelReply`,
   a `CostEstimate`, `PrefetchReply`, `ReleaseReply`).
+- A worker on the gateway's own host also takes statements on a Unix socket
+  (``engine.worker.stream``, read by ``gateway.pool.stream`` on the gateway's event loop):
+  the same messages in `Frame`s, each a `FRAME_HEADER` (kind, payload length) and its
+  payload. The gateway sends a TASK; the worker answers BATCH frames (each one record batch
+  as a whole Arrow IPC stream), MESSAGE frames (`ChunkStored`, and `ResultEnd`, which ends
+  the answer) or one ERROR (`encode_error`), which ends it too. A connection carries one
+  statement at a time, one after another.
 
 Decoders ignore unknown fields, so a worker one version older still understands a gateway.
 
@@ -26,8 +33,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import struct
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlgate.types import (
@@ -58,6 +66,20 @@ class Action(StrEnum):
     PREFETCH = "prefetch"  # task -> PrefetchReply (first files of a queued statement)
     RELEASE_PREFETCH = "release_prefetch"  # statement id -> ReleaseReply
     SHUTDOWN = "shutdown"  # b"" -> {}; stops serving once in-flight calls end
+
+
+class Frame(IntEnum):
+    """The kinds of frame on a local worker's statement socket; the payload of each is
+    below its name."""
+
+    TASK = 1  # gateway -> worker: encode_task(task)
+    BATCH = 2  # worker -> gateway: one record batch, as an Arrow IPC stream of its own
+    MESSAGE = 3  # worker -> gateway: encode_message(ChunkStored | ResultEnd)
+    ERROR = 4  # worker -> gateway: encode_error(StatementError)
+
+
+# A frame's header: its kind and its payload's length in bytes (network order).
+FRAME_HEADER = struct.Struct("!BQ")
 
 
 @dataclass(frozen=True)
@@ -354,9 +376,11 @@ def decode_reply(cls: type[R], data: bytes) -> R:
 
 __all__ = [
     "EXTERNAL_DEFAULT_BYTE_LIMIT",
+    "FRAME_HEADER",
     "Action",
     "CancelReply",
     "ChunkStored",
+    "Frame",
     "PingReply",
     "PrefetchReply",
     "ReleaseReply",

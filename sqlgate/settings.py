@@ -190,6 +190,11 @@ class PoolSettings:
     # Where workers run: "local" (processes on this host) or "ray" (actors on a Ray cluster,
     # gateway/pool/ray.py; lake and results must then be reachable from every node: s3://).
     worker_provider: str = "local"
+    # Local workers take statements on a Unix socket read by the gateway's event loop
+    # (gateway/pool/stream.py) instead of Flight's do_get in a thread; control stays on
+    # Flight. Measured by `sqlgate bench select1`: REST SELECT 1 ~25% faster. Off: Flight
+    # only, as a remote worker is reached.
+    worker_stream: bool = True
     # Ray cluster to join (HOST:PORT of its GCS); empty starts a Ray instance on this host.
     ray_address: str = ""
     ray_namespace: str = "sqlgate"

@@ -1,9 +1,10 @@
 """The worker process: its main, and the fork template that makes cold starts a fork.
 
 The local provider (``gateway.pool.local``) starts
-``sqlgate worker --listen grpc://127.0.0.1:0 --ready-fd FD`` (or asks the template to fork
-one): the worker builds its Engine, binds, writes its location as one line to FD and serves
-until told to stop, its parent dies, or SIGTERM.
+``sqlgate worker --listen grpc://127.0.0.1:0 --ready-fd FD [--stream PATH]`` (or asks the
+template to fork one): the worker builds its Engine, binds (and listens on the Unix socket
+PATH for the gateway's statements: `engine.worker.stream`), writes its location as one line
+to FD and serves until told to stop, its parent dies, or SIGTERM.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 from types import FrameType
 
 from engine.worker.server import WorkerEngine, WorkerServer
+from engine.worker.stream import StreamServer
 from sqlgate.settings import Settings
 
 _PARENT_POLL_S = 1.0
@@ -35,7 +37,7 @@ def _watch_parent(server: WorkerServer, parent: int) -> None:
 
 def run_worker(
     settings: Settings, *, listen: str = "grpc://127.0.0.1:0", ready_fd: int | None = None,
-    engine: WorkerEngine | None = None,
+    engine: WorkerEngine | None = None, stream: str | None = None,
 ) -> int:
     """Serve statements until shut down; returns the process exit code.
 
@@ -47,6 +49,10 @@ def run_worker(
 
         engine = Engine(settings.engine)
     server = WorkerServer(settings, listen, engine)
+    # The gateway keeps one connection per statement it runs here (at most
+    # worker_concurrency) and a few idle ones; the cap is only a margin over that.
+    lane = (StreamServer(server, stream, 4 * settings.pool.worker_concurrency + 4)
+            if stream else None)
     host = listen.split("://", 1)[-1].rsplit(":", 1)[0] or "127.0.0.1"
     location = f"grpc://{host}:{server.port}"
     parent = os.getppid()
@@ -63,6 +69,8 @@ def run_worker(
     else:
         print(location, file=sys.stdout, flush=True)
     server.serve()
+    if lane is not None:
+        lane.close()
     engine.close()
     return 0
 
@@ -71,7 +79,7 @@ def serve_template() -> int:
     """A template process: imports done once, forks a warm worker per request.
 
     Started by the gateway as ``python -m engine.worker.process --template``. Reads one JSON
-    request a line on stdin (``{"id", "config", "listen"}``), forks, and the child runs
+    request a line on stdin (``{"id", "config", "listen", "stream"}``), forks, and the child runs
     `run_worker` with the settings of that config file. Writes to stdout, one line each:
     ``ready``, ``spawned ID PID LOCATION`` (or ``failed ID PID``) and ``exit PID CODE``
     (CODE negative for a signal) for every child that ends. EOF on stdin (the gateway is
@@ -118,7 +126,8 @@ def serve_template() -> int:
             code = 1
             try:
                 settings = Settings.load(req["config"], env={})
-                code = run_worker(settings, listen=req["listen"], ready_fd=write_fd)
+                code = run_worker(settings, listen=req["listen"], ready_fd=write_fd,
+                                  stream=req.get("stream"))
             finally:
                 os._exit(code)
         children.add(pid)

@@ -14,7 +14,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import AbstractContextManager
 from typing import Protocol
 
@@ -90,45 +90,55 @@ class WorkerServer(flight.FlightServerBase):
         self, context: flight.ServerCallContext, ticket: flight.Ticket
     ) -> flight.FlightDataStream:
         try:
-            task = decode_task(ticket.ticket)
+            schema, items = self.open(ticket.ticket)
+        except BaseException as exc:
+            raise translate(exc) from exc
+        return flight.GeneratorStream(schema, _first_burst(_translated(items)),
+                                      options=_IPC_OPTIONS)
+
+    def open(self, body: bytes) -> tuple[pa.Schema, Generator[StreamItem, None, None]]:
+        """Start the statement `body` encodes (`encode_task`): its schema and its messages.
+
+        Each transport (Flight's ``do_get``, the local socket of `engine.worker.stream`)
+        sends the messages its own way. Raises when the statement cannot start, and the
+        messages raise when it fails; `statement_error` names either failure. Closing the
+        messages early (the gateway hung up) leaves the engine and frees the slot.
+        """
+        try:
+            task = decode_task(body)
         except (ValueError, TypeError, KeyError) as exc:
-            raise flight_error(StatementError("BAD_REQUEST", f"malformed task: {exc}")) from exc
+            raise Refused(StatementError("BAD_REQUEST", f"malformed task: {exc}")) from exc
         if not self._slots.acquire(timeout=_SLOT_WAIT_S):
-            raise flight_error(StatementError("RESOURCE_EXHAUSTED", "worker has no free slot"))
+            raise Refused(StatementError("RESOURCE_EXHAUSTED", "worker has no free slot"))
         with self._lock:
             self._running[task.statement_id] = time.monotonic()
             self._served += 1
         try:
             source = self._engine.execute(task)
-        except BaseException as exc:
+        except BaseException:
             self._done(task.statement_id)
-            raise translate(exc) from exc
+            raise
         try:
             stream = source.__enter__()
             schema = stream.schema
         except BaseException as exc:
             self._leave(task, source, exc)
-            raise translate(exc) from exc
-        items = _first_burst(self._results(task, source, stream))
-        return flight.GeneratorStream(schema, items, options=_IPC_OPTIONS)
+            raise
+        return schema, self._results(task, source, stream)
 
     def _results(
         self, task: StatementTask, source: AbstractContextManager[ResultSource],
         stream: ResultSource,
-    ) -> Iterator[StreamItem]:
+    ) -> Generator[StreamItem, None, None]:
         # The engine's context is left when the stream ends, fails or the gateway hangs up
         # (the generator is closed), and the slot is always given back. By hand, not with an
         # ExitStack: this runs for every statement and the stack's callbacks cost more than
         # the two calls they make.
         try:
             yield from produce(task, stream, lambda: self._chunk_writer(task, stream.schema))
-        except GeneratorExit as exc:
+        except BaseException as exc:  # GeneratorExit too: the gateway hung up
             self._leave(task, source, exc)
             raise
-        except BaseException as exc:
-            error = translate(exc)
-            self._leave(task, source, error)
-            raise error from exc
         self._leave(task, source, None)
 
     def _leave(self, task: StatementTask, source: AbstractContextManager[ResultSource],
@@ -232,33 +242,64 @@ def _first_burst(items: Iterator[StreamItem]) -> Iterator[StreamItem]:
     return iter(burst)
 
 
-def flight_error(err: StatementError) -> flight.FlightServerError:
-    """A statement error as the Flight error that carries it across.
+class Refused(Exception):
+    """A statement the worker will not start (malformed, or no free slot)."""
 
-    Every failure leaves the worker here, so here no message keeps a path of the lake, the
-    cache or the result store (`engine.location.scrub_paths`).
+    def __init__(self, error: StatementError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+    def to_statement_error(self) -> StatementError:
+        """The error the gateway is told."""
+        return self.error
+
+
+def _translated(items: Iterator[StreamItem]) -> Iterator[StreamItem]:
+    """`items`, a failure raised as the Flight error that carries it."""
+    try:
+        yield from items
+    except BaseException as exc:
+        if isinstance(exc, GeneratorExit):
+            raise
+        raise translate(exc) from exc
+
+
+def statement_error(exc: BaseException) -> StatementError:
+    """Any failure as the StatementError the gateway is told.
+
+    Every failure leaves the worker through here, so here no message keeps a path of the
+    lake, the cache or the result store (`engine.location.scrub_paths`).
     """
+    err: StatementError | None = None
+    to_err = getattr(exc, "to_statement_error", None)
+    if callable(to_err):
+        made = to_err()
+        if isinstance(made, StatementError):
+            err = made
+    if err is None:
+        code = getattr(exc, "error_code", None)
+        if isinstance(code, str):
+            err = StatementError(code, str(getattr(exc, "message", exc)),
+                                 getattr(exc, "sql_state", None))
+        else:
+            err = StatementError("INTERNAL_ERROR",
+                                 f"worker error: {type(exc).__name__}: {exc}")
+    return dataclasses.replace(err, message=scrub_paths(err.message))
+
+
+def flight_error(err: StatementError) -> flight.FlightServerError:
+    """A statement error as the Flight error that carries it across (no path in it)."""
     err = dataclasses.replace(err, message=scrub_paths(err.message))
     return flight.FlightServerError(err.message, extra_info=encode_error(err))
 
 
 def translate(exc: BaseException) -> flight.FlightServerError:
-    """Any failure as a FlightServerError carrying a StatementError."""
+    """Any failure as a FlightServerError carrying its `statement_error`."""
     if isinstance(exc, flight.FlightServerError):
         return exc
-    to_err = getattr(exc, "to_statement_error", None)
-    if callable(to_err):
-        err = to_err()
-        if isinstance(err, StatementError):
-            return flight_error(err)
-    code = getattr(exc, "error_code", None)
-    if isinstance(code, str):
-        return flight_error(
-            StatementError(code, str(getattr(exc, "message", exc)), getattr(exc, "sql_state", None))
-        )
-    return flight_error(
-        StatementError("INTERNAL_ERROR", f"worker error: {type(exc).__name__}: {exc}")
-    )
+    err = statement_error(exc)
+    return flight.FlightServerError(err.message, extra_info=encode_error(err))
 
 
-__all__ = ["WorkerEngine", "WorkerServer", "flight_error", "translate"]
+__all__ = ["Refused", "WorkerEngine", "WorkerServer", "flight_error", "statement_error",
+           "translate"]

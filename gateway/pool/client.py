@@ -1,12 +1,15 @@
 """The gateway's side of the worker protocol: a worker reached over Arrow Flight.
 
-The messages are `sqlgate.protocol`; the server is `engine.worker.server`. `FlightWorker`
+The messages are `sqlgate.protocol`; the server is `engine.worker.server`. A worker on this
+host also takes statements on a Unix socket (`gateway.pool.stream`); control always goes
+over Flight. `FlightWorker`
 works the same against a worker on another host; only what a local process can tell (why it
 died, its CPU priority) needs the optional `WorkerProcess` handle a local provider gives it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
@@ -18,18 +21,18 @@ import pyarrow as pa
 import pyarrow.flight as flight
 
 from gateway.core.backend import StatementFailed, StatementResult
+from gateway.pool.callthreads import CallThreads
 from gateway.pool.forkserver import ForkedProcess
 from gateway.pool.provider import Call, WorkerUnreachable, describe_exit
+from gateway.pool.results import Answer, malformed
+from gateway.pool.stream import Broken, StreamLane
 from sqlgate.protocol import (
     Action,
-    ChunkStored,
     PingReply,
     PrefetchReply,
     ReleaseReply,
-    ResultEnd,
     decode_error,
     decode_estimate,
-    decode_message,
     decode_reply,
     encode_task,
 )
@@ -40,6 +43,9 @@ from sqlgate.types import CostEstimate, StatementError, StatementTask
 _CALL_SLACK_S = 30.0
 # How long to wait for a dead connection's process to be reaped, to name the cause.
 _EXIT_WAIT_S = 2.0
+# Threads for one worker's Flight statements: the pool never runs more statements on a
+# worker than its slots (``worker_concurrency``); this only caps a pool that would.
+_FLIGHT_THREADS = 64
 
 
 class WorkerProcess(Protocol):
@@ -64,12 +70,16 @@ class FlightWorker:
 
     def __init__(
         self, name: str, location: str, proc: WorkerProcess | None = None, node: str = "",
+        stream: str | None = None,
     ):
         self.name = name
         self.location = location
         self.proc = proc
         self._node = node or socket.gethostname()
         self._client = flight.FlightClient(location)
+        self._lane = StreamLane(stream) if stream else None
+        # Started as Flight statements need them: never, for a worker with a stream lane.
+        self._threads = CallThreads(_FLIGHT_THREADS, name=f"sqlgate-{name}")
 
     @property
     def pid(self) -> int | None:
@@ -83,13 +93,30 @@ class FlightWorker:
 
     # -- statements
 
-    def run(self, task: StatementTask, call: Call) -> StatementResult:
-        """Run `task` and collect its result; raise StatementFailed on any failure."""
+    async def run(self, task: StatementTask, call: Call) -> StatementResult:
+        """Run `task` and collect its result; raise StatementFailed on any failure.
+
+        Over the worker's Unix socket when it has one (`gateway.pool.stream`, read on the
+        loop), else over Flight in one of this worker's call threads.
+        """
         timeout = (task.timeout_s or 0) + _CALL_SLACK_S if task.timeout_s else None
+        if self._lane is None:
+            return await self._threads.call(self._run_flight, task, call, timeout)
+        try:
+            return await self._lane.run(task, call, timeout)
+        except Broken as exc:
+            if not exc.sent:
+                # no connection, so no task reached any worker: the statement never ran
+                raise WorkerUnreachable(StatementError(
+                    "ABORTED", f"worker {self.name} refused the connection: {exc}")) from exc
+            # (in a thread: naming the cause waits, bounded, for the process's exit)
+            raise await asyncio.to_thread(
+                self._broken, exc.cause, exc.answered, exc.sent_at) from exc
+
+    def _run_flight(self, task: StatementTask, call: Call,
+                    timeout: float | None) -> StatementResult:
         options = flight.FlightCallOptions(timeout=timeout)
-        batches: list[pa.RecordBatch] = []
-        end: ResultEnd | None = None
-        inline_bytes = 0
+        answer = Answer(task, call)
         answered = False
         sent_at = time.monotonic()
         try:
@@ -105,24 +132,14 @@ class FlightWorker:
                 except StopIteration:
                     break
                 if chunk.app_metadata is not None:
-                    message = decode_message(chunk.app_metadata.to_pybytes())
-                    if isinstance(message, ChunkStored):
-                        if call.on_chunk is not None:
-                            call.on_chunk(message.chunk)
-                        continue
-                    end = message
+                    answer.message(chunk.app_metadata.to_pybytes())
                 data = chunk.data
-                if data is not None and data.num_rows:
-                    # Not `nbytes`: it lets go of the GIL (a thread switch when another thread
-                    # waits for it, as Flight's own do in-process), and a bound needs no more
-                    # than the buffers' sizes.
-                    inline_bytes += data.get_total_buffer_size()
-                    # The worker enforces the inline limit; this bounds the gateway regardless.
-                    if inline_bytes > task.inline_byte_limit * 2:
+                if data is not None:
+                    try:
+                        answer.batch(data)
+                    except StatementFailed:
                         reader.cancel()
-                        raise StatementFailed(StatementError(
-                            "BAD_REQUEST", "worker sent more inline bytes than the limit"))
-                    batches.append(data)
+                        raise
         except flight.FlightServerError as exc:
             err = decode_error(exc.extra_info)
             if err is None:
@@ -141,19 +158,19 @@ class FlightWorker:
                 raise WorkerUnreachable(StatementError(
                     "ABORTED", f"worker {self.name} refused the connection: "
                     f"{_first_line(exc)}")) from exc
-            lost = self._lost(exc)  # waits (bounded) for the process's exit to be known
-            if not answered and self._gone_before(sent_at):
-                # its exit was reported before the statement was sent: nothing ran there
-                raise WorkerUnreachable(lost) from exc
-            raise StatementFailed(lost) from exc
+            raise self._broken(exc, answered, sent_at) from exc
         except ValueError as exc:  # a message that is not the protocol's
-            raise StatementFailed(StatementError(
-                "INTERNAL_ERROR", f"worker sent a malformed message: {exc}")) from exc
-        if end is None:
-            raise StatementFailed(StatementError(
-                "INTERNAL_ERROR", "worker ended the result stream without its manifest"))
-        manifest = end.manifest(task.format)
-        return StatementResult(manifest, schema, [] if manifest.external else batches)
+            raise malformed(exc) from exc
+        return answer.result(schema)
+
+    def _broken(self, exc: BaseException, answered: bool, sent_at: float) -> StatementFailed:
+        """The failure of a statement whose connection was lost: WorkerUnreachable when the
+        worker was known gone before it was sent (nothing ran), else ABORTED."""
+        lost = self._lost(exc)  # waits (bounded) for the process's exit to be known
+        if not answered and self._gone_before(sent_at):
+            # its exit was reported before the statement was sent: nothing ran there
+            return WorkerUnreachable(lost)
+        return StatementFailed(lost)
 
     def _gone_before(self, moment: float) -> bool:
         """Whether the process's exit was known before `moment` (forked workers only: their
@@ -265,6 +282,9 @@ class FlightWorker:
                 except subprocess.TimeoutExpired:
                     self.kill()
         self._client.close()
+        self._threads.close()
+        if self._lane is not None:
+            self._lane.close()
 
     def kill(self) -> None:
         """SIGKILL the local process and reap it."""

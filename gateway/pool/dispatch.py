@@ -14,9 +14,9 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from gateway.core.backend import StatementFailed, StatementResult
-from gateway.pool.callthreads import CallThreads
 from gateway.pool.placement import Member
 from gateway.pool.provider import Call, WorkerUnreachable
 from sqlgate.types import StatementError, StatementTask
@@ -45,28 +45,35 @@ class Placed:
         self.member.long.discard(self.call.statement_id)
 
 
-async def execute(calls: CallThreads, member: Member, task: StatementTask,
-                  call: Call) -> StatementResult:
-    """Run `task` on `member`'s worker in one of `calls`' threads; on cancellation hang up,
-    ask the worker to interrupt, and wait (bounded) for the call to unwind, so the slot is
-    not handed out while the statement still runs."""
-    fut = calls.call(member.worker.run, task, call)
+async def execute(member: Member, task: StatementTask, call: Call) -> StatementResult:
+    """Run `task` on `member`'s worker; on cancellation hang up, ask the worker to
+    interrupt, and wait (bounded) for the call to unwind, so the slot is not handed out
+    while the statement still runs."""
+    fut = asyncio.ensure_future(member.worker.run(task, call))
     try:
         result = await asyncio.shield(fut)
     except asyncio.CancelledError:
         call.reason = call.reason or "statement cancelled"
         call.hang_up()
-        cancel = calls.call(member.worker.cancel, task.statement_id)
+        cancel = asyncio.ensure_future(asyncio.to_thread(member.worker.cancel,
+                                                         task.statement_id))
         with contextlib.suppress(BaseException):
             await asyncio.wait((fut, cancel), timeout=_CANCEL_WAIT_S)
+        for done in (fut, cancel):  # their failures are expected now: not worth a log line
+            done.add_done_callback(_quiet)
         raise
     # The response's ``sqlgate.worker``: which worker ran it, on which host (or Ray node).
     result.manifest.extra["worker"] = {"id": member.worker.name, "node": member.worker.node}
     return result
 
 
+def _quiet(fut: asyncio.Future[Any]) -> None:
+    if not fut.cancelled():
+        fut.exception()
+
+
 async def run_placed(
-    placed: Placed, task: StatementTask, calls: CallThreads, *,
+    placed: Placed, task: StatementTask, *,
     lose: Callable[[Member, str], None],
     another: Callable[[StatementFailed], Awaitable[Member]],
 ) -> StatementResult:
@@ -76,7 +83,7 @@ async def run_placed(
             if not placed.member.worker.alive():  # its exit is known: do not even try
                 raise WorkerUnreachable(StatementError(
                     "ABORTED", f"worker {placed.member.worker.name} is gone"))
-            return await execute(calls, placed.member, task, placed.call)
+            return await execute(placed.member, task, placed.call)
         except WorkerUnreachable as exc:
             placed.detach()
             worker = placed.member.worker

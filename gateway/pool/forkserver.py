@@ -117,8 +117,10 @@ class Template:
             self.gone = True
             self.cond.notify_all()
 
-    def spawn(self, request_id: str, config: str, listen: str, timeout: float) -> tuple[int, str]:
-        line = json.dumps({"id": request_id, "config": config, "listen": listen}) + "\n"
+    def spawn(self, request_id: str, config: str, listen: str, timeout: float,
+              stream: str | None = None) -> tuple[int, str]:
+        line = json.dumps({"id": request_id, "config": config, "listen": listen,
+                           "stream": stream}) + "\n"
         assert self.proc.stdin is not None
         try:
             with self._write_lock:

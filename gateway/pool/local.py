@@ -26,6 +26,9 @@ from gateway.pool.forkserver import ForkedProcess, Template, child_env
 from gateway.pool.provider import WorkerStartFailed, describe_exit
 from sqlgate.settings import Settings
 
+# sun_path holds 108 bytes on Linux (104 on macOS), its terminating NUL included.
+_MAX_SOCKET_PATH = 100
+
 
 class LocalProcessProvider:
     """Starts workers as child processes of the gateway: ``python -m sqlgate.cli worker``."""
@@ -76,12 +79,13 @@ class LocalProcessProvider:
             config = Path(tmp) / "settings.toml"
             config.write_text(settings_toml(self._settings))
             config.chmod(0o600)
+            stream = self._stream_path(name)
             read_fd, write_fd = os.pipe()
             try:
                 proc = subprocess.Popen(
                     [*self._command,
                      "--listen", f"grpc://{self._host}:0", "--ready-fd", str(write_fd),
-                     "--config", str(config)],
+                     "--config", str(config), *(["--stream", stream] if stream else [])],
                     pass_fds=(write_fd,), env=child_env(), stdin=subprocess.DEVNULL,
                 )
             except OSError as exc:
@@ -102,7 +106,7 @@ class LocalProcessProvider:
                 raise WorkerStartFailed(
                     cause or f"worker process {proc.pid} was not ready within {timeout} s"
                 )
-        return FlightWorker(name, location, proc)
+        return FlightWorker(name, location, proc, stream=stream)
 
     def _fork(self, name: str, timeout: float) -> FlightWorker:
         template = self._ensure_template()
@@ -110,8 +114,19 @@ class LocalProcessProvider:
         if not config.exists():
             config.write_text(settings_toml(self._settings))
             config.chmod(0o600)
-        pid, location = template.spawn(name, str(config), f"grpc://{self._host}:0", timeout)
-        return FlightWorker(name, location, ForkedProcess(pid, template))
+        stream = self._stream_path(name)
+        pid, location = template.spawn(name, str(config), f"grpc://{self._host}:0", timeout,
+                                       stream=stream)
+        return FlightWorker(name, location, ForkedProcess(pid, template), stream=stream)
+
+    def _stream_path(self, name: str) -> str | None:
+        """Where worker `name` takes statements (`engine.worker.stream`), in this provider's
+        private directory; None (Flight only) when turned off or the path is too long for
+        a Unix socket."""
+        if not self._settings.pool.worker_stream:
+            return None
+        path = os.path.join(self._tmp.name, f"{name}.sock")
+        return path if len(path.encode()) < _MAX_SOCKET_PATH else None
 
 
 def _read_ready(fd: int, timeout: float) -> str | None:

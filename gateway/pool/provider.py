@@ -2,8 +2,10 @@
 
 The pool only ever holds a `WorkerProvider` and the `Worker`s it started; it never knows
 which kind. Local processes (`gateway.pool.local`) are the default; another provider (Ray
-actors on many hosts, say) is one new module implementing these two interfaces. Every
-call blocks; the pool runs them in threads, never on the event loop.
+actors on many hosts, say) is one new module implementing these two interfaces. A
+statement's `Worker.run` is a coroutine on the pool's event loop (a worker that can only
+block runs it in a thread of its own); every other call blocks, and the pool makes those in
+its threads, never on the loop.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ class Worker(Protocol):
         """The host the worker runs on (for the response's ``sqlgate.worker``)."""
         ...
 
-    def run(self, task: StatementTask, call: Call) -> StatementResult:
+    async def run(self, task: StatementTask, call: Call) -> StatementResult:
         """Run `task`; raise StatementFailed on any failure."""
         ...
 

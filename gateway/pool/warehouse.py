@@ -19,8 +19,8 @@
   so on a machine with fewer cores than threads a short statement still gets the cores
   first. FIFO mode does neither: same pool, same slots, one lane.
 - A long statement that waits may have its first files fetched (gateway/pool/queued.py).
-- Blocking calls run in the pool's own threads: statements in `CallThreads`, the rest
-  (process starts, pings, prefetch) in a thread pool.
+- A statement's worker call is a coroutine on the loop (`Worker.run`); the blocking calls
+  (process starts, pings, prefetch) run in the pool's thread pool.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from gateway.core.cache import ResultCache
 from gateway.errors import TemporarilyUnavailable
 from gateway.pool import placement
 from gateway.pool.autoscale import Autoscaler
-from gateway.pool.callthreads import CallThreads
 from gateway.pool.dispatch import Placed, run_placed
 from gateway.pool.estimate import Estimates, Estimator
 from gateway.pool.heartbeat import heartbeat
@@ -89,7 +88,6 @@ class WarehousePool:
         self._tasks: list[asyncio.Task[None]] = []
         threads = self._ps.max_workers * (self._ps.worker_concurrency + 2) + 8
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="sqlgate-pool")
-        self._calls = CallThreads(threads)  # statements' worker calls: the hot path
         self._early = QueuedPrefetch(settings, self._executor)
         # Set whenever a worker joins or a start fails: statements waiting for their estimate
         # (`_first_ready`) look again.
@@ -185,7 +183,6 @@ class WarehousePool:
             await asyncio.wait(self._stopping, timeout=15.0)
         await asyncio.get_running_loop().run_in_executor(self._executor, self._provider.close)
         self._executor.shutdown(wait=False, cancel_futures=True)
-        self._calls.close()
 
     # -- Backend
 
@@ -222,8 +219,8 @@ class WarehousePool:
         self._early.end(early, member)
 
         def stored(info: ChunkInfo) -> None:
-            # From the reading thread to the registry on the loop: the chunk's link can be
-            # handed out before the statement ends.
+            # From the reading thread (or the loop) to the registry on the loop: the chunk's
+            # link can be handed out before the statement ends.
             loop.call_soon_threadsafe(events.chunk_stored, info)
 
         if member is None:  # the slot's worker was lost since the grant: wait for another
@@ -242,7 +239,7 @@ class WarehousePool:
                                          member, task.statement_id)
             began = self.clock()
             result = await run_placed(
-                placed, task, self._calls, lose=self._lose,
+                placed, task, lose=self._lose,
                 another=lambda cause: self._another(slot.lane, cause))
             self.scheduler.observe(fp, self.clock() - began)
             if key is not None and results is not None:

@@ -1,8 +1,10 @@
-"""The worker server: a real `sqlgate worker` process over the TPC-H lake, driven over Flight,
-and the stream's shape against an in-process server with an engine of our own."""
+"""The worker server: a real `sqlgate worker` process over the TPC-H lake, driven over each
+lane (Flight, and the local Unix socket of `engine.worker.stream`), and the stream's shape
+against an in-process server with an engine of our own."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import threading
 from collections.abc import Callable, Iterator
@@ -14,7 +16,8 @@ import pytest
 
 from engine.errors import EngineError
 from engine.worker.server import WorkerServer
-from gateway.core.backend import StatementFailed
+from engine.worker.stream import StreamServer
+from gateway.core.backend import StatementFailed, StatementResult
 from gateway.pool.client import FlightWorker
 from gateway.pool.local import LocalProcessProvider
 from gateway.pool.provider import Call
@@ -24,21 +27,33 @@ from sqlgate.protocol import encode_task as task_to_json
 from sqlgate.settings import EngineSettings, Settings
 from sqlgate.types import ColumnInfo, Disposition, Parameter, ResultFormat, StatementTask
 
+LANES = ["stream", "flight"]
+# One loop for the module, as a gateway has one: a stream lane keeps its idle connections.
+_LOOP = asyncio.new_event_loop()
 
-@pytest.fixture(scope="module")
+
+def run(worker: FlightWorker, t: StatementTask, call: Call) -> StatementResult:
+    """`worker.run`, a coroutine, to its end."""
+    return _LOOP.run_until_complete(worker.run(t, call))
+
+
+@pytest.fixture(scope="module", params=LANES)
 def worker_settings(
-    engine_settings: EngineSettings, tmp_path_factory: pytest.TempPathFactory
+    engine_settings: EngineSettings, tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> Settings:
     results = tmp_path_factory.mktemp("results")
     base = Settings(engine=engine_settings)
     return base.replace(results=str(results), chunk_target_bytes=64 * 1024,
-                        worker_concurrency=2, threads=1, signing_secret="s3cret")
+                        worker_concurrency=2, threads=1, signing_secret="s3cret",
+                        worker_stream=request.param == "stream")
 
 
 @pytest.fixture(scope="module")
 def worker(worker_settings: Settings) -> Iterator[FlightWorker]:
     provider = LocalProcessProvider(worker_settings)
     w = provider.start()
+    assert (w._lane is not None) == worker_settings.pool.worker_stream
     try:
         yield w
     finally:
@@ -61,7 +76,7 @@ def test_task_codec_round_trips() -> None:
 
 
 def test_inline_result_with_columns(worker: FlightWorker) -> None:
-    result = worker.run(task("SELECT count(*) AS n FROM main.tpch.nation"), Call("x"))
+    result = run(worker, task("SELECT count(*) AS n FROM main.tpch.nation"), Call("x"))
     assert result.batches[0].to_pydict() == {"n": [25]}
     m = result.manifest
     assert (m.total_row_count, m.external, m.truncated) == (1, False, False)
@@ -70,7 +85,7 @@ def test_inline_result_with_columns(worker: FlightWorker) -> None:
 
 def test_sql_errors_cross_with_code_and_sqlstate(worker: FlightWorker) -> None:
     with pytest.raises(StatementFailed) as info:
-        worker.run(task("SELECT * FROM main.tpch.nope"), Call("x"))
+        run(worker, task("SELECT * FROM main.tpch.nope"), Call("x"))
     assert info.value.error.error_code == "BAD_REQUEST"
     assert info.value.error.sql_state == "42P01"
     assert "TABLE_OR_VIEW_NOT_FOUND" in info.value.error.message
@@ -78,13 +93,13 @@ def test_sql_errors_cross_with_code_and_sqlstate(worker: FlightWorker) -> None:
 
 def test_inline_limit_fails_with_the_databricks_message(worker: FlightWorker) -> None:
     with pytest.raises(StatementFailed) as info:
-        worker.run(task("SELECT * FROM main.tpch.orders", inline_byte_limit=10_000), Call("x"))
+        run(worker, task("SELECT * FROM main.tpch.orders", inline_byte_limit=10_000), Call("x"))
     assert info.value.error.error_code == "BAD_REQUEST"
     assert info.value.error.message == inline_limit_message(10_000)
 
 
 def test_row_limit_truncates(worker: FlightWorker) -> None:
-    result = worker.run(task("SELECT * FROM main.tpch.nation", row_limit=5), Call("x"))
+    result = run(worker, task("SELECT * FROM main.tpch.nation", row_limit=5), Call("x"))
     assert result.manifest.total_row_count == 5 and result.manifest.truncated
 
 
@@ -93,7 +108,7 @@ def test_external_links_write_chunks_and_stream_no_rows(
 ) -> None:
     t = task("SELECT * FROM main.tpch.orders", disposition=Disposition.EXTERNAL_LINKS,
              format=ResultFormat.ARROW_STREAM)
-    result = worker.run(t, Call("x"))
+    result = run(worker, t, Call("x"))
     m = result.manifest
     assert m.external and result.batches == []
     assert m.total_row_count == 15_000
@@ -104,10 +119,10 @@ def test_external_links_write_chunks_and_stream_no_rows(
 
 
 def test_hybrid_goes_external_only_past_the_inline_limit(worker: FlightWorker) -> None:
-    small = worker.run(task("SELECT * FROM main.tpch.nation", disposition=Disposition.HYBRID,
+    small = run(worker, task("SELECT * FROM main.tpch.nation", disposition=Disposition.HYBRID,
                             format=ResultFormat.ARROW_STREAM), Call("x"))
     assert not small.manifest.external and small.manifest.total_row_count == 25
-    big = worker.run(task("SELECT * FROM main.tpch.orders", disposition=Disposition.HYBRID,
+    big = run(worker, task("SELECT * FROM main.tpch.orders", disposition=Disposition.HYBRID,
                           format=ResultFormat.ARROW_STREAM, inline_byte_limit=10_000),
                      Call("x"))
     assert big.manifest.external and big.manifest.total_row_count == 15_000
@@ -136,7 +151,7 @@ def test_chunks_are_announced_while_the_statement_runs(worker: FlightWorker) -> 
     early: list[object] = []
     t = task("SELECT o.*, n.n_name FROM main.tpch.orders o, main.tpch.nation n",
              disposition=Disposition.EXTERNAL_LINKS, format=ResultFormat.ARROW_STREAM)
-    result = worker.run(t, Call("x", on_chunk=early.append))
+    result = run(worker, t, Call("x", on_chunk=early.append))
     chunks = result.manifest.chunks
     assert result.manifest.total_row_count == 375_000 and len(chunks) > 10
     assert early, "no chunk was announced before the end"
@@ -213,16 +228,22 @@ class FakeEngine:
         return self.sources.pop(0)
 
 
-@pytest.fixture
-def inproc(tmp_path: Path) -> Iterator[tuple[WorkerServer, FakeEngine, FlightWorker]]:
+@pytest.fixture(params=LANES)
+def inproc(
+    tmp_path: Path, request: pytest.FixtureRequest,
+) -> Iterator[tuple[WorkerServer, FakeEngine, FlightWorker]]:
     settings = Settings().replace(results=str(tmp_path), chunk_target_bytes=1024)
     engine = FakeEngine()
     server = WorkerServer(settings, "grpc://127.0.0.1:0", engine)  # type: ignore[arg-type]
-    client = FlightWorker("w", f"grpc://127.0.0.1:{server.port}")
+    path = str(tmp_path / "w.sock") if request.param == "stream" else None
+    lane = StreamServer(server, path, 4) if path else None
+    client = FlightWorker("w", f"grpc://127.0.0.1:{server.port}", stream=path)
     try:
         yield server, engine, client
     finally:
         client.stop(0.5)
+        if lane is not None:
+            lane.close()
         server.shutdown()
 
 
@@ -247,7 +268,7 @@ def test_a_large_inline_result_streams_whole_and_in_order(
     del stream  # never read: dropping it leaves the engine's context and frees the slot
     assert big.left and _running(server) == 0
     engine.sources.append(FakeSource(6, 50_000))
-    result = client.run(task("SELECT n"), Call("x"))
+    result = run(client, task("SELECT n"), Call("x"))
     assert pa.Table.from_batches(result.batches).column("n").to_pylist() == list(
         range(300_000))
     assert result.manifest.total_row_count == 300_000 and not result.manifest.external
@@ -262,7 +283,7 @@ def test_a_small_external_result_is_stored_before_do_get_returns(
     server.do_get(None, flight.Ticket(task_to_json(t)))  # type: ignore[arg-type]
     assert source.produced == 2 and source.left
     engine.sources.append(FakeSource(2, 10))
-    result = client.run(dataclasses.replace(t, statement_id="again"), Call("x"))
+    result = run(client, dataclasses.replace(t, statement_id="again"), Call("x"))
     assert result.manifest.external and result.batches == []
     assert result.manifest.total_row_count == 20 and result.manifest.chunks
 
@@ -282,7 +303,7 @@ def test_an_external_result_announces_chunks_while_it_runs(
     engine.sources.append(FakeSource(40, 200, wait))
     t = task("SELECT n", disposition=disposition, inline_byte_limit=2_000,
              format=ResultFormat.ARROW_STREAM)
-    result = client.run(t, Call("x", on_chunk=lambda info: announced.set()))
+    result = run(client, t, Call("x", on_chunk=lambda info: announced.set()))
     assert result.manifest.external and result.manifest.total_row_count == 8_000
     assert seen_at and seen_at[0] < 39, "no chunk was announced while the statement ran"
 
@@ -293,7 +314,7 @@ def test_a_failure_in_the_burst_crosses_with_its_code_and_frees_the_slot(
     server, engine, client = inproc
     engine.sources.append(failing := FakeSource(3, 10, fail_at=1))
     with pytest.raises(StatementFailed) as info:
-        client.run(task("SELECT n"), Call("x"))
+        run(client, task("SELECT n"), Call("x"))
     assert info.value.error.error_code == "BAD_REQUEST"
     assert "DIVIDE_BY_ZERO" in info.value.error.message
     assert failing.left and _running(server) == 0
@@ -301,3 +322,112 @@ def test_a_failure_in_the_burst_crosses_with_its_code_and_frees_the_slot(
 
 def _running(server: WorkerServer) -> int:
     return decode_reply(PingReply, server._answer(Action.PING, b"")).running
+
+
+# -- the stream lane's own cases
+
+@pytest.fixture
+def lane(tmp_path: Path) -> Iterator[tuple[WorkerServer, FakeEngine, FlightWorker, str]]:
+    settings = Settings().replace(results=str(tmp_path), chunk_target_bytes=1024)
+    engine = FakeEngine()
+    server = WorkerServer(settings, "grpc://127.0.0.1:0", engine)  # type: ignore[arg-type]
+    path = str(tmp_path / "w.sock")
+    stream = StreamServer(server, path, 4)
+    client = FlightWorker("w", f"grpc://127.0.0.1:{server.port}", stream=path)
+    try:
+        yield server, engine, client, path
+    finally:
+        client.stop(0.5)
+        stream.close()
+        server.shutdown()
+
+
+def test_statements_share_one_connection_one_after_another(
+    lane: tuple[WorkerServer, FakeEngine, FlightWorker, str],
+) -> None:
+    _, engine, client, _ = lane
+    for i in range(3):
+        engine.sources.append(FakeSource(1, 5))
+        assert run(client, task(f"SELECT {i}"), Call("x")).manifest.total_row_count == 5
+    assert client._lane is not None and len(client._lane._idle) == 1
+
+
+def test_an_empty_result_still_carries_its_schema(
+    lane: tuple[WorkerServer, FakeEngine, FlightWorker, str],
+) -> None:
+    _, engine, client, _ = lane
+    engine.sources.append(FakeSource(0, 5))
+    result = run(client, task("SELECT n"), Call("x"))
+    assert result.schema.names == ["n"] and result.manifest.total_row_count == 0
+
+
+def test_hanging_up_mid_stream_leaves_the_engine_and_frees_the_slot(
+    lane: tuple[WorkerServer, FakeEngine, FlightWorker, str],
+) -> None:
+    server, engine, client, _ = lane
+    call = Call("x")
+    started = threading.Event()
+
+    def wait(i: int) -> None:  # the statement runs until the gateway hangs up
+        started.set()
+        for _ in range(200):
+            if call.cancelled:
+                return
+            threading.Event().wait(0.01)
+
+    engine.sources.append(slow := FakeSource(100, 50_000, wait))
+
+    async def hang_up_once_started() -> None:
+        run_it = asyncio.ensure_future(client.run(task("SELECT n"), call))
+        while not started.is_set():
+            await asyncio.sleep(0.01)
+        call.hang_up()
+        with pytest.raises(StatementFailed) as info:
+            await run_it
+        assert info.value.error.error_code == "CANCELLED"
+
+    _LOOP.run_until_complete(hang_up_once_started())
+    for _ in range(500):  # the worker notices at its next write
+        if slow.left and _running(server) == 0:
+            break
+        threading.Event().wait(0.01)
+    assert slow.left and _running(server) == 0 and slow.produced < 100
+    engine.sources.append(FakeSource(1, 5))  # and the worker goes on serving
+    assert run(client, task("SELECT n"), Call("y")).manifest.total_row_count == 5
+
+
+def test_a_malformed_frame_closes_only_its_connection(
+    lane: tuple[WorkerServer, FakeEngine, FlightWorker, str],
+) -> None:
+    import socket
+
+    from sqlgate.protocol import FRAME_HEADER, Frame
+
+    _, engine, client, path = lane
+    with socket.socket(socket.AF_UNIX) as raw:
+        raw.connect(path)
+        raw.sendall(FRAME_HEADER.pack(Frame.BATCH, 3) + b"abc")  # not a TASK
+        raw.settimeout(10)
+        assert raw.recv(1) == b""  # closed without an answer
+    with socket.socket(socket.AF_UNIX) as raw:
+        raw.connect(path)
+        raw.sendall(FRAME_HEADER.pack(Frame.TASK, 5) + b"{oops")  # a task that is not JSON
+        raw.settimeout(10)
+        head = raw.recv(FRAME_HEADER.size, socket.MSG_WAITALL)
+        kind, length = FRAME_HEADER.unpack(head)
+        body = raw.recv(length, socket.MSG_WAITALL)
+        assert kind == Frame.ERROR and b"malformed task" in body
+    engine.sources.append(FakeSource(1, 5))
+    assert run(client, task("SELECT n"), Call("x")).manifest.total_row_count == 5
+
+
+def test_a_worker_whose_socket_is_gone_is_unreachable(
+    lane: tuple[WorkerServer, FakeEngine, FlightWorker, str],
+) -> None:
+    from gateway.pool.provider import WorkerUnreachable
+
+    _, _, client, path = lane
+    Path(path).unlink()
+    with pytest.raises(WorkerUnreachable) as info:
+        run(client, task("SELECT n"), Call("x"))
+    assert info.value.error.error_code == "ABORTED" and "refused" in info.value.error.message

@@ -41,10 +41,10 @@ class FakeWorker:
         self.prefetched: list[str] = []
         self.released: list[str] = []
 
-    def run(self, task: StatementTask, call: Call) -> StatementResult:
+    async def run(self, task: StatementTask, call: Call) -> StatementResult:
         self.ran.append(task.statement_id)
         if "HOLD" in task.sql:
-            self.gate.wait(10)
+            await asyncio.to_thread(self.gate.wait, 10)
         manifest = ResultManifest(ResultFormat.JSON_ARRAY, ())
         return StatementResult(manifest, pa.schema([]), [])
 

@@ -109,7 +109,7 @@ def main(argv: list[str]) -> int:
     args = parser().parse_args(["worker", *argv])
     engine: Any = FakeEngine()
     return run_worker(build_settings(args, env={}), listen=args.listen,
-                      ready_fd=args.ready_fd, engine=engine)
+                      ready_fd=args.ready_fd, engine=engine, stream=args.stream)
 
 
 if __name__ == "__main__":
