@@ -34,7 +34,7 @@ from deltalake import write_deltalake
 from bench.prefetch import BUCKET, KEY, REGION, SECRET, make_table, services, upload
 from gateway.pool.warehouse import RUNNING, WarehousePool
 from sqlgate.settings import EngineSettings, Settings
-from sqlgate.types import CostEstimate, StatementTask
+from sqlgate.types import ChunkInfo, CostEstimate, StatementTask
 
 SCAN = "SELECT count(*), sum(id), sum(qty), sum(price) FROM main.bench.t"
 WARM = "SELECT count(*) FROM main.bench.t WHERE id < 0"  # resolves the log, prunes every file
@@ -53,6 +53,9 @@ class Timing:
 
     def running(self) -> None:
         self.running_at = time.perf_counter()
+
+    def chunk_stored(self, chunk: ChunkInfo) -> None:
+        pass  # inline results only here
 
 
 def make_lake(root: Path, files: int, blocker_rows: int) -> None:

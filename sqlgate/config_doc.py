@@ -82,6 +82,7 @@ MEANINGS: dict[str, str] = {
     "scale_cooldown_s": "Seconds of low load before the pool gives back a worker.",
     "distributed_min_bytes": "A query whose estimate scans more bytes runs on the distributed lane (when `distributed_engine` is set).",
     "worker_provider": "Where workers run: `local` (processes on this host) or `ray` (actors on a Ray cluster).",
+    "worker_stream": "Local workers take statements on a Unix socket the gateway reads on its event loop; off: over Flight, as a remote worker.",
     "ray_address": "Ray cluster to join (`HOST:PORT` of its head); empty starts Ray on this host.",
     "ray_namespace": "Ray namespace of the worker actors.",
     "ray_worker_cpus": "CPUs each Ray worker actor reserves.",

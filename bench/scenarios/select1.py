@@ -13,7 +13,9 @@ them alike, and the report gives
 at p50 and p95 over all calls, and the median of the per-round p50 ratios (each round's three
 parts measured within a second of each other), with the load average around the run. Goal
 (issue 14): ratio at p50 <= 3. Without a gateway (neither --gateway nor --start-local) only
-the floor is measured.
+the floor is measured. A local run also times a second gateway whose worker takes
+statements over Flight (``worker_stream = false``, as a worker on another host is reached)
+in the same rounds: what the local worker's Unix-socket lane saves, measured side by side.
 """
 
 from __future__ import annotations
@@ -37,18 +39,20 @@ from bench.local import LocalError
 from bench.stats import latency_summary, ratio
 
 GOAL_RATIO_P50 = 3.0
-# Calls per part per round: each call is ~1-10 ms, so a round of all three parts takes well
-# under a second and the parts see the same machine.
+# Calls per part per round: each call is ~1-10 ms, so a round of all the parts takes about a
+# second and the parts see the same machine.
 _PER_ROUND = 25
 # Rounds per --repeats: 5 repeats give 40 rounds, 1,000 calls a part.
 _ROUNDS_PER_REPEAT = 8
 _WARM_CALLS = 20
 _WARM_TIMEOUT_S = 90.0
-PARTS = ("gateway", "bare endpoint", "duckdb select 1")
+FLIGHT = "gateway, Flight lane"
+PARTS = ("gateway", "bare endpoint", "duckdb select 1", FLIGHT)
+FLOOR = ("bare endpoint", "duckdb select 1")
 
 
 def run(ctx: BenchContext) -> Section:
-    """Interleaved rounds of the three parts; the ratio at p50 and p95."""
+    """Interleaved rounds of the parts; the ratio at p50 and p95."""
     rounds = ctx.repeats * (_ROUNDS_PER_REPEAT if ctx.repeats > 2 else 2)
     section = Section("select1", params={"rounds": rounds, "calls_per_round": _PER_ROUND,
                                          "load_before": _load()})
@@ -61,11 +65,12 @@ def run(ctx: BenchContext) -> Section:
         if target is None:
             section.notes.append("no gateway: only the floor (bare endpoint + DuckDB) measured")
         else:
-            _warm(target)
-            gateway = stack.enter_context(httpx.Client(base_url=target.url, timeout=60))
-            calls["gateway"] = functools.partial(
-                rest_latency.run_select_1, gateway, target.token,
-                warehouse=target.warehouse_id)
+            calls["gateway"] = _statement(stack, target)
+            if ctx.target is None:  # a gateway of our own: its Flight-lane twin too
+                flight = stack.enter_context(ctx.gateway({"worker_stream": "false"},
+                                                         name="gateway-flight"))
+                if flight is not None:
+                    calls[FLIGHT] = _statement(stack, flight)
         calls["bare endpoint"] = functools.partial(
             rest_latency.run_select_1, bare, "unused",
             warehouse=target.warehouse_id if target else "floor")
@@ -86,12 +91,14 @@ def run(ctx: BenchContext) -> Section:
     section.params["load_after"] = _load()
     summary: dict[str, Any] = {p: latency_summary(s) for p, s in samples.items()}
     for q in ("p50", "p95"):
-        base = [summary[p][q] for p in PARTS[1:]]
+        base = [summary[p][q] for p in FLOOR]
         floor_s = None if None in base else sum(base)
         summary[f"floor_{q}"] = floor_s
         summary[f"ratio_{q}"] = ratio(summary["gateway"][q], floor_s)
     summary["ratio_p50_rounds_median"] = (
         statistics.median(round_ratios) if round_ratios else None)
+    summary["flight_lane_ratio_p50"] = ratio(summary[FLIGHT]["p50"], summary["floor_p50"])
+    summary["stream_over_flight_p50"] = ratio(summary["gateway"]["p50"], summary[FLIGHT]["p50"])
     section.summary = summary
     section.raw = {p: s for p, s in samples.items()}
     section.tables.append(Table(
@@ -107,7 +114,13 @@ def run(ctx: BenchContext) -> Section:
         [["p50", _ms(summary["floor_p50"]), r50, GOAL_RATIO_P50,
           None if r50 is None else "met" if r50 <= GOAL_RATIO_P50 else "MISSED"],
          ["p95", _ms(summary["floor_p95"]), r95, None, None],
-         ["p50, median of rounds", None, summary["ratio_p50_rounds_median"], None, None]],
+         ["p50, median of rounds", None, summary["ratio_p50_rounds_median"], None, None],
+         ["p50, Flight lane", None, summary["flight_lane_ratio_p50"], None, None]],
+    ))
+    section.tables.append(Table(
+        "the local worker's Unix-socket lane against its Flight lane (same rounds)",
+        ["part", "p50 ms", "gateway ÷ Flight lane"],
+        [[FLIGHT, _ms(summary[FLIGHT]["p50"]), summary["stream_over_flight_p50"]]],
     ))
     section.notes.append(
         "load average (1/5/15 min) before: {} after: {} on {} CPUs".format(
@@ -122,6 +135,14 @@ def _timed(call: Callable[[], object], n: int) -> list[float]:
         call()
         out.append(time.perf_counter() - t0)
     return out
+
+
+def _statement(stack: contextlib.ExitStack, target: Target) -> Callable[[], object]:
+    """One REST SELECT 1 on `target` (warmed first), over a keep-alive client of its own."""
+    _warm(target)
+    client = stack.enter_context(httpx.Client(base_url=target.url, timeout=60))
+    return functools.partial(rest_latency.run_select_1, client, target.token,
+                             warehouse=target.warehouse_id)
 
 
 def _round_ratio(got: dict[str, list[float]]) -> float | None:

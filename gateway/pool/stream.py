@@ -80,13 +80,12 @@ class StreamLane:
         answer = Answer(task, call)
         body = encode_task(task)
         sent_at = time.monotonic()
-        done = False
+        clean = False  # read to the end of the answer: the connection can take another
         try:
             async with asyncio.timeout(timeout):
                 writer.write(FRAME_HEADER.pack(Frame.TASK, len(body)) + body)
-                schema = await self._read(reader, answer)
-            done = True
-            return answer.result(schema)
+                schema, error = await self._read(reader, answer)
+            clean = True
         except TimeoutError as exc:
             raise StatementFailed(StatementError(
                 "DEADLINE_EXCEEDED", f"statement did not finish within {task.timeout_s} s",
@@ -95,18 +94,21 @@ class StreamLane:
             if call.cancelled:
                 raise StatementFailed(StatementError(
                     "CANCELLED", call.reason or "statement cancelled")) from exc
-            raise Broken(exc, sent=True, answered=answer.end is not None or bool(
-                answer.batches), sent_at=sent_at) from exc
+            raise Broken(exc, sent=True, answered=bool(answer.batches),
+                         sent_at=sent_at) from exc
         except ValueError as exc:
             raise malformed(exc) from exc
         finally:
             call.reader = None
-            if done and len(self._idle) < self._max_idle:
-                self._idle.append((loop, conn))
-            elif not done:
+            if not clean:
                 writer.transport.abort()
+            elif len(self._idle) < self._max_idle:
+                self._idle.append((loop, conn))
             else:
                 writer.close()
+        if error is not None:
+            raise StatementFailed(error)
+        return answer.result(schema)
 
     async def _connect(self, loop: asyncio.AbstractEventLoop) -> _Conn:
         while self._idle:
@@ -122,8 +124,9 @@ class StreamLane:
         except OSError as exc:
             raise Broken(exc, sent=False, answered=False, sent_at=time.monotonic()) from exc
 
-    async def _read(self, reader: asyncio.StreamReader, answer: Answer) -> pa.Schema:
-        """The answer's frames up to its end; the result's schema."""
+    async def _read(self, reader: asyncio.StreamReader, answer: Answer) -> tuple[
+            pa.Schema, StatementError | None]:
+        """The answer's frames up to its end: the result's schema, or the worker's error."""
         limit = 2 * answer.task.inline_byte_limit + _FRAME_SLACK
         schema: pa.Schema | None = None
         while True:
@@ -141,10 +144,10 @@ class StreamLane:
                 if answer.end is not None:
                     if schema is None:
                         raise ValueError("a result without its schema")
-                    return schema
+                    return schema, None
             elif kind == Frame.ERROR:
-                raise StatementFailed(decode_error(payload) or StatementError(
-                    "INTERNAL_ERROR", "worker failed the statement without saying why"))
+                return pa.schema([]), decode_error(payload) or StatementError(
+                    "INTERNAL_ERROR", "worker failed the statement without saying why")
             else:
                 raise ValueError(f"a frame of unknown kind {kind}")
 

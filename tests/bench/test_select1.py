@@ -32,6 +32,10 @@ def test_select1_reports_the_ratio_of_the_gateway_to_its_floor(
     assert "## select1" in report and "gateway ÷ (bare endpoint + DuckDB SELECT 1)" in report
     assert "p50, median of rounds" in report and "load average" in report
     assert f"| gateway | {calls} |" in report
+    # the same gateway with its worker on Flight, in the same rounds
+    assert summary["stream_over_flight_p50"] == pytest.approx(
+        summary["gateway"]["p50"] / summary["gateway, Flight lane"]["p50"])
+    assert "Unix-socket lane against its Flight lane" in report
 
 
 def test_select1_without_a_gateway_measures_the_floor_only(

@@ -352,6 +352,20 @@ def test_statements_share_one_connection_one_after_another(
     assert client._lane is not None and len(client._lane._idle) == 1
 
 
+def test_a_failed_statement_leaves_its_connection_ready_for_the_next(
+    lane: tuple[WorkerServer, FakeEngine, FlightWorker, str],
+) -> None:
+    _, engine, client, _ = lane
+    engine.sources.append(FakeSource(3, 10, fail_at=1))
+    with pytest.raises(StatementFailed) as info:
+        run(client, task("SELECT n"), Call("x"))
+    assert "DIVIDE_BY_ZERO" in info.value.error.message
+    assert client._lane is not None and len(client._lane._idle) == 1
+    engine.sources.append(FakeSource(1, 5))
+    assert run(client, task("SELECT n"), Call("y")).manifest.total_row_count == 5
+    assert len(client._lane._idle) == 1
+
+
 def test_an_empty_result_still_carries_its_schema(
     lane: tuple[WorkerServer, FakeEngine, FlightWorker, str],
 ) -> None:
