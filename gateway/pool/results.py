@@ -18,7 +18,7 @@ from sqlgate.types import StatementError, StatementTask
 class Answer:
     """What one statement's worker has answered so far."""
 
-    __slots__ = ("batches", "call", "end", "inline_bytes", "task")
+    __slots__ = ("batches", "call", "end", "heard", "inline_bytes", "task")
 
     def __init__(self, task: StatementTask, call: Call) -> None:
         self.task = task
@@ -26,6 +26,7 @@ class Answer:
         self.batches: list[pa.RecordBatch] = []
         self.end: ResultEnd | None = None
         self.inline_bytes = 0
+        self.heard = False  # whether any of the answer has arrived (the worker got the task)
 
     def message(self, data: bytes) -> None:
         """One `ChunkStored` (told to the call at once) or the `ResultEnd`.

@@ -94,8 +94,7 @@ class StreamLane:
             if call.cancelled:
                 raise StatementFailed(StatementError(
                     "CANCELLED", call.reason or "statement cancelled")) from exc
-            raise Broken(exc, sent=True, answered=bool(answer.batches),
-                         sent_at=sent_at) from exc
+            raise Broken(exc, sent=True, answered=answer.heard, sent_at=sent_at) from exc
         except ValueError as exc:
             raise malformed(exc) from exc
         finally:
@@ -134,6 +133,7 @@ class StreamLane:
             if length > limit:
                 raise ValueError(f"a frame of {length} bytes")
             payload = await reader.readexactly(length)
+            answer.heard = True
             if kind == Frame.BATCH:
                 stream = pa.ipc.open_stream(payload)
                 schema = stream.schema
