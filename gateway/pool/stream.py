@@ -29,6 +29,10 @@ from sqlgate.types import StatementError, StatementTask
 # every chunk of a large external result.
 _FRAME_SLACK = 64 * 1024 * 1024
 
+# The reader's buffer: a batch frame of a large inline result is read in pieces this big
+# (asyncio's 64 KiB default pauses and resumes the socket every 128 KiB).
+_READ_BUFFER = 1024 * 1024
+
 _Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
@@ -119,7 +123,7 @@ class StreamLane:
             with contextlib.suppress(RuntimeError):  # that loop is closed
                 owner.call_soon_threadsafe(conn[1].close)
         try:
-            return await asyncio.open_unix_connection(self.path)
+            return await asyncio.open_unix_connection(self.path, limit=_READ_BUFFER)
         except OSError as exc:
             raise Broken(exc, sent=False, answered=False, sent_at=time.monotonic()) from exc
 
