@@ -28,6 +28,7 @@ import pyarrow as pa
 from engine.worker.results import StreamItem
 from engine.worker.server import WorkerServer, statement_error
 from sqlgate.protocol import FRAME_HEADER, Frame, encode_error
+from sqlgate.types import StatementError
 
 # Longest TASK frame a worker reads (a task is its SQL text and parameters).
 MAX_TASK_BYTES = 64 * 1024 * 1024
@@ -74,10 +75,16 @@ class StreamServer:
             except OSError:  # closed
                 return
             with self._lock:
-                if self._closed or len(self._open) >= self._max:
-                    conn.close()
-                    continue
-                self._open.add(conn)
+                full = self._closed or len(self._open) >= self._max
+                if not full:
+                    self._open.add(conn)
+            if full:
+                # Answered, not just closed: a gateway reading a bare hang-up would take the
+                # worker for lost.
+                with contextlib.suppress(OSError), conn:
+                    _send(conn, Frame.ERROR, encode_error(StatementError(
+                        "RESOURCE_EXHAUSTED", "worker has no free connection")))
+                continue
             threading.Thread(target=self._serve, args=(conn,), daemon=True,
                              name="sqlgate-stream").start()
 

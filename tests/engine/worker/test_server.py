@@ -435,6 +435,29 @@ def test_a_malformed_frame_closes_only_its_connection(
     assert run(client, task("SELECT n"), Call("x")).manifest.total_row_count == 5
 
 
+def test_a_connection_past_the_cap_is_refused_with_an_answer(
+    lane: tuple[WorkerServer, FakeEngine, FlightWorker, str],
+) -> None:
+    import socket
+
+    from sqlgate.protocol import FRAME_HEADER, Frame
+
+    _, _, _, path = lane
+    held = [socket.socket(socket.AF_UNIX) for _ in range(4)]  # the lane's cap is 4
+    try:
+        for raw in held:
+            raw.connect(path)
+        with socket.socket(socket.AF_UNIX) as extra:
+            extra.connect(path)
+            extra.settimeout(10)
+            kind, length = FRAME_HEADER.unpack(extra.recv(FRAME_HEADER.size, socket.MSG_WAITALL))
+            body = extra.recv(length, socket.MSG_WAITALL)
+            assert kind == Frame.ERROR and b"RESOURCE_EXHAUSTED" in body
+    finally:
+        for raw in held:
+            raw.close()
+
+
 def test_a_worker_whose_socket_is_gone_is_unreachable(
     lane: tuple[WorkerServer, FakeEngine, FlightWorker, str],
 ) -> None:
