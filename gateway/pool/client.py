@@ -287,11 +287,14 @@ class FlightWorker:
             self._lane.close()
 
     def kill(self) -> None:
-        """SIGKILL the local process and reap it."""
+        """SIGKILL the local process and reap it; its idle socket connections go too (the
+        pool kills a lost worker without stopping it)."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=5.0)
+        if self._lane is not None:
+            self._lane.close()
 
 
 def _refused(exc: BaseException) -> bool:

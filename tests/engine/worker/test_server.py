@@ -458,6 +458,21 @@ def test_a_connection_past_the_cap_is_refused_with_an_answer(
             raw.close()
 
 
+def test_killing_a_worker_closes_its_idle_connections(
+    lane: tuple[WorkerServer, FakeEngine, FlightWorker, str],
+) -> None:
+    _, engine, client, _ = lane
+    engine.sources.append(FakeSource(1, 5))
+    run(client, task("SELECT n"), Call("x"))
+    assert client._lane is not None and len(client._lane._idle) == 1
+    (_, (_, writer)), = client._lane._idle
+    assert not writer.transport.is_closing()
+    client.kill()  # no local process here: only the connections to let go
+    assert client._lane._idle == []
+    _LOOP.run_until_complete(asyncio.sleep(0))  # the close runs on the connection's loop
+    assert writer.transport.is_closing()
+
+
 def test_a_worker_whose_socket_is_gone_is_unreachable(
     lane: tuple[WorkerServer, FakeEngine, FlightWorker, str],
 ) -> None:
