@@ -24,6 +24,7 @@ import pyarrow.flight as flight
 from engine.location import scrub_paths
 from engine.worker.results import ResultSource, StreamItem, produce
 from fetch import ChunkWriter, ResultStore, open_store, result_prefix
+from sqlgate.errors import BadRequest, ResourceExhausted
 from sqlgate.protocol import (
     Action,
     CancelReply,
@@ -107,9 +108,9 @@ class WorkerServer(flight.FlightServerBase):
         try:
             task = decode_task(body)
         except (ValueError, TypeError, KeyError) as exc:
-            raise Refused(StatementError("BAD_REQUEST", f"malformed task: {exc}")) from exc
+            raise BadRequest(f"malformed task: {exc}") from exc
         if not self._slots.acquire(timeout=_SLOT_WAIT_S):
-            raise Refused(StatementError("RESOURCE_EXHAUSTED", "worker has no free slot"))
+            raise ResourceExhausted("worker has no free slot")
         with self._lock:
             self._running[task.statement_id] = time.monotonic()
             self._served += 1
@@ -242,25 +243,13 @@ def _first_burst(items: Iterator[StreamItem]) -> Iterator[StreamItem]:
     return iter(burst)
 
 
-class Refused(Exception):
-    """A statement the worker will not start (malformed, or no free slot)."""
-
-    def __init__(self, error: StatementError) -> None:
-        super().__init__(error.message)
-        self.error = error
-
-    def to_statement_error(self) -> StatementError:
-        """The error the gateway is told."""
-        return self.error
-
-
 def _translated(items: Iterator[StreamItem]) -> Iterator[StreamItem]:
     """`items`, a failure raised as the Flight error that carries it."""
     try:
         yield from items
+    except GeneratorExit:
+        raise
     except BaseException as exc:
-        if isinstance(exc, GeneratorExit):
-            raise
         raise translate(exc) from exc
 
 
@@ -297,9 +286,7 @@ def translate(exc: BaseException) -> flight.FlightServerError:
     """Any failure as a FlightServerError carrying its `statement_error`."""
     if isinstance(exc, flight.FlightServerError):
         return exc
-    err = statement_error(exc)
-    return flight.FlightServerError(err.message, extra_info=encode_error(err))
+    return flight_error(statement_error(exc))
 
 
-__all__ = ["Refused", "WorkerEngine", "WorkerServer", "flight_error", "statement_error",
-           "translate"]
+__all__ = ["WorkerEngine", "WorkerServer", "flight_error", "statement_error", "translate"]

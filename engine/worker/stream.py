@@ -27,8 +27,8 @@ import pyarrow as pa
 
 from engine.worker.results import StreamItem
 from engine.worker.server import WorkerServer, statement_error
+from sqlgate.errors import ResourceExhausted
 from sqlgate.protocol import FRAME_HEADER, Frame, encode_error
-from sqlgate.types import StatementError
 
 # Longest TASK frame a worker reads (a task is its SQL text and parameters).
 MAX_TASK_BYTES = 64 * 1024 * 1024
@@ -82,8 +82,7 @@ class StreamServer:
                 # Answered, not just closed: a gateway reading a bare hang-up would take the
                 # worker for lost.
                 with contextlib.suppress(OSError), conn:
-                    _send(conn, Frame.ERROR, encode_error(StatementError(
-                        "RESOURCE_EXHAUSTED", "worker has no free connection")))
+                    _fail(conn, ResourceExhausted("worker has no free connection"))
                 continue
             threading.Thread(target=self._serve, args=(conn,), daemon=True,
                              name="sqlgate-stream").start()
@@ -113,7 +112,7 @@ class StreamServer:
         try:
             _, items = self._server.open(body)
         except Exception as exc:
-            _send(conn, Frame.ERROR, encode_error(statement_error(exc)))
+            _fail(conn, exc)
             return True
         return self._answer(conn, items)
 
@@ -125,7 +124,7 @@ class StreamServer:
             except StopIteration:
                 return True
             except Exception as exc:
-                _send(conn, Frame.ERROR, encode_error(statement_error(exc)))
+                _fail(conn, exc)
                 return True
             try:
                 _send_item(conn, item, first)
@@ -154,8 +153,10 @@ def _send_item(conn: socket.socket, item: StreamItem, first: bool) -> None:
     _send_all(conn, parts)
 
 
-def _send(conn: socket.socket, kind: Frame, payload: bytes) -> None:
-    _send_all(conn, [FRAME_HEADER.pack(kind, len(payload)), payload])
+def _fail(conn: socket.socket, exc: Exception) -> None:
+    """The statement's failure as its answer: one ERROR frame."""
+    payload = encode_error(statement_error(exc))
+    _send_all(conn, [FRAME_HEADER.pack(Frame.ERROR, len(payload)), payload])
 
 
 def _send_all(conn: socket.socket, parts: list[bytes | memoryview | pa.Buffer]) -> None:

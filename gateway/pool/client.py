@@ -24,7 +24,7 @@ from gateway.core.backend import StatementFailed, StatementResult
 from gateway.pool.callthreads import CallThreads
 from gateway.pool.forkserver import ForkedProcess
 from gateway.pool.provider import Call, WorkerUnreachable, describe_exit
-from gateway.pool.results import Answer, malformed
+from gateway.pool.results import Answer, cancelled, malformed, past_deadline
 from gateway.pool.stream import Broken, StreamLane
 from sqlgate.protocol import (
     Action,
@@ -106,9 +106,7 @@ class FlightWorker:
             return await self._lane.run(task, call, timeout)
         except Broken as exc:
             if not exc.sent:
-                # no connection, so no task reached any worker: the statement never ran
-                raise WorkerUnreachable(StatementError(
-                    "ABORTED", f"worker {self.name} refused the connection: {exc}")) from exc
+                raise self._refused(str(exc)) from exc
             # (in a thread: naming the cause waits, bounded, for the process's exit)
             raise await asyncio.to_thread(
                 self._broken, exc.cause, exc.answered, exc.sent_at) from exc
@@ -146,22 +144,21 @@ class FlightWorker:
                 err = StatementError("INTERNAL_ERROR", f"worker error: {_first_line(exc)}")
             raise StatementFailed(err) from exc
         except flight.FlightTimedOutError as exc:
-            raise StatementFailed(StatementError(
-                "DEADLINE_EXCEEDED", f"statement did not finish within {task.timeout_s} s",
-                "57014")) from exc
+            raise past_deadline(task) from exc
         except (flight.FlightError, pa.ArrowException, OSError) as exc:
             if call.cancelled:
-                raise StatementFailed(StatementError(
-                    "CANCELLED", call.reason or "statement cancelled")) from exc
+                raise cancelled(call) from exc
             if not answered and _refused(exc):
-                # no connection, so no ticket reached any worker: the statement never ran
-                raise WorkerUnreachable(StatementError(
-                    "ABORTED", f"worker {self.name} refused the connection: "
-                    f"{_first_line(exc)}")) from exc
+                raise self._refused(_first_line(exc)) from exc
             raise self._broken(exc, answered, sent_at) from exc
         except ValueError as exc:  # a message that is not the protocol's
             raise malformed(exc) from exc
         return answer.result(schema)
+
+    def _refused(self, detail: str) -> WorkerUnreachable:
+        """No connection, so no task reached any worker: the statement never ran."""
+        return WorkerUnreachable(StatementError(
+            "ABORTED", f"worker {self.name} refused the connection: {detail}"))
 
     def _broken(self, exc: BaseException, answered: bool, sent_at: float) -> StatementFailed:
         """The failure of a statement whose connection was lost: WorkerUnreachable when the

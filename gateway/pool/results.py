@@ -62,10 +62,21 @@ class Answer:
         return StatementResult(manifest, schema, [] if manifest.external else self.batches)
 
 
+def cancelled(call: Call) -> StatementFailed:
+    """The failure of a statement hung up on (cancel, stop grace run out: `call.reason`)."""
+    return StatementFailed(StatementError("CANCELLED", call.reason or "statement cancelled"))
+
+
+def past_deadline(task: StatementTask) -> StatementFailed:
+    """The failure of a statement whose worker call outlived the statement's timeout."""
+    return StatementFailed(StatementError(
+        "DEADLINE_EXCEEDED", f"statement did not finish within {task.timeout_s} s", "57014"))
+
+
 def malformed(exc: ValueError) -> StatementFailed:
     """A message that is not the protocol's, as the statement's failure."""
     return StatementFailed(StatementError(
         "INTERNAL_ERROR", f"worker sent a malformed message: {exc}"))
 
 
-__all__ = ["Answer", "malformed"]
+__all__ = ["Answer", "cancelled", "malformed", "past_deadline"]

@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from gateway.core.backend import StatementFailed, StatementResult
 from gateway.pool.provider import Call
-from gateway.pool.results import Answer, malformed
+from gateway.pool.results import Answer, cancelled, malformed, past_deadline
 from sqlgate.protocol import FRAME_HEADER, Frame, decode_error, encode_task
 from sqlgate.types import StatementError, StatementTask
 
@@ -77,10 +77,11 @@ class StreamLane:
         """Run `task`; StatementFailed on the worker's error, Broken on the connection's."""
         loop = asyncio.get_running_loop()
         conn = await self._connect(loop)
+        if call.cancelled:  # hung up on before it was sent: the connection stays unused
+            self._release(loop, conn, clean=True)
+            raise cancelled(call)
         reader, writer = conn
         call.reader = _Hangup(loop, writer)
-        if call.cancelled:
-            writer.transport.abort()
         answer = Answer(task, call)
         body = encode_task(task)
         sent_at = time.monotonic()
@@ -88,30 +89,31 @@ class StreamLane:
         try:
             async with asyncio.timeout(timeout):
                 writer.write(FRAME_HEADER.pack(Frame.TASK, len(body)) + body)
-                schema, error = await self._read(reader, answer)
+                got = await self._read(reader, answer)
             clean = True
         except TimeoutError as exc:
-            raise StatementFailed(StatementError(
-                "DEADLINE_EXCEEDED", f"statement did not finish within {task.timeout_s} s",
-                "57014")) from exc
+            raise past_deadline(task) from exc
         except (OSError, asyncio.IncompleteReadError) as exc:
             if call.cancelled:
-                raise StatementFailed(StatementError(
-                    "CANCELLED", call.reason or "statement cancelled")) from exc
+                raise cancelled(call) from exc
             raise Broken(exc, sent=True, answered=answer.heard, sent_at=sent_at) from exc
         except ValueError as exc:
             raise malformed(exc) from exc
         finally:
             call.reader = None
-            if not clean:
-                writer.transport.abort()
-            elif len(self._idle) < self._max_idle:
-                self._idle.append((loop, conn))
-            else:
-                writer.close()
-        if error is not None:
-            raise StatementFailed(error)
-        return answer.result(schema)
+            self._release(loop, conn, clean)
+        if isinstance(got, StatementError):
+            raise StatementFailed(got)
+        return answer.result(got)
+
+    def _release(self, loop: asyncio.AbstractEventLoop, conn: _Conn, clean: bool) -> None:
+        """Back to the idle ones when `clean` (between answers) and there is room."""
+        if not clean:
+            conn[1].transport.abort()
+        elif len(self._idle) < self._max_idle:
+            self._idle.append((loop, conn))
+        else:
+            conn[1].close()
 
     async def _connect(self, loop: asyncio.AbstractEventLoop) -> _Conn:
         while self._idle:
@@ -127,8 +129,8 @@ class StreamLane:
         except OSError as exc:
             raise Broken(exc, sent=False, answered=False, sent_at=time.monotonic()) from exc
 
-    async def _read(self, reader: asyncio.StreamReader, answer: Answer) -> tuple[
-            pa.Schema, StatementError | None]:
+    async def _read(self, reader: asyncio.StreamReader,
+                    answer: Answer) -> pa.Schema | StatementError:
         """The answer's frames up to its end: the result's schema, or the worker's error."""
         limit = 2 * answer.task.inline_byte_limit + _FRAME_SLACK
         schema: pa.Schema | None = None
@@ -148,9 +150,9 @@ class StreamLane:
                 if answer.end is not None:
                     if schema is None:
                         raise ValueError("a result without its schema")
-                    return schema, None
+                    return schema
             elif kind == Frame.ERROR:
-                return pa.schema([]), decode_error(payload) or StatementError(
+                return decode_error(payload) or StatementError(
                     "INTERNAL_ERROR", "worker failed the statement without saying why")
             else:
                 raise ValueError(f"a frame of unknown kind {kind}")

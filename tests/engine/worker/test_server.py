@@ -366,6 +366,22 @@ def test_a_failed_statement_leaves_its_connection_ready_for_the_next(
     assert len(client._lane._idle) == 1
 
 
+def test_a_statement_hung_up_on_before_it_is_sent_never_reaches_the_worker(
+    lane: tuple[WorkerServer, FakeEngine, FlightWorker, str],
+) -> None:
+    server, engine, client, _ = lane
+    engine.sources.append(FakeSource(1, 5))
+    call = Call("x", reason="the warehouse was stopped")
+    call.hang_up()
+    with pytest.raises(StatementFailed) as info:
+        run(client, task("SELECT n"), call)
+    assert info.value.error.error_code == "CANCELLED"
+    assert info.value.error.message == "the warehouse was stopped"
+    assert len(engine.sources) == 1 and decode_reply(
+        PingReply, server._answer(Action.PING, b"")).served == 0
+    assert run(client, task("SELECT n"), Call("y")).manifest.total_row_count == 5
+
+
 def test_an_empty_result_still_carries_its_schema(
     lane: tuple[WorkerServer, FakeEngine, FlightWorker, str],
 ) -> None:
