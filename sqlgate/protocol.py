@@ -279,12 +279,12 @@ def decode_estimate(data: bytes) -> CostEstimate:
 
 
 def encode_error(err: StatementError) -> bytes:
-    """A statement error as FlightServerError extra_info."""
+    """A statement error as FlightServerError extra_info, or an ERROR frame's payload."""
     return _json(err)
 
 
 def decode_error(data: bytes | None) -> StatementError | None:
-    """FlightServerError extra_info back into the error; None when it is not ours."""
+    """extra_info (or an ERROR frame) back into the error; None when it is not ours."""
     if not data:
         return None
     try:
